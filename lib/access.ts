@@ -1,0 +1,54 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { NextFunction, Request, Response } from 'express';
+import { sendError } from './error-response.js';
+
+/** Hashing first gives equal-length inputs, so the comparison's time says nothing about length either. */
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** The token a client presented, as `Authorization: Bearer …` or `x-api-key`. */
+export function presentedToken(headers: IncomingHttpHeaders): string | undefined {
+  const auth = headers.authorization;
+  if (auth) {
+    const match = /^Bearer\s+(.+)$/i.exec(auth.trim());
+    if (match) return match[1].trim();
+  }
+  const apiKey = headers['x-api-key'];
+  return typeof apiKey === 'string' && apiKey !== '' ? apiKey.trim() : undefined;
+}
+
+/**
+ * Compares `candidate` with every token, in constant time, with no early exit:
+ * neither which token matched nor how much of one did shows in the timing.
+ */
+export function matchesAny(candidate: string | undefined, tokens: readonly Buffer[]): boolean {
+  const presented = digest(candidate ?? '');
+  let matched = 0;
+  for (const token of tokens) matched |= timingSafeEqual(presented, token) ? 1 : 0;
+  return candidate !== undefined && matched === 1;
+}
+
+function guard(tokens: readonly string[], realm: string, code: 'invalid_access_token' | 'invalid_admin_token', message: string) {
+  const digests = tokens.map(digest);
+  return function requireToken(req: Request, res: Response, next: NextFunction): void {
+    if (matchesAny(presentedToken(req.headers), digests)) {
+      next();
+      return;
+    }
+    sendError(res, 401, code, message, { 'www-authenticate': `Bearer realm="${realm}"` });
+  };
+}
+
+/** Every proxied request must present one of `accessTokens`. */
+export function requireAccessToken(tokens: readonly string[]) {
+  return guard(tokens, 'modelscope-balance', 'invalid_access_token',
+    'Missing or wrong access token: send `Authorization: Bearer <access token>` (or x-api-key) issued by the operator of this balancer.');
+}
+
+/** /stats and /metrics need the admin token. */
+export function requireAdminToken(token: string) {
+  return guard([token], 'modelscope-balance-admin', 'invalid_admin_token',
+    'This route needs the admin token: send `Authorization: Bearer <admin token>`.');
+}

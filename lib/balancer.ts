@@ -1,0 +1,131 @@
+import http from 'node:http';
+import https from 'node:https';
+import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { Registry } from 'prom-client';
+import { requireAccessToken, requireAdminToken } from './access.js';
+import type { BalancerContext } from './context.js';
+import { sendError } from './error-response.js';
+import { BalanceConfigError } from './errors.js';
+import { HealthChecker, type ProbeResult } from './health-checker.js';
+import { BalancerMetrics } from './metrics.js';
+import type { BalanceOptions } from './options.js';
+import { KeyPool, type PoolEvents } from './pool.js';
+import { ProxiedRequest } from './proxied-request.js';
+import { resolveOptions, type ResolvedConfig } from './resolve-options.js';
+import { KeyScrubber } from './scrub.js';
+import { createHealthHandler, createStatsHandler, keyStats } from './stats.js';
+import { TaskAffinity } from './task-affinity.js';
+
+/** The middleware `modelscopeBalance()` returns: an Express router with a few handles. */
+export type Balancer = RequestHandler & {
+  /** The prom-client Registry the metrics are in. */
+  readonly registry: Registry;
+  /** The per-key view /stats serves, keyed by label. */
+  stats(): Record<string, ReturnType<typeof keyStats>>;
+  /** Runs one round of health probes now and resolves when it is done. */
+  checkHealth(): Promise<void>;
+  /** Stops health checks and frees upstream sockets. Safe to call twice. */
+  close(): Promise<void>;
+};
+
+function poolEvents(config: ResolvedConfig, metrics: () => BalancerMetrics): PoolEvents {
+  const { logger } = config;
+  return {
+    transition(entry, change) {
+      metrics().stateChanges.inc({ key: entry.label, to: change.to, reason: change.reason });
+      const detail = { key: entry.label, from: change.from, to: change.to, reason: change.reason, last_error: entry.state.lastError?.reason };
+      if (change.to === 'healthy') logger.info(detail, `key ${entry.label} is healthy again`);
+      else logger.warn(detail, `key ${entry.label} is ${change.to} (${change.reason.replace(/_/g, ' ')})`);
+    },
+    exhausted(entry, until, model) {
+      metrics().stateChanges.inc({ key: entry.label, to: model ? 'model_exhausted' : 'exhausted', reason: 'quota' });
+      logger.warn({ key: entry.label, account: entry.accountName.startsWith('key:') ? undefined : entry.accountName, model, until: new Date(until).toISOString() },
+        model ? `key ${entry.label} has no quota left today for this model` : `key ${entry.label} has used up its daily quota`);
+    },
+    throttled(limited, size) {
+      logger.warn({ keys_limited: limited, total_keys: size },
+        'most keys were rate limited within seconds: ModelScope is throttling this machine, not the keys; cooldowns are not escalated');
+    },
+  };
+}
+
+function looksLikeRequest(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'method' in value && 'headers' in value && 'socket' in value;
+}
+
+/**
+ * Creates the balancer: an Express router that serves /health, /stats and
+ * /metrics and forwards everything else to ModelScope with a pool key.
+ * Options are checked here, once; a mistake throws a BalanceConfigError.
+ */
+export function modelscopeBalance(options: BalanceOptions): Balancer {
+  if (looksLikeRequest(options) && typeof arguments[2] === 'function') {
+    const error = new BalanceConfigError('ERR_MSB_NOT_CALLED', 'modelscopeBalance',
+      'was mounted without being called: write `app.use(modelscopeBalance({ keys: [...] }))`, not `app.use(modelscopeBalance)`.');
+    (arguments[2] as NextFunction)(error);
+    return undefined as unknown as Balancer;
+  }
+  const config = resolveOptions(options);
+  let metrics!: BalancerMetrics;
+  const pool = new KeyPool(config.keys, {
+    strategy: config.strategy, failureThreshold: config.failureThreshold, cooldownBaseMs: config.cooldown.baseMs,
+    cooldownMaxMs: config.cooldown.maxMs, invalidKeyRetryMs: config.invalidKeyRetryMs,
+    resetTimeZone: config.quota.resetTimeZone, resetMinutes: config.quota.resetMinutes, now: config.now,
+  }, poolEvents(config, () => metrics));
+  metrics = BalancerMetrics.for(config.registry, config.metricsPrefix);
+  metrics.attach(pool);
+  const agentOptions = { keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: 'lifo' as const };
+  const agent = config.target.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+  const ctx: BalancerContext = {
+    config, pool, metrics, logger: config.logger, agent,
+    scrubber: new KeyScrubber(config.keys.map((k) => k.key)),
+    tasks: new TaskAffinity(config.taskAffinity.maxEntries, config.taskAffinity.ttlMs),
+  };
+
+  const checker = config.healthCheck ? new HealthChecker({
+    pool, target: config.target, agent, options: config.healthCheck,
+    onProbe(entry, result: ProbeResult) {
+      metrics.healthChecks.inc({ key: entry.label, result });
+      const now = config.now();
+      const error = result === 'ok' ? undefined
+        : { status: result === 'refused' ? 401 : ('error' as const), reason: result === 'refused' ? 'probe refused the token' : 'health probe failed', at: now };
+      pool.probed(entry, result, error);
+    },
+  }) : undefined;
+  checker?.start();
+
+  const router = Router();
+  const adminGuard: RequestHandler[] = config.adminToken ? [requireAdminToken(config.adminToken)] : [];
+  router.get('/health', createHealthHandler(pool));
+  router.get('/stats', ...adminGuard, createStatsHandler(pool));
+  if (config.metrics) {
+    router.get(config.metrics.path, ...adminGuard, async function serveMetrics(_req: Request, res: Response) {
+      res.set('content-type', config.registry.contentType).send(await config.registry.metrics());
+    });
+  }
+  if (config.accessTokens.length > 0) router.use(requireAccessToken(config.accessTokens));
+  router.use(function forwardToModelScope(req: Request, res: Response) {
+    new ProxiedRequest(ctx, req, res).run().catch((error: unknown) => {
+      config.logger.error({ err: ctx.scrubber.scrub(String(error)) }, 'unexpected error while proxying');
+      sendError(res, 500, 'internal_error', 'The balancer failed while handling this request.');
+    });
+  });
+
+  let closing: Promise<void> | undefined;
+  return Object.assign(router, {
+    registry: config.registry,
+    stats() {
+      const now = pool.now();
+      return Object.fromEntries(pool.entries.map((entry) => [entry.label, keyStats(pool, entry, now)]));
+    },
+    checkHealth: () => checker?.runRound() ?? Promise.resolve(),
+    close() {
+      closing ??= (async () => {
+        await checker?.stop();
+        metrics.detach(pool);
+        agent.destroy();
+      })();
+      return closing;
+    },
+  }) as unknown as Balancer;
+}

@@ -1,0 +1,18 @@
+import type { Agent } from 'node:http';
+import type { Logger } from './logger.js';
+import type { BalancerMetrics } from './metrics.js';
+import type { KeyPool } from './pool.js';
+import type { ResolvedConfig } from './resolve-options.js';
+import type { KeyScrubber } from './scrub.js';
+import type { TaskAffinity } from './task-affinity.js';
+
+/** What the request handlers of one balancer share. Built once by `modelscopeBalance()`. */
+export interface BalancerContext {
+  config: ResolvedConfig;
+  pool: KeyPool;
+  metrics: BalancerMetrics;
+  logger: Logger;
+  agent: Agent;
+  scrubber: KeyScrubber;
+  tasks: TaskAffinity;
+}

@@ -1,0 +1,39 @@
+import type { ServerResponse } from 'node:http';
+
+/** Error codes the balancer itself answers with (never the upstream's). */
+export type BalancerErrorCode =
+  | 'no_key_available' | 'all_keys_cooling' | 'daily_quota_exhausted' | 'upstream_unreachable'
+  | 'upstream_timeout' | 'request_too_large' | 'bad_request' | 'invalid_access_token' | 'invalid_admin_token'
+  | 'bad_path' | 'stream_interrupted' | 'internal_error';
+
+const TYPES: Record<number, string> = {
+  400: 'invalid_request_error', 401: 'authentication_error', 413: 'invalid_request_error',
+  429: 'rate_limit_error', 502: 'upstream_error', 503: 'service_unavailable', 504: 'upstream_error',
+};
+
+export function errorBody(message: string, code: BalancerErrorCode, status: number): string {
+  return JSON.stringify({ error: { message, type: TYPES[status] ?? 'server_error', code } });
+}
+
+/** Answers with an OpenAI-style JSON error, unless the response has already begun. */
+export function sendError(
+  res: ServerResponse, status: number, code: BalancerErrorCode, message: string,
+  extraHeaders: Record<string, string> = {},
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = errorBody(message, code, status);
+  res.writeHead(status, {
+    ...extraHeaders,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/** The last SSE event of a stream that broke midway, so clients never take a cut answer for a whole one. */
+export function streamErrorEvent(reason: string): string {
+  return `data: ${errorBody(`The upstream stream was interrupted (${reason}); the answer is incomplete.`, 'stream_interrupted', 502)}\n\n`;
+}

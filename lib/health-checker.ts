@@ -1,0 +1,94 @@
+import http, { type Agent } from 'node:http';
+import https from 'node:https';
+import type { HealthCheckOptions } from './options.js';
+import type { KeyPool } from './pool.js';
+import type { PoolEntry } from './pool-entry.js';
+
+export type ProbeResult = 'ok' | 'failed' | 'refused';
+
+export interface HealthCheckerDeps {
+  pool: KeyPool;
+  target: URL;
+  agent: Agent;
+  options: HealthCheckOptions;
+  onProbe(entry: PoolEntry, result: ProbeResult): void;
+}
+
+/**
+ * Active probes: `GET target + path` with each key, at start and then every
+ * `intervalMs`, with at most `concurrency` probes under way, so a large pool is
+ * probed at a steady pace. Timers are unref'd and never keep a process alive.
+ */
+export class HealthChecker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private readonly probes = new Set<http.ClientRequest>();
+
+  constructor(private readonly deps: HealthCheckerDeps) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.runRound(), this.deps.options.intervalMs);
+    this.timer.unref();
+    setImmediate(() => void this.runRound()).unref();
+  }
+
+  /** One round over every key; a round still running when the next is due is not doubled. */
+  runRound(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (!this.running) {
+      this.running = this.probeAll().finally(() => {
+        this.running = undefined;
+      });
+    }
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    for (const probe of this.probes) probe.destroy();
+    await this.running;
+  }
+
+  private async probeAll(): Promise<void> {
+    const entries = this.deps.pool.entries;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (!this.stopped && next < entries.length) {
+        const entry = entries[next++];
+        const result = await this.probe(entry);
+        if (!this.stopped) this.deps.onProbe(entry, result);
+      }
+    };
+    const workers = Math.min(this.deps.options.concurrency, entries.length);
+    await Promise.all(Array.from({ length: workers }, worker));
+  }
+
+  private probe(entry: PoolEntry): Promise<ProbeResult> {
+    const { target, agent, options } = this.deps;
+    const transport = target.protocol === 'https:' ? https : http;
+    const base = target.pathname.endsWith('/') ? target.pathname.slice(0, -1) : target.pathname;
+    return new Promise((resolve) => {
+      const request = transport.request({
+        protocol: target.protocol, hostname: target.hostname, port: target.port || undefined,
+        method: 'GET', path: base + options.path, agent,
+        headers: { authorization: `Bearer ${entry.key}`, accept: 'application/json', 'accept-encoding': 'identity' },
+      });
+      this.probes.add(request);
+      const done = (result: ProbeResult): void => {
+        this.probes.delete(request);
+        resolve(result);
+      };
+      request.setTimeout(options.timeoutMs, () => request.destroy(new Error('probe timeout')));
+      request.once('error', () => done('failed'));
+      request.once('response', (response) => {
+        const status = response.statusCode ?? 500;
+        response.resume();
+        response.once('end', () => done(status === 401 || status === 403 ? 'refused' : status >= 500 ? 'failed' : 'ok'));
+        response.once('error', () => done('failed'));
+      });
+      request.end();
+    });
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The life of one key, as a small state machine with no I/O. Everything a
+ * replica would need to share about a key lives here, so this object can later
+ * move behind a shared store without the rest of the balancer changing.
+ */
+
+export type KeyStatus = 'healthy' | 'cooling' | 'unhealthy' | 'invalid';
+
+/** Why a key changed state; bounded, so it is safe as a metric label. */
+export type TransitionReason =
+  | 'rate_limited' | 'throttled' | 'cooldown_over' | 'failures' | 'probe_failed' | 'probe_passed'
+  | 'invalid_token' | 'trial_due' | 'success';
+
+export interface Transition {
+  from: KeyStatus;
+  to: KeyStatus;
+  reason: TransitionReason;
+}
+
+export interface LastError {
+  status: number | 'error' | 'timeout';
+  reason: string;
+  at: number;
+}
+
+export interface StateRules {
+  failureThreshold: number;
+  cooldownBaseMs: number;
+  cooldownMaxMs: number;
+  invalidKeyRetryMs: number;
+}
+
+export class KeyState {
+  status: KeyStatus = 'healthy';
+  /** cooling: when it ends; unhealthy/invalid: when a trial request is allowed. */
+  until = 0;
+  consecutiveFailures = 0;
+  /** Consecutive 429s, for the doubling of cooldowns. */
+  cooldownStreak = 0;
+  inFlight = 0;
+  requests = 0;
+  lastUsed: number | null = null;
+  lastError: LastError | null = null;
+  /** An unhealthy or invalid key gets one trial request at a time. */
+  trialInFlight = false;
+
+  constructor(private readonly rules: StateRules) {}
+
+  /** Whether a request may use this key at `now`; moves a finished cooldown back to healthy. */
+  refresh(now: number): Transition | null {
+    if (this.status === 'cooling' && now >= this.until) return this.move('healthy', 'cooldown_over');
+    return null;
+  }
+
+  canTake(now: number): boolean {
+    if (this.status === 'healthy') return true;
+    if (this.status === 'cooling') return now >= this.until;
+    return now >= this.until && !this.trialInFlight;
+  }
+
+  /** Marks the start of a request on this key; a trial if the key is not healthy. */
+  begin(now: number): void {
+    this.inFlight++;
+    this.requests++;
+    this.lastUsed = now;
+    if (this.status === 'unhealthy' || this.status === 'invalid') this.trialInFlight = true;
+  }
+
+  end(): void {
+    this.inFlight--;
+    this.trialInFlight = false;
+  }
+
+  succeeded(): Transition | null {
+    this.consecutiveFailures = 0;
+    this.cooldownStreak = 0;
+    return this.status === 'healthy' ? null : this.move('healthy', 'success');
+  }
+
+  /**
+   * A 429. `retryAfterMs` from the upstream wins; otherwise the cooldown
+   * doubles with each repeat, unless the whole pool is being throttled, when
+   * escalating one key's cooldown would only punish it for the upstream's mood.
+   */
+  rateLimited(now: number, retryAfterMs: number | undefined, poolThrottled: boolean, error: LastError): Transition | null {
+    this.lastError = error;
+    let ms: number;
+    if (retryAfterMs !== undefined) ms = retryAfterMs;
+    else if (poolThrottled) ms = this.rules.cooldownBaseMs;
+    else ms = Math.min(this.rules.cooldownBaseMs * 2 ** Math.min(this.cooldownStreak, 30), this.rules.cooldownMaxMs);
+    if (!poolThrottled) this.cooldownStreak++;
+    this.until = Math.max(this.status === 'cooling' ? this.until : 0, now + ms);
+    if (this.status === 'invalid') return null;
+    return this.status === 'cooling' ? null : this.move('cooling', poolThrottled ? 'throttled' : 'rate_limited');
+  }
+
+  /** A 5xx, timeout or connection failure on a request. */
+  failed(now: number, error: LastError): Transition | null {
+    this.lastError = error;
+    this.consecutiveFailures++;
+    const trialFailed = this.status === 'unhealthy';
+    if (trialFailed || (this.status !== 'invalid' && this.consecutiveFailures >= this.rules.failureThreshold)) {
+      this.until = now + this.unhealthyRetryMs();
+      return trialFailed ? null : this.move('unhealthy', 'failures');
+    }
+    return null;
+  }
+
+  /** A 401 or 403: the token itself is refused. */
+  refused(now: number, error: LastError): Transition | null {
+    this.lastError = error;
+    this.until = now + this.rules.invalidKeyRetryMs;
+    return this.status === 'invalid' ? null : this.move('invalid', 'invalid_token');
+  }
+
+  /**
+   * An active probe's answer. A probe shows reachability, not validity
+   * (ModelScope may list models without a valid token), so a passing probe
+   * only heals an unhealthy key.
+   */
+  probed(now: number, outcome: 'ok' | 'failed' | 'refused', error?: LastError): Transition | null {
+    if (outcome === 'ok') {
+      if (this.status !== 'unhealthy') return null;
+      this.consecutiveFailures = 0;
+      return this.move('healthy', 'probe_passed');
+    }
+    if (outcome === 'refused') return this.refused(now, error as LastError);
+    this.lastError = error ?? null;
+    this.until = now + this.unhealthyRetryMs();
+    if (this.status === 'unhealthy' || this.status === 'invalid') return null;
+    return this.move('unhealthy', 'probe_failed');
+  }
+
+  /** An unhealthy key is tried again after the longest cooldown; probes may heal it sooner. */
+  private unhealthyRetryMs(): number {
+    return this.rules.cooldownMaxMs;
+  }
+
+  private move(to: KeyStatus, reason: TransitionReason): Transition {
+    const from = this.status;
+    this.status = to;
+    if (to === 'healthy') this.until = 0;
+    return { from, to, reason };
+  }
+}

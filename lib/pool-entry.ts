@@ -1,0 +1,23 @@
+import type { AccountQuota } from './account-quota.js';
+import type { KeyState, KeyStatus } from './key-state.js';
+
+/** One key in the pool: its secret, the names it is shown by, and its state. */
+export interface PoolEntry {
+  readonly index: number;
+  /** The secret token: only ever placed in the upstream Authorization header. */
+  readonly key: string;
+  readonly label: string;
+  readonly weight: number;
+  readonly accountName: string;
+  readonly account: AccountQuota;
+  readonly state: KeyState;
+}
+
+/** The state shown to people: `exhausted` is the account's, the rest the key's own. */
+export type ShownStatus = KeyStatus | 'exhausted';
+
+export function shownStatus(entry: PoolEntry, now: number): ShownStatus {
+  if (entry.account.exhaustedUntil(now) > 0) return 'exhausted';
+  if (entry.state.status === 'cooling' && now >= entry.state.until) return 'healthy';
+  return entry.state.status;
+}

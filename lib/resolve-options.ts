@@ -1,0 +1,265 @@
+import { Registry } from 'prom-client';
+import { BalanceConfigError, rejectUnknownOptions } from './errors.js';
+import { assignLabels, containsPieceOf } from './key-label.js';
+import { isLogger, silentLogger, type Logger } from './logger.js';
+import {
+  DEFAULT_TARGET,
+  type CooldownOptions,
+  type HealthCheckOptions,
+  type MetricsOptions,
+  type QuotaOptions,
+  type RetryOptions,
+  type Strategy,
+  type TaskAffinityOptions,
+  type TimeoutOptions,
+} from './options.js';
+import { parseResetTime } from './quota-clock.js';
+
+/** One key after checking: the secret, and the names it may be shown by. */
+export interface ResolvedKey {
+  key: string;
+  label: string;
+  weight: number;
+  account: string;
+}
+
+/** The complete, frozen configuration a balancer runs on. Built once. */
+export interface ResolvedConfig {
+  keys: ResolvedKey[];
+  target: URL;
+  healthCheck: HealthCheckOptions | false;
+  logger: Logger;
+  registry: Registry;
+  ownsRegistry: boolean;
+  metrics: MetricsOptions | false;
+  metricsPrefix: string;
+  retry: { attempts: number; on: ReadonlySet<number> };
+  cooldown: CooldownOptions;
+  failureThreshold: number;
+  invalidKeyRetryMs: number;
+  timeouts: TimeoutOptions;
+  maxBodyBytes: number;
+  queueTimeoutMs: number;
+  strategy: Strategy;
+  quota: QuotaOptions & { resetMinutes: number };
+  taskAffinity: TaskAffinityOptions;
+  accessTokens: string[];
+  adminToken: string | undefined;
+  forwardClientAddress: boolean;
+  now: () => number;
+}
+
+const TOP_LEVEL = [
+  'keys', 'target', 'healthCheck', 'logger', 'registry', 'metrics', 'retry', 'cooldown',
+  'failureThreshold', 'invalidKeyRetryMs', 'timeouts', 'maxBodyBytes', 'queueTimeoutMs',
+  'strategy', 'quota', 'taskAffinity', 'accessTokens', 'adminToken', 'forwardClientAddress', 'now',
+];
+const STRATEGIES: Strategy[] = ['round-robin', 'weighted', 'least-in-flight', 'most-remaining'];
+
+function fail(option: string, message: string, code = 'ERR_MSB_INVALID_OPTION'): never {
+  throw new BalanceConfigError(code, option, message);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return 'a string';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  return typeof value === 'number' ? String(value) : `a ${typeof value}`;
+}
+
+function positiveInteger(option: string, value: unknown, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  const ok = typeof value === 'number' && Number.isInteger(value) && (allowZero ? value >= 0 : value > 0);
+  if (!ok) fail(option, `must be a ${allowZero ? 'non-negative' : 'positive'} whole number, got ${describe(value)}.`);
+  return value as number;
+}
+
+function section<T extends object>(option: string, value: unknown, known: (keyof T & string)[]): Partial<T> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail(option, `must be an object with ${known.join(', ')}, got ${describe(value)}.`);
+  }
+  rejectUnknownOptions(value, known, option);
+  return value as Partial<T>;
+}
+
+function resolveKeys(value: unknown): ResolvedKey[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    fail('keys', 'must be a non-empty array of ModelScope tokens, e.g. `keys: [\'ms-…\']`.', 'ERR_MSB_KEYS');
+  }
+  const specs = value.map((entry: unknown, index) => {
+    const spec = typeof entry === 'string' ? { key: entry } : entry;
+    if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+      fail(`keys[${index}]`, `must be a string or { key, label?, weight?, account? }, got ${describe(entry)}.`, 'ERR_MSB_KEYS');
+    }
+    rejectUnknownOptions(spec, ['key', 'label', 'weight', 'account'], `keys[${index}]`);
+    const { key, label, weight, account } = spec as Record<string, unknown>;
+    if (typeof key !== 'string' || key.trim() === '') {
+      fail(`keys[${index}]`, `must be a non-empty string, got ${typeof key === 'string' ? 'an empty string' : describe(key)}.`, 'ERR_MSB_KEYS');
+    }
+    if (key !== key.trim() || /\s/.test(key)) {
+      fail(`keys[${index}]`, 'contains white space; remove spaces and line breaks around the token.', 'ERR_MSB_KEYS');
+    }
+    if (label !== undefined && (typeof label !== 'string' || label === '')) fail(`keys[${index}].label`, 'must be a non-empty string.');
+    if (account !== undefined && (typeof account !== 'string' || account === '')) fail(`keys[${index}].account`, 'must be a non-empty string.');
+    return {
+      key,
+      label: label as string | undefined,
+      weight: positiveInteger(`keys[${index}].weight`, weight, 1),
+      account: account as string | undefined,
+    };
+  });
+  const firstIndex = new Map<string, number>();
+  specs.forEach((spec, index) => {
+    const earlier = firstIndex.get(spec.key);
+    if (earlier !== undefined) fail(`keys[${index}]`, `repeats keys[${earlier}]; each key may appear once.`, 'ERR_MSB_KEYS');
+    firstIndex.set(spec.key, index);
+  });
+  const labels = assignLabels(specs.map((s) => s.key), specs.map((s) => s.label));
+  specs.forEach((spec, index) => {
+    if (spec.label === undefined) return;
+    if (specs.some((other) => containsPieceOf(spec.label as string, other.key))) {
+      fail(`keys[${index}].label`, 'contains part of a key; a label is shown in stats and logs, so choose a name.');
+    }
+    if (labels.indexOf(spec.label) !== index) fail(`keys[${index}].label`, 'repeats another key\'s label; labels must be unique.');
+  });
+  return specs.map((spec, index) => ({
+    key: spec.key,
+    label: labels[index],
+    weight: spec.weight,
+    account: spec.account ?? `key:${labels[index]}`,
+  }));
+}
+
+function resolveTarget(value: unknown): URL {
+  if (value === undefined) return new URL(DEFAULT_TARGET);
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    fail('target', `must be an http(s) URL such as '${DEFAULT_TARGET}', got ${typeof value === 'string' ? JSON.stringify(value) : describe(value)}.`);
+  }
+  if (url.search || url.hash) fail('target', 'must not carry a query string or fragment.');
+  return url;
+}
+
+function resolvePath(option: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !value.startsWith('/')) fail(option, `must be a path starting with '/', got ${describe(value)}.`);
+  return value;
+}
+
+function resolveTokens(option: string, value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((t) => typeof t !== 'string' || t.trim() === '')) {
+    fail(option, 'must be an array of non-empty strings.');
+  }
+  return value as string[];
+}
+
+function resolveHealthCheck(value: unknown): HealthCheckOptions | false {
+  if (value === false) return false;
+  const given = section<HealthCheckOptions>('healthCheck', value, ['path', 'intervalMs', 'timeoutMs', 'concurrency']);
+  return {
+    path: resolvePath('healthCheck.path', given.path, '/v1/models'),
+    intervalMs: positiveInteger('healthCheck.intervalMs', given.intervalMs, 30_000),
+    timeoutMs: positiveInteger('healthCheck.timeoutMs', given.timeoutMs, 10_000),
+    concurrency: positiveInteger('healthCheck.concurrency', given.concurrency, 4),
+  };
+}
+
+function resolveMetrics(value: unknown): { route: MetricsOptions | false; prefix: string } {
+  if (value === false) return { route: false, prefix: 'modelscope_balance_' };
+  const given = section<MetricsOptions>('metrics', value, ['path', 'prefix']);
+  const prefix = given.prefix ?? 'modelscope_balance_';
+  if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
+    fail('metrics.prefix', 'must match [a-zA-Z_:][a-zA-Z0-9_:]* (a Prometheus name prefix).');
+  }
+  return { route: { path: resolvePath('metrics.path', given.path, '/metrics'), prefix }, prefix };
+}
+
+function resolveRetry(value: unknown): ResolvedConfig['retry'] {
+  const given = section<RetryOptions>('retry', value, ['attempts', 'on']);
+  const on = given.on ?? [429, 500, 502, 503, 504];
+  if (!Array.isArray(on) || on.some((s) => !Number.isInteger(s) || s < 400 || s > 599)) {
+    fail('retry.on', 'must be an array of HTTP status codes from 400 to 599.');
+  }
+  return { attempts: positiveInteger('retry.attempts', given.attempts, 3), on: new Set(on) };
+}
+
+function resolveQuota(value: unknown): ResolvedConfig['quota'] {
+  const given = section<QuotaOptions>('quota', value, ['resetTimeZone', 'resetTime']);
+  const resetTimeZone = given.resetTimeZone ?? 'Asia/Shanghai';
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: resetTimeZone });
+  } catch {
+    fail('quota.resetTimeZone', `must be an IANA time zone such as 'Asia/Shanghai', got ${JSON.stringify(resetTimeZone)}.`);
+  }
+  const resetTime = given.resetTime ?? '00:00';
+  const resetMinutes = typeof resetTime === 'string' ? parseResetTime(resetTime) : undefined;
+  if (resetMinutes === undefined) fail('quota.resetTime', `must be a time of day 'HH:MM', got ${describe(resetTime)}.`);
+  return { resetTimeZone, resetTime, resetMinutes };
+}
+
+/** Checks every option once, at construction, and returns the complete configuration. */
+export function resolveOptions(input: unknown): ResolvedConfig {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    fail('options', 'must be an object such as `modelscopeBalance({ keys: [\'ms-…\'] })`.', 'ERR_MSB_OPTIONS');
+  }
+  rejectUnknownOptions(input, TOP_LEVEL, '');
+  const o = input as Record<string, unknown>;
+  const keys = resolveKeys(o.keys);
+  if (o.logger !== undefined && !isLogger(o.logger)) fail('logger', 'must have debug, info, warn and error methods (pino works).');
+  if (o.registry !== undefined && !(o.registry instanceof Registry)) fail('registry', 'must be a prom-client Registry.');
+  if (o.strategy !== undefined && !STRATEGIES.includes(o.strategy as Strategy)) {
+    fail('strategy', `must be one of ${STRATEGIES.map((s) => `'${s}'`).join(', ')}, got ${describe(o.strategy)}.`);
+  }
+  if (o.now !== undefined && typeof o.now !== 'function') fail('now', 'must be a function returning epoch milliseconds.');
+  if (o.adminToken !== undefined && (typeof o.adminToken !== 'string' || o.adminToken.trim() === '')) {
+    fail('adminToken', 'must be a non-empty string.');
+  }
+  if (o.forwardClientAddress !== undefined && typeof o.forwardClientAddress !== 'boolean') fail('forwardClientAddress', 'must be true or false.');
+  const cooldown = section<CooldownOptions>('cooldown', o.cooldown, ['baseMs', 'maxMs']);
+  const timeouts = section<TimeoutOptions>('timeouts', o.timeouts, ['connectMs', 'firstByteMs', 'idleMs']);
+  const affinity = section<TaskAffinityOptions>('taskAffinity', o.taskAffinity, ['maxEntries', 'ttlMs']);
+  const metrics = resolveMetrics(o.metrics);
+  const resolvedCooldown = {
+    baseMs: positiveInteger('cooldown.baseMs', cooldown.baseMs, 5_000),
+    maxMs: positiveInteger('cooldown.maxMs', cooldown.maxMs, 300_000),
+  };
+  if (resolvedCooldown.maxMs < resolvedCooldown.baseMs) fail('cooldown.maxMs', 'must be at least cooldown.baseMs.');
+  return Object.freeze({
+    keys,
+    target: resolveTarget(o.target),
+    healthCheck: resolveHealthCheck(o.healthCheck),
+    logger: (o.logger as Logger | undefined) ?? silentLogger,
+    registry: (o.registry as Registry | undefined) ?? new Registry(),
+    ownsRegistry: o.registry === undefined,
+    metrics: metrics.route,
+    metricsPrefix: metrics.prefix,
+    retry: resolveRetry(o.retry),
+    cooldown: resolvedCooldown,
+    failureThreshold: positiveInteger('failureThreshold', o.failureThreshold, 3),
+    invalidKeyRetryMs: positiveInteger('invalidKeyRetryMs', o.invalidKeyRetryMs, 1_800_000),
+    timeouts: {
+      connectMs: positiveInteger('timeouts.connectMs', timeouts.connectMs, 10_000),
+      firstByteMs: positiveInteger('timeouts.firstByteMs', timeouts.firstByteMs, 120_000),
+      idleMs: positiveInteger('timeouts.idleMs', timeouts.idleMs, 120_000),
+    },
+    maxBodyBytes: positiveInteger('maxBodyBytes', o.maxBodyBytes, 10 * 1024 * 1024),
+    queueTimeoutMs: positiveInteger('queueTimeoutMs', o.queueTimeoutMs, 0, true),
+    strategy: (o.strategy as Strategy | undefined) ?? 'round-robin',
+    quota: resolveQuota(o.quota),
+    taskAffinity: {
+      maxEntries: positiveInteger('taskAffinity.maxEntries', affinity.maxEntries, 10_000),
+      ttlMs: positiveInteger('taskAffinity.ttlMs', affinity.ttlMs, 86_400_000),
+    },
+    accessTokens: resolveTokens('accessTokens', o.accessTokens),
+    adminToken: o.adminToken as string | undefined,
+    forwardClientAddress: (o.forwardClientAddress as boolean | undefined) ?? false,
+    now: (o.now as (() => number) | undefined) ?? Date.now,
+  });
+}
