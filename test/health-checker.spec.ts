@@ -1,0 +1,86 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import { KEYS, assertNoKeyIn, captureLogger, startRig, waitFor, type Rig } from './helpers.js';
+
+describe('active health checks', () => {
+  let rig: Rig;
+  afterEach(async () => rig?.close());
+
+  const labels = () => Object.keys(rig.balancer.stats());
+  const healthy = () => Object.values(rig.balancer.stats()).map((s) => s.healthy);
+
+  it('counts a key as healthy until its first probe answers', async () => {
+    rig = await startRig({ healthCheck: { intervalMs: 3_600_000 } });
+    rig.fake.probe(KEYS[1], 'hang');
+    expect(healthy()).to.deep.equal([true, true, true]);
+  });
+
+  it('probes every key at start with its own token', async () => {
+    rig = await startRig({ healthCheck: { intervalMs: 3_600_000 } });
+    await waitFor(() => rig.fake.count(undefined, '/v1/models') === 3);
+    expect(rig.fake.received.map((r) => r.key).sort()).to.deep.equal([...KEYS].sort());
+  });
+
+  it('marks a key unhealthy on 5xx, a timeout or a refused connection, and healthy again after a pass, logging each change once', async () => {
+    const logger = captureLogger();
+    rig = await startRig({ logger, healthCheck: { intervalMs: 3_600_000, timeoutMs: 100 } });
+    await rig.balancer.checkHealth();
+    rig.fake.probe(KEYS[0], 'fail').probe(KEYS[2], 'hang');
+    await rig.balancer.checkHealth();
+    expect(healthy()).to.deep.equal([false, true, false]);
+    await rig.balancer.checkHealth();
+    const wentBad = logger.lines.filter((l) => l.level === 'warn' && (l.obj as { to?: string }).to === 'unhealthy');
+    expect(wentBad).to.have.length(2);
+    rig.fake.probe(KEYS[0], 'ok').probe(KEYS[2], 'ok');
+    await rig.balancer.checkHealth();
+    expect(healthy()).to.deep.equal([true, true, true]);
+    const recovered = logger.lines.filter((l) => l.level === 'info' && (l.obj as { to?: string }).to === 'healthy');
+    expect(recovered).to.have.length(2);
+    assertNoKeyIn(logger.text());
+  });
+
+  it('skips unhealthy keys when routing', async () => {
+    rig = await startRig({ healthCheck: { intervalMs: 3_600_000 } });
+    rig.fake.probe(KEYS[1], 'fail');
+    await rig.balancer.checkHealth();
+    rig.fake.received.length = 0;
+    for (let i = 0; i < 6; i++) await request(rig.app).post('/ms/v1/chat/completions').send({}).expect(200);
+    expect(KEYS.map((k) => rig.fake.count(k))).to.deep.equal([3, 0, 3]);
+  });
+
+  it('marks a key unreachable when the upstream is down', async () => {
+    rig = await startRig({ target: 'http://127.0.0.1:9', healthCheck: { intervalMs: 3_600_000, timeoutMs: 500 } });
+    await rig.balancer.checkHealth();
+    expect(healthy()).to.deep.equal([false, false, false]);
+    const res = await request(rig.app).get('/ms/health').expect(503);
+    expect(res.body).to.deep.equal({ status: 'unavailable', healthy_keys: 0, total_keys: 3 });
+  });
+
+  it('probes on its interval with a timer that does not keep the process alive', async () => {
+    rig = await startRig({ healthCheck: { intervalMs: 50 } });
+    await waitFor(() => rig.fake.count(undefined, '/v1/models') >= 9, 3000);
+    const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+    const refed = handles.filter((h) => (h as { hasRef?: () => boolean }).hasRef?.() && h.constructor.name === 'Timeout');
+    expect(refed).to.have.length(0);
+    expect(labels()).to.have.length(3);
+  });
+
+  it('keeps at most `concurrency` probes under way', async () => {
+    const many = Array.from({ length: 12 }, (_, i) => `ms-${String(i).padStart(2, '0')}-0000-0000-0000-000000000000`);
+    rig = await startRig({ keys: many, healthCheck: { intervalMs: 3_600_000, timeoutMs: 200, concurrency: 2 } });
+    for (const key of many) rig.fake.probe(key, 'hang');
+    rig.fake.received.length = 0;
+    void rig.balancer.checkHealth();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(rig.fake.count(undefined, '/v1/models')).to.equal(2);
+  });
+
+  it('stops probing on close(), and close() may be called twice', async () => {
+    rig = await startRig({ healthCheck: { intervalMs: 20 } });
+    await rig.balancer.close();
+    await rig.balancer.close();
+    const seen = rig.fake.count(undefined, '/v1/models');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(rig.fake.count(undefined, '/v1/models')).to.equal(seen);
+  });
+});
