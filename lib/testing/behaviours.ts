@@ -25,6 +25,8 @@ export type Behaviour =
   | 'stream-break'
   /** A stream that sends two chunks and then goes silent. */
   | 'stream-stall'
+  /** A JSON answer that promises 1000 bytes, sends 20 and resets its connection. */
+  | 'body-break'
   /** 429 with `Retry-After: <seconds>`. */
   | { retryAfterSeconds: number }
   /** Any status with a JSON body of your choice. */
