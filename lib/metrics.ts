@@ -39,6 +39,8 @@ export class BalancerMetrics {
       name: `${prefix}no_key_available_total`, help: 'Requests answered without an upstream call because no key could take them.',
       labelNames: ['reason'], registers,
     });
+    // Known reasons start at 0, so rate() and alerts work before the first refusal.
+    for (const reason of ['unavailable', 'cooling', 'exhausted']) this.noKeyAvailable.inc({ reason }, 0);
     this.retries = new Counter({
       name: `${prefix}retries_total`, help: 'Attempts moved to another key, by what failed (status code, reset, timeout, refused).',
       labelNames: ['reason'], registers,
