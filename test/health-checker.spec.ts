@@ -60,7 +60,7 @@ describe('active health checks', () => {
     rig = await startRig({ healthCheck: { intervalMs: 50 } });
     await waitFor(() => rig.fake.count(undefined, '/v1/models') >= 9, 3000);
     const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
-    const refed = handles.filter((h) => (h as { hasRef?: () => boolean }).hasRef?.() && h.constructor.name === 'Timeout');
+    const refed = handles.filter((h) => (h as { hasRef?: () => boolean }).hasRef?.() && (h as object).constructor.name === 'Timeout');
     expect(refed).to.have.length(0);
     expect(labels()).to.have.length(3);
   });

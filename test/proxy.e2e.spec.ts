@@ -3,7 +3,7 @@ import http from 'node:http';
 import { expect } from 'chai';
 import express from 'express';
 import request from 'supertest';
-import { KEYS, assertNoKeyIn, captureLogger, chat, request as raw, startRig, waitFor, type Rig } from './helpers.js';
+import { KEYS, assertNoKeyIn, captureLogger, chat, startRig, waitFor, type Rig } from './helpers.js';
 
 describe('proxying through the balancer', () => {
   let rig: Rig;

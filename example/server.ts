@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+import { createLogger } from './logger.js';
+import { startServer } from './create-server.js';
+import { loadSettings, SettingsError } from './load-settings.js';
+
+/**
+ * The standalone server: `npm start`. Reads config.json (the original Go
+ * service's format works as is), the environment and the command line.
+ */
+async function main(): Promise<void> {
+  let settings;
+  try {
+    settings = loadSettings();
+  } catch (error) {
+    if (error instanceof SettingsError) {
+      process.stderr.write(`modelscope-balance: config error: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(settings.log_level, [...settings.api_keys, ...settings.access_tokens, settings.admin_token].filter(Boolean));
+  let running;
+  try {
+    running = await startServer(settings, logger);
+  } catch (error) {
+    const err = error as NodeJS.ErrnoException & { option?: string };
+    logger.fatal({ code: err.code, option: err.option }, `cannot start: ${err.message}`);
+    process.exit(err.code === 'EADDRINUSE' || err.code === 'EACCES' ? 3 : 2);
+  }
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'signal received');
+    void running.shutdown().then(() => {
+      logger.info({}, 'stopped');
+      logger.flush();
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+void main();
