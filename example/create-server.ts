@@ -27,7 +27,12 @@ export async function startServer(settings: Settings, logger: PinoLogger): Promi
   app.use(function notFound(_req: express.Request, res: express.Response) {
     res.status(404).json({ error: { message: `Nothing here; the balancer is mounted at ${settings.mount_path}.`, type: 'invalid_request_error', code: 'not_found' } });
   });
-  const server = http.createServer({ requestTimeout: settings.request_timeout_ms, headersTimeout: settings.headers_timeout_ms }, app);
+  const server = http.createServer({
+    requestTimeout: settings.request_timeout_ms,
+    headersTimeout: settings.headers_timeout_ms,
+    // Node checks those timeouts on this period (30 s by default): check often enough to honour short ones.
+    connectionsCheckingInterval: Math.min(1000, settings.headers_timeout_ms),
+  }, app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.server_port, settings.host, () => resolve());

@@ -80,6 +80,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, args: string[
   if (keys.length === 0) {
     throw new SettingsError('api_keys', 'no ModelScope token was given', 'Set MODELSCOPE_API_KEYS=ms-…,ms-… or "api_keys" in config.json, or name a keys file in MODELSCOPE_API_KEYS_FILE.');
   }
+  if (settings.headers_timeout_ms > settings.request_timeout_ms) {
+    throw new SettingsError('headers_timeout_ms', `(${settings.headers_timeout_ms}) is longer than request_timeout_ms (${settings.request_timeout_ms})`, 'Make it shorter: the headers are part of the request.');
+  }
   if (!settings.mount_path.startsWith('/')) throw new SettingsError('mount_path', 'must start with "/"', howToSet('mount_path'));
   return { ...settings, api_keys: [...new Set(keys)] };
 }

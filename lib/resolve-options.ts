@@ -131,7 +131,12 @@ function resolveKeys(value: unknown): ResolvedKey[] {
   }));
 }
 
-function resolveTarget(value: unknown): URL {
+/** A value quoted in an error, unless it holds part of a key (a key pasted in the wrong option). */
+function quoteSafely(value: string, keys: readonly ResolvedKey[]): string {
+  return keys.some((k) => containsPieceOf(value, k.key)) ? 'a value that contains one of the keys' : JSON.stringify(value);
+}
+
+function resolveTarget(value: unknown, keys: readonly ResolvedKey[]): URL {
   if (value === undefined) return new URL(DEFAULT_TARGET);
   let url: URL | undefined;
   try {
@@ -140,7 +145,7 @@ function resolveTarget(value: unknown): URL {
     url = undefined;
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    fail('target', `must be an http(s) URL such as '${DEFAULT_TARGET}', got ${typeof value === 'string' ? JSON.stringify(value) : describe(value)}.`);
+    fail('target', `must be an http(s) URL such as '${DEFAULT_TARGET}', got ${typeof value === 'string' ? quoteSafely(value, keys) : describe(value)}.`);
   }
   if (url.search || url.hash) fail('target', 'must not carry a query string or fragment.');
   return url;
@@ -196,7 +201,7 @@ function resolveQuota(value: unknown): ResolvedConfig['quota'] {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: resetTimeZone });
   } catch {
-    fail('quota.resetTimeZone', `must be an IANA time zone such as 'Asia/Shanghai', got ${JSON.stringify(resetTimeZone)}.`);
+    fail('quota.resetTimeZone', `must be an IANA time zone such as 'Asia/Shanghai', got ${describe(resetTimeZone)}.`);
   }
   const resetTime = given.resetTime ?? '00:00';
   const resetMinutes = typeof resetTime === 'string' ? parseResetTime(resetTime) : undefined;
@@ -233,7 +238,7 @@ export function resolveOptions(input: unknown): ResolvedConfig {
   if (resolvedCooldown.maxMs < resolvedCooldown.baseMs) fail('cooldown.maxMs', 'must be at least cooldown.baseMs.');
   return Object.freeze({
     keys,
-    target: resolveTarget(o.target),
+    target: resolveTarget(o.target, keys),
     healthCheck: resolveHealthCheck(o.healthCheck),
     logger: (o.logger as Logger | undefined) ?? silentLogger,
     registry: (o.registry as Registry | undefined) ?? new Registry(),

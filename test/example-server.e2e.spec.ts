@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -149,6 +150,36 @@ describe('the example server (child process)', function () {
     expect(child.process.exitCode).to.equal(null);
     child.process.kill('SIGINT');
     expect(await child.exited).to.equal(1);
+  });
+
+  it('takes access_tokens and admin_token from the environment', async () => {
+    child = run(SERVER, ['--config', configFile({ ...seedConfig(), health_check: false })], {
+      HOST: '127.0.0.1', BALANCE_ACCESS_TOKENS: 'client-a, client-b', BALANCE_ADMIN_TOKEN: 'admin-secret-1',
+    });
+    const base = `http://127.0.0.1:${await listening(child)}`;
+    expect((await chat(base)).status).to.equal(401);
+    expect((await chat(base, undefined, { authorization: 'Bearer client-b' })).status).to.equal(200);
+    expect((await request(`${base}/stats`)).status).to.equal(401);
+    expect((await request(`${base}/stats`, { headers: { authorization: 'Bearer admin-secret-1' } })).status).to.equal(200);
+    expect(child.output()).not.to.include('client-b');
+    expect(child.output()).not.to.include('admin-secret-1');
+  });
+
+  it('drops a client that is too slow to send its headers', async () => {
+    child = run(SERVER, ['--config', configFile({ ...seedConfig(), health_check: false })], {
+      HOST: '127.0.0.1', HEADERS_TIMEOUT_MS: '300', REQUEST_TIMEOUT_MS: '600',
+    });
+    const port = await listening(child);
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n'));
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text));
+    });
+    expect(answer).to.match(/^HTTP\/1.1 408/);
+    expect(Date.now() - started).to.be.lessThan(5000);
+    expect(fake.received).to.have.length(0);
   });
 
   it('warns when it listens beyond loopback with no access tokens', async () => {
