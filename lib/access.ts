@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { sendError } from './error-response.js';
 
 /** Hashing first gives equal-length inputs, so the comparison's time says nothing about length either. */
@@ -30,14 +29,15 @@ export function matchesAny(candidate: string | undefined, tokens: readonly Buffe
   return candidate !== undefined && matched === 1;
 }
 
-function guard(tokens: readonly string[], realm: string, code: 'invalid_access_token' | 'invalid_admin_token', message: string) {
+/** A check that lets a request through (true) or answers it with 401 (false). */
+export type TokenCheck = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+function guard(tokens: readonly string[], realm: string, code: 'invalid_access_token' | 'invalid_admin_token', message: string): TokenCheck {
   const digests = tokens.map(digest);
-  return function requireToken(req: Request, res: Response, next: NextFunction): void {
-    if (matchesAny(presentedToken(req.headers), digests)) {
-      next();
-      return;
-    }
+  return function requireToken(req, res) {
+    if (matchesAny(presentedToken(req.headers), digests)) return true;
     sendError(res, 401, code, message, { 'www-authenticate': `Bearer realm="${realm}"` });
+    return false;
   };
 }
 

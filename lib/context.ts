@@ -15,4 +15,6 @@ export interface BalancerContext {
   agent: Agent;
   scrubber: KeyScrubber;
   tasks: TaskAffinity;
+  /** Whether the per-request log line would be written: checked so a silent logger costs nothing. */
+  logsRequests(): boolean;
 }

@@ -15,6 +15,13 @@ export function errorBody(message: string, code: BalancerErrorCode, status: numb
   return JSON.stringify({ error: { message, type: TYPES[status] ?? 'server_error', code } });
 }
 
+/** Sends a JSON body with a correct Content-Length; works with or without Express. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
 /** Answers with an OpenAI-style JSON error, unless the response has already begun. */
 export function sendError(
   res: ServerResponse, status: number, code: BalancerErrorCode, message: string,

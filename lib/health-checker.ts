@@ -6,11 +6,19 @@ import type { PoolEntry } from './pool-entry.js';
 
 export type ProbeResult = 'ok' | 'failed' | 'refused';
 
+/** Longest gap between two probe starts; small pools are probed almost at once. */
+const MAX_PROBE_SPACING_MS = 10;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
 export interface HealthCheckerDeps {
   pool: KeyPool;
   target: URL;
   agent: Agent;
   options: HealthCheckOptions;
+  now: () => number;
   onProbe(entry: PoolEntry, result: ProbeResult): void;
 }
 
@@ -51,12 +59,26 @@ export class HealthChecker {
     await this.running;
   }
 
+  /**
+   * Keys that served a request successfully within the interval are skipped.
+   * Probe starts are spread over half the interval (at most 10 ms apart), so
+   * 10 000 keys mean a steady trickle of probes, not a burst against the upstream.
+   */
   private async probeAll(): Promise<void> {
     const entries = this.deps.pool.entries;
+    const spacing = Math.min(MAX_PROBE_SPACING_MS, this.deps.options.intervalMs / 2 / entries.length);
+    const roundStart = performance.now();
+    const { now } = this.deps;
     let next = 0;
+    let probed = 0;
     const worker = async (): Promise<void> => {
       while (!this.stopped && next < entries.length) {
         const entry = entries[next++];
+        // A healthy key that served a request within the interval needs no probe: traffic already showed it works.
+        if (entry.state.status === 'healthy' && now() - entry.state.lastSuccessAt < this.deps.options.intervalMs) continue;
+        const wait = roundStart + probed++ * spacing - performance.now();
+        if (wait >= 1) await sleep(wait);
+        if (this.stopped) return;
         const result = await this.probe(entry);
         if (!this.stopped) this.deps.onProbe(entry, result);
       }

@@ -40,6 +40,8 @@ export class KeyState {
   inFlight = 0;
   requests = 0;
   lastUsed: number | null = null;
+  /** When a request on this key last succeeded: recent traffic makes an active probe redundant. */
+  lastSuccessAt = -Infinity;
   lastError: LastError | null = null;
   /** An unhealthy or invalid key gets one trial request at a time. */
   trialInFlight = false;
@@ -71,7 +73,8 @@ export class KeyState {
     this.trialInFlight = false;
   }
 
-  succeeded(): Transition | null {
+  succeeded(now: number): Transition | null {
+    this.lastSuccessAt = now;
     this.consecutiveFailures = 0;
     this.cooldownStreak = 0;
     return this.status === 'healthy' ? null : this.move('healthy', 'success');

@@ -106,8 +106,10 @@ export class BalancerMetrics {
     return metrics;
   }
 
+  /** Adds a pool's keys; their histograms start at zero, so dashboards see every key and no request pays to create one. */
   attach(pool: KeyPool): void {
     this.pools.add(pool);
+    for (const entry of pool.entries) this.latency.zero({ key: entry.label });
   }
 
   detach(pool: KeyPool): void {

@@ -138,7 +138,7 @@ export class KeyPool {
   }
 
   succeeded(entry: PoolEntry): void {
-    this.report(entry, entry.state.succeeded());
+    this.report(entry, entry.state.succeeded(this.settings.now()));
   }
 
   rateLimited(entry: PoolEntry, retryAfterMs: number | undefined, error: LastError): void {

@@ -247,6 +247,7 @@ export class ProxiedRequest {
 
   private logDone(): void {
     const { req, res, ctx } = this;
+    if (!ctx.logsRequests()) return;
     const path = (req.url ?? '/').split('?', 1)[0];
     ctx.logger.info({
       method: req.method, path, status: this.clientGone ? 499 : res.statusCode,

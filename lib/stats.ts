@@ -1,5 +1,6 @@
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { QuotaFigures } from './account-quota.js';
+import { sendJson } from './error-response.js';
 import type { KeyPool } from './pool.js';
 import { shownStatus, type PoolEntry } from './pool-entry.js';
 
@@ -39,22 +40,22 @@ export function keyStats(pool: KeyPool, entry: PoolEntry, now: number) {
 
 /** GET /stats: an object keyed by each key's label, the shape of the original Go service. */
 export function createStatsHandler(pool: KeyPool) {
-  return function serveStats(_req: Request, res: Response): void {
+  return function serveStats(_req: IncomingMessage, res: ServerResponse): void {
     const now = pool.now();
     const body: Record<string, unknown> = {};
     for (const entry of pool.entries) body[entry.label] = keyStats(pool, entry, now);
-    res.set('cache-control', 'no-store').json(body);
+    sendJson(res, 200, body, { 'cache-control': 'no-store' });
   };
 }
 
 /** GET /health: 200 while some key can take a request now, else 503. No key detail. */
 export function createHealthHandler(pool: KeyPool) {
-  return function serveHealth(_req: Request, res: Response): void {
+  return function serveHealth(_req: IncomingMessage, res: ServerResponse): void {
     const healthy = pool.usableCount();
-    res.status(healthy > 0 ? 200 : 503).set('cache-control', 'no-store').json({
+    sendJson(res, healthy > 0 ? 200 : 503, {
       status: healthy > 0 ? 'ok' : 'unavailable',
       healthy_keys: healthy,
       total_keys: pool.entries.length,
-    });
+    }, { 'cache-control': 'no-store' });
   };
 }

@@ -75,6 +75,25 @@ describe('active health checks', () => {
     expect(rig.fake.count(undefined, '/v1/models')).to.equal(2);
   });
 
+  it('spreads the probes of a large pool over the interval instead of firing them at once', async () => {
+    const many = Array.from({ length: 100 }, (_, i) => `ms-${String(i).padStart(3, '0')}-pace-0000-0000-000000000000`);
+    rig = await startRig({ keys: many, healthCheck: { intervalMs: 1000, concurrency: 50 } });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const early = rig.fake.count(undefined, '/v1/models');
+    expect(early).to.be.within(1, 40);
+    await rig.balancer.checkHealth();
+    expect(rig.fake.count(undefined, '/v1/models')).to.equal(100);
+  });
+
+  it('does not probe a healthy key that served a request within the interval', async () => {
+    rig = await startRig({ healthCheck: { intervalMs: 3_600_000 } });
+    await rig.balancer.checkHealth();
+    await request(rig.app).post('/ms/v1/chat/completions').send({}).expect(200);
+    rig.fake.received.length = 0;
+    await rig.balancer.checkHealth();
+    expect(rig.fake.received.map((r) => r.key)).to.deep.equal([KEYS[1], KEYS[2]]);
+  });
+
   it('stops probing on close(), and close() may be called twice', async () => {
     rig = await startRig({ healthCheck: { intervalMs: 20 } });
     await rig.balancer.close();

@@ -15,7 +15,7 @@ describe('key state machine', () => {
     const state = new KeyState(rules);
     expect(state.failed(0, error)).to.equal(null);
     expect(state.failed(0, error)).to.equal(null);
-    state.succeeded();
+    state.succeeded(0);
     expect(state.consecutiveFailures).to.equal(0);
     state.failed(0, error);
     state.failed(0, error);
@@ -36,7 +36,7 @@ describe('key state machine', () => {
       expect(state.refresh(now)?.to).to.equal('healthy');
     }
     expect(cooldowns).to.deep.equal([1000, 2000, 4000, 8000, 8000, 8000]);
-    state.succeeded();
+    state.succeeded(0);
     state.rateLimited(now, undefined, false, error);
     expect(state.until - now).to.equal(1000);
   });
@@ -62,7 +62,7 @@ describe('key state machine', () => {
     state.begin(60_000);
     expect(state.canTake(60_000)).to.equal(false);
     state.end();
-    expect(state.succeeded()?.to).to.equal('healthy');
+    expect(state.succeeded(0)?.to).to.equal('healthy');
   });
 
   const probes: Array<[KeyStatus, 'ok' | 'failed' | 'refused', KeyStatus]> = [

@@ -213,7 +213,11 @@ export class FakeModelScope {
         res.end('data: [DONE]\n\n');
         return;
       }
-      const delta = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', model, choices: [{ index: 0, delta: { content: `chunk ${sent} ` } }] };
+      // created_ms: when the chunk left the upstream, so a client can measure what each hop adds.
+      const delta = {
+        id: 'chatcmpl-fake', object: 'chat.completion.chunk', model, created_ms: performance.timeOrigin + performance.now(),
+        choices: [{ index: 0, delta: { content: `chunk ${sent} ` } }],
+      };
       res.write(`data: ${JSON.stringify(delta)}\n\n`);
       sent++;
       setTimeout(tick, this.options.streamIntervalMs ?? 10);

@@ -1,0 +1,134 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { loadTest, percentile, sequentialLatency, streamTest, type LoadResult } from './load.js';
+import { memoryOf, startNginx, startScript, type Running } from './processes.js';
+import { selectionCost } from './selection.js';
+
+/**
+ * `npm run bench`: the balancer's cost next to a bare proxy, in one run on
+ * this machine. Every contender is its own process on loopback, in front of
+ * the same ModelScope imitation; autocannon drives them from this process.
+ * Settings: BENCH_SECONDS (per load test, default 8), BENCH_ROUNDS (default 3), BENCH_STREAMS (default 1000).
+ */
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const STREAMS = Number(process.env.BENCH_STREAMS ?? 1000);
+const CONNECTIONS = 50;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+/** The round with the median throughput. */
+function medianRound(results: LoadResult[]): LoadResult {
+  return [...results].sort((a, b) => a.rps - b.rps)[Math.floor(results.length / 2)];
+}
+const ms = (n: number) => `${n.toFixed(2)} ms`;
+const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+
+async function measure(contender: Running): Promise<LoadResult> {
+  await loadTest(contender.port, CONNECTIONS, 2); // warm-up: JIT, keep-alive sockets
+  const result = await loadTest(contender.port, CONNECTIONS, SECONDS);
+  console.log(`${contender.name.padEnd(22)} ${result.rps.toFixed(0).padStart(7)} req/s   p50 ${ms(result.p50)}   p99 ${ms(result.p99)}   errors ${result.errors + result.non2xx}`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  console.log(`modelscope-balance bench on ${cpus().length} cores, node ${process.version}: ${CONNECTIONS} connections, ${SECONDS} s each\n`);
+  const upstream = await startScript('upstream', 'upstream.ts');
+  const target = ['--target', `http://127.0.0.1:${upstream.port}`];
+  const results: Record<string, LoadResult | null> = {};
+  const direct: Running = { ...upstream, name: 'direct' };
+  results.direct = await measure(direct);
+
+  // The three the targets compare are measured in alternating rounds, each in a fresh
+  // process, and the median round kept: one run on a shared machine is noisy.
+  const compared: Array<[string, string, string[]]> = [
+    ['floor (hpm)', 'floor.ts', target],
+    ['balancer, 3 keys', 'balancer.ts', [...target, '--keys', '3']],
+    ['balancer, 10000 keys', 'balancer.ts', [...target, '--keys', '10000']],
+  ];
+  const rounds: Record<string, LoadResult[]> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, script, args] of compared) {
+      const running = await startScript(name, script, args);
+      (rounds[name] ??= []).push(await measure(running));
+      await running.stop();
+    }
+  }
+  for (const [name] of compared) results[name] = medianRound(rounds[name]);
+  for (const [name, start] of [
+    ['node:http proxy', () => startScript('node:http proxy', 'node-proxy.ts', target)],
+    ['nginx', () => startNginx(upstream.port, 18080 + Math.floor(Math.random() * 1000))],
+  ] as Array<[string, () => Promise<Running | undefined>]>) {
+    const running = await start();
+    if (!running) {
+      console.log(`${name.padEnd(22)} skipped: not installed (apt-get install nginx)`);
+      results[name] = null;
+      continue;
+    }
+    results[name] = await measure(running);
+    await running.stop();
+  }
+
+  console.log('\nAt 1 connection, 2,000 sequential requests (p50 added over direct):');
+  const single: Record<string, { p50: number; p99: number }> = {};
+  single.direct = await sequentialLatency(upstream.port, 2000);
+  const balancer = await startScript('balancer, 3 keys', 'balancer.ts', [...target, '--keys', '3']);
+  await sequentialLatency(balancer.port, 500);
+  single.balancer = await sequentialLatency(balancer.port, 2000);
+  await balancer.stop();
+  const addedP50 = single.balancer.p50 - single.direct.p50;
+  console.log(`direct p50 ${ms(single.direct.p50)}, balancer p50 ${ms(single.balancer.p50)}: adds ${ms(addedP50)}`);
+
+  console.log(`\n${STREAMS} concurrent SSE streams (20 chunks, 50 ms apart):`);
+  const streams: Record<string, { completed: number; failed: number; median: number; p99: number; bytesPerStream?: number }> = {};
+  for (const [name, script, args] of [['floor (hpm)', 'floor.ts', target], ['balancer, 3 keys', 'balancer.ts', [...target, '--keys', '3']]] as const) {
+    const running = await startScript(name, script, [...args]);
+    await streamTest(running.port, 10);
+    const idle = memoryOf(running.pid).rss;
+    const result = await streamTest(running.port, STREAMS);
+    const peak = memoryOf(running.pid).peak;
+    await running.stop();
+    streams[name] = {
+      completed: result.completed, failed: result.failed,
+      median: percentile(result.delays, 50), p99: percentile(result.delays, 99),
+      bytesPerStream: Math.max(0, (peak - idle) / STREAMS),
+    };
+    console.log(`${name.padEnd(22)} completed ${result.completed}/${STREAMS}, chunk delay median ${ms(streams[name].median)} p99 ${ms(streams[name].p99)}, memory ${(streams[name].bytesPerStream! / 1024).toFixed(1)} KiB per stream`);
+  }
+  await upstream.stop();
+
+  const selection = {
+    roundRobin3: selectionCost(3, 'round-robin'), roundRobin10k: selectionCost(10_000, 'round-robin'),
+    weighted3: selectionCost(3, 'weighted'), weighted10k: selectionCost(10_000, 'weighted'),
+  };
+  console.log(`\nKey selection: round robin ${selection.roundRobin3.toFixed(0)} ns (3 keys) vs ${selection.roundRobin10k.toFixed(0)} ns (10,000 keys); weighted ${selection.weighted3.toFixed(0)} ns vs ${selection.weighted10k.toFixed(0)} ns`);
+
+  const floor = results['floor (hpm)'] as LoadResult;
+  const three = results['balancer, 3 keys'] as LoadResult;
+  const tenK = results['balancer, 10000 keys'] as LoadResult;
+  const handWritten = results['node:http proxy'];
+  const nginx = results.nginx;
+  const ratios = {
+    'throughput balancer/floor (target >= 0.90)': ratio(three.rps, floor.rps),
+    'p99 balancer/floor (target <= 1.10)': ratio(three.p99, floor.p99),
+    'throughput 10000 keys/3 keys (target >= 0.95)': ratio(tenK.rps, three.rps),
+    'throughput balancer/direct': ratio(three.rps, (results.direct as LoadResult).rps),
+    'throughput balancer/node:http proxy': handWritten ? ratio(three.rps, handWritten.rps) : null,
+    'throughput balancer/nginx': nginx ? ratio(three.rps, nginx.rps) : null,
+    'p50 added at 1 connection, ms (target < 1)': Math.round(addedP50 * 100) / 100,
+    'stream chunk delay over floor, median ms (target < 2)': Math.round((streams['balancer, 3 keys'].median - streams['floor (hpm)'].median) * 100) / 100,
+    'stream chunk delay over floor, p99 ms': Math.round((streams['balancer, 3 keys'].p99 - streams['floor (hpm)'].p99) * 100) / 100,
+    'memory per open stream, KiB (target < 64)': Math.round((streams['balancer, 3 keys'].bytesPerStream ?? 0) / 1024 * 10) / 10,
+  };
+  console.log('\nRatios:');
+  for (const [name, value] of Object.entries(ratios)) console.log(`  ${name.padEnd(56)} ${value ?? 'n/a'}`);
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify({
+    date: new Date().toISOString(), cores: cpus().length, node: process.version, seconds: SECONDS, connections: CONNECTIONS,
+    results, rounds, single, streams, selection, ratios,
+  }, null, 2)}\n`);
+  console.log('\nWritten to bench/results/latest.json');
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

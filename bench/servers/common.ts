@@ -1,0 +1,19 @@
+/** Shared by the benchmark's server processes: argv parsing and the READY handshake. */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export function arg(name: string, fallback = ''): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? fallback : process.argv[index + 1];
+}
+
+/** Tells the parent the port, then serves until killed. */
+export function announce(server: Server): void {
+  process.stdout.write(`READY ${(server.address() as AddressInfo).port}\n`);
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+/** Keys for the benchmark: never real ones. */
+export function benchKeys(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `ms-bench-${String(i).padStart(6, '0')}-aaaa-4bbb-8ccc-000000000000`);
+}
