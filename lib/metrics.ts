@@ -1,9 +1,34 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS } from './key-tallies.js';
 import type { KeyPool } from './pool.js';
 import { shownStatus } from './pool-entry.js';
 
-/** Time to the upstream's response headers: LLM calls take from tens of ms to minutes. */
-const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
+interface Sample {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+}
+
+/**
+ * A metric whose samples are read from the pools' tallies when scraped.
+ * prom-client's registry accepts any object with name, help, type and get().
+ */
+class CollectedMetric {
+  readonly aggregator = 'sum';
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'histogram',
+    private readonly read: () => Sample[],
+  ) {}
+
+  get() {
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.read() };
+  }
+
+  reset(): void {}
+}
+
 const STATES = ['healthy', 'cooling', 'unhealthy', 'invalid', 'exhausted'] as const;
 
 /**
@@ -12,8 +37,6 @@ const STATES = ['healthy', 'cooling', 'unhealthy', 'invalid', 'exhausted'] as co
  * from every pool attached, so no timer keeps them current.
  */
 export class BalancerMetrics {
-  readonly requests: Counter<'key' | 'code'>;
-  readonly latency: Histogram<'key'>;
   readonly healthChecks: Counter<'key' | 'result'>;
   readonly noKeyAvailable: Counter<'reason'>;
   readonly retries: Counter<'reason'>;
@@ -23,14 +46,34 @@ export class BalancerMetrics {
   private constructor(registry: Registry, prefix: string) {
     const pools = this.pools;
     const registers = [registry];
-    this.requests = new Counter({
-      name: `${prefix}requests_total`, help: 'Requests forwarded upstream, by key and upstream status code (error/timeout when none came).',
-      labelNames: ['key', 'code'], registers,
-    });
-    this.latency = new Histogram({
-      name: `${prefix}upstream_response_seconds`, help: 'Time from sending a request upstream to its response headers (time to first byte).',
-      labelNames: ['key'], buckets: LATENCY_BUCKETS, registers,
-    });
+    registry.registerMetric(new CollectedMetric(`${prefix}requests_total`,
+      'Requests forwarded upstream, by key and upstream status code (error/timeout when none came).', 'counter', () => {
+        const samples: Sample[] = [];
+        for (const pool of pools) {
+          for (const entry of pool.entries) {
+            for (const [code, value] of entry.tallies.byCode) samples.push({ labels: { key: entry.label, code }, value });
+          }
+        }
+        return samples;
+      }) as never);
+    const histogram = `${prefix}upstream_response_seconds`;
+    registry.registerMetric(new CollectedMetric(histogram,
+      'Time from sending a request upstream to its response headers (time to first byte).', 'histogram', () => {
+        const samples: Sample[] = [];
+        for (const pool of pools) {
+          for (const { label, tallies } of pool.entries) {
+            let cumulative = 0;
+            LATENCY_BUCKETS.forEach((le, slot) => {
+              cumulative += tallies.buckets[slot];
+              samples.push({ metricName: `${histogram}_bucket`, labels: { le, key: label }, value: cumulative });
+            });
+            samples.push({ metricName: `${histogram}_bucket`, labels: { le: '+Inf', key: label }, value: tallies.latencyCount });
+            samples.push({ metricName: `${histogram}_sum`, labels: { key: label }, value: tallies.latencySum });
+            samples.push({ metricName: `${histogram}_count`, labels: { key: label }, value: tallies.latencyCount });
+          }
+        }
+        return samples;
+      }) as never);
     this.healthChecks = new Counter({
       name: `${prefix}health_checks_total`, help: 'Active health probes by key and result (ok, failed, refused).',
       labelNames: ['key', 'result'], registers,
@@ -106,10 +149,8 @@ export class BalancerMetrics {
     return metrics;
   }
 
-  /** Adds a pool's keys; their histograms start at zero, so dashboards see every key and no request pays to create one. */
   attach(pool: KeyPool): void {
     this.pools.add(pool);
-    for (const entry of pool.entries) this.latency.zero({ key: entry.label });
   }
 
   detach(pool: KeyPool): void {

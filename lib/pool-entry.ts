@@ -1,5 +1,6 @@
 import type { AccountQuota } from './account-quota.js';
 import type { KeyState, KeyStatus } from './key-state.js';
+import type { KeyTallies } from './key-tallies.js';
 
 /** One key in the pool: its secret, the names it is shown by, and its state. */
 export interface PoolEntry {
@@ -11,6 +12,8 @@ export interface PoolEntry {
   readonly accountName: string;
   readonly account: AccountQuota;
   readonly state: KeyState;
+  /** Request counts and latencies, for the metrics. */
+  readonly tallies: KeyTallies;
 }
 
 /** The state shown to people: `exhausted` is the account's, the rest the key's own. */

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { AccountQuota } from './account-quota.js';
+import { KeyTallies } from './key-tallies.js';
 import { KeyState, type LastError, type StateRules, type Transition } from './key-state.js';
 import type { Strategy } from './options.js';
 import type { PoolEntry } from './pool-entry.js';
@@ -53,7 +54,7 @@ export class KeyPool {
       if (!account) accounts.set(spec.account, (account = new AccountQuota()));
       return Object.freeze({
         index, key: spec.key, label: spec.label, weight: spec.weight,
-        accountName: spec.account, account, state: new KeyState(settings),
+        accountName: spec.account, account, state: new KeyState(settings), tallies: new KeyTallies(),
       });
     });
     this.selector = createSelector(settings.strategy, this.entries, settings.now);

@@ -152,15 +152,15 @@ export class ProxiedRequest {
     }
     const now = ctx.config.now();
     if (result.kind === 'failure') {
-      ctx.metrics.requests.inc({ key: entry.label, code: result.failure.endsWith('timeout') ? 'timeout' : 'error' });
+      entry.tallies.countResponse(result.failure.endsWith('timeout') ? 'timeout' : 'error');
       ctx.pool.failed(entry, lastErrorForFailure(result.failure, now));
       release();
       return { entry, attempt, failure: result.failure, release };
     }
     const { response } = result;
     const status = response.statusCode ?? 502;
-    ctx.metrics.requests.inc({ key: entry.label, code: String(status) });
-    ctx.metrics.latency.observe({ key: entry.label }, (performance.now() - sentAt) / 1000);
+    entry.tallies.countResponse(String(status));
+    entry.tallies.observeLatency((performance.now() - sentAt) / 1000);
     const model = hasModelQuotaHeaders(response.headers) ? this.modelName() : undefined;
     ctx.pool.recordQuota(entry, response.headers, model);
     this.applyVerdict(entry, verdictForStatus(status, response.headers, now), status);
