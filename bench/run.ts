@@ -54,6 +54,7 @@ async function main(): Promise<void> {
   }
   for (const [name] of compared) results[name] = medianRound(rounds[name]);
   for (const [name, start] of [
+    ['standalone server', () => startScript('standalone server', 'standalone.ts', target)],
     ['node:http proxy', () => startScript('node:http proxy', 'node-proxy.ts', target)],
     ['nginx', () => startNginx(upstream.port, 18080 + Math.floor(Math.random() * 1000))],
   ] as Array<[string, () => Promise<Running | undefined>]>) {
@@ -112,6 +113,7 @@ async function main(): Promise<void> {
     'throughput 10000 keys/3 keys (target >= 0.95)': ratio(tenK.rps, three.rps),
     'throughput balancer/direct': ratio(three.rps, (results.direct as LoadResult).rps),
     'throughput balancer/node:http proxy': handWritten ? ratio(three.rps, handWritten.rps) : null,
+    'throughput standalone server (no Express)/node:http proxy': handWritten ? ratio((results['standalone server'] as LoadResult).rps, handWritten.rps) : null,
     'throughput balancer/nginx': nginx ? ratio(three.rps, nginx.rps) : null,
     'p50 added at 1 connection, ms (target < 1)': Math.round(addedP50 * 100) / 100,
     'stream chunk delay over floor, median ms (target < 2)': Math.round((streams['balancer, 3 keys'].median - streams['floor (hpm)'].median) * 100) / 100,

@@ -17,7 +17,8 @@ const BODILESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 /** Header names listed in a Connection header are hop-by-hop too. */
 function connectionListed(headers: IncomingHttpHeaders): Set<string> | undefined {
   const value = headers.connection;
-  if (!value) return undefined;
+  // The usual values name no extra header: skip the split on the hot path.
+  if (!value || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') return undefined;
   return new Set(value.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean));
 }
 

@@ -78,6 +78,17 @@ describe('the example server (child process)', function () {
     expect(child.output()).to.match(/"msg":"proxied"/);
   });
 
+  it('serves under mount_path only, with the mount stripped', async () => {
+    child = run(SERVER, ['--config', configFile({ ...seedConfig(), health_check: false, mount_path: '/ms' })], { HOST: '127.0.0.1' });
+    const base = `http://127.0.0.1:${await listening(child)}`;
+    expect((await chat(`${base}/ms`)).status).to.equal(200);
+    expect(fake.received[0].url).to.equal('/v1/chat/completions');
+    expect((await request(`${base}/ms/health`)).status).to.equal(200);
+    expect((await request(`${base}/msx/health`)).status).to.equal(404);
+    expect((await chat(base)).status).to.equal(404);
+    expect(fake.received).to.have.length(1);
+  });
+
   it('lets the environment override the file, with MODELSCOPE_API_KEYS trimmed and empty entries dropped', async () => {
     const other = 'ms-envkey01-aaaa-4bbb-8ccc-000000000009';
     child = run(SERVER, ['--config', configFile(seedConfig())], { HOST: '127.0.0.1', MODELSCOPE_API_KEYS: ` ${other} , ,`, HEALTH_CHECK: 'false' });

@@ -1,0 +1,68 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { createConfig } from '../example/config-schema.js';
+import { balancerOptions, loadSettings, SettingsError } from '../example/load-settings.js';
+import { KEYS } from './helpers.js';
+
+function file(content: unknown): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'msb-settings-')), 'config.json');
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+describe('server settings', () => {
+  it('accepts the original config.json as it is, port as a string', () => {
+    const settings = loadSettings({}, ['--config', file({
+      api_keys: KEYS, server_port: '8080', target_url: 'https://api-inference.modelscope.cn', health_check: true, health_path: '/v1/models',
+    })]);
+    expect(settings).to.deep.include({ api_keys: KEYS, server_port: 8080, health_check: true, health_path: '/v1/models' });
+  });
+
+  it('lets the environment override the file, and the command line override both', () => {
+    const path = file({ api_keys: [KEYS[0]], server_port: 1000, strategy: 'weighted' });
+    const settings = loadSettings({ PORT: '2000', MODELSCOPE_API_KEYS: ` ${KEYS[1]} ,, ${KEYS[2]} ` }, ['--config', path, '--port', '3000']);
+    expect(settings.server_port).to.equal(3000);
+    expect(settings.api_keys).to.deep.equal([KEYS[1], KEYS[2]]);
+    expect(settings.strategy).to.equal('weighted');
+  });
+
+  it('adds keys from a keys file, skipping blank lines and comments', () => {
+    const keysFile = file(`# team keys\n${KEYS[0]}\n\n  ${KEYS[1]}  \n`);
+    const settings = loadSettings({ MODELSCOPE_API_KEYS_FILE: keysFile }, ['--config', file({})]);
+    expect(settings.api_keys).to.deep.equal([KEYS[0], KEYS[1]]);
+  });
+
+  const refused: Array<[string, NodeJS.ProcessEnv, unknown, string]> = [
+    ['a missing keys file', { MODELSCOPE_API_KEYS_FILE: '/nonexistent/keys' }, {}, 'api_keys_file'],
+    ['headers timeout above request timeout', { MODELSCOPE_API_KEYS: KEYS[0], HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '1000' }, {}, 'headers_timeout_ms'],
+    ['a mount path without /', { MODELSCOPE_API_KEYS: KEYS[0], MOUNT_PATH: 'ms' }, {}, 'mount_path'],
+    ['a zero retry count', { MODELSCOPE_API_KEYS: KEYS[0], RETRY_ATTEMPTS: '0' }, {}, 'retry_attempts'],
+  ];
+  for (const [what, env, content, setting] of refused) {
+    it(`refuses ${what}, naming ${setting}`, () => {
+      try {
+        loadSettings(env, ['--config', file(content)]);
+        expect.fail('expected a SettingsError');
+      } catch (error) {
+        expect(error).to.be.instanceOf(SettingsError);
+        expect((error as SettingsError).setting).to.equal(setting);
+      }
+    });
+  }
+
+  it('never prints tokens when the configuration is printed', () => {
+    const config = createConfig({ MODELSCOPE_API_KEYS: KEYS.join(','), BALANCE_ADMIN_TOKEN: 'admin-secret-xyz' }, []);
+    const printed = config.toString();
+    for (const key of KEYS) expect(printed).not.to.include(key);
+    expect(printed).not.to.include('admin-secret-xyz');
+  });
+
+  it('maps settings to balancer options', () => {
+    const settings = loadSettings({ MODELSCOPE_API_KEYS: KEYS.join(','), HEALTH_CHECK: 'false', METRICS: 'no', BALANCE_ADMIN_TOKEN: 'a' }, ['--config', file({})]);
+    const options = balancerOptions(settings);
+    expect(options).to.deep.include({ keys: KEYS, healthCheck: false, metrics: false, adminToken: 'a', maxBodyBytes: 10 * 1024 * 1024 });
+    expect(options.timeouts).to.deep.equal({ connectMs: 10_000, firstByteMs: 120_000, idleMs: 120_000 });
+  });
+});
