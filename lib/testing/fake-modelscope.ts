@@ -9,6 +9,8 @@ export interface ReceivedRequest {
   url: string;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
+  /** When the request arrived (performance.now()). */
+  at: number;
 }
 
 export interface FakeModelScopeOptions {
@@ -113,7 +115,7 @@ export class FakeModelScope {
     req.on('end', () => {
       const key = bearer(req);
       const body = Buffer.concat(chunks);
-      const received: ReceivedRequest = { key, method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body };
+      const received: ReceivedRequest = { key, method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, at: performance.now() };
       this.received.push(received);
       this.route(received, req, res);
     });
