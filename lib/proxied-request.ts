@@ -205,7 +205,10 @@ export class ProxiedRequest {
       completed: outcome.release,
       breakReason: outcome.attempt.breakReason,
       broke: () => {
-        ctx.pool.failed(outcome.entry, lastErrorForFailure(outcome.attempt.breakReason() === 'idle timeout' ? 'idle_timeout' : 'reset', ctx.config.now()));
+        // A client that left aborted this upstream request itself: not the key's fault.
+        if (!this.clientGone) {
+          ctx.pool.failed(outcome.entry, lastErrorForFailure(outcome.attempt.breakReason() === 'idle timeout' ? 'idle_timeout' : 'reset', ctx.config.now()));
+        }
         outcome.release();
       },
       inspect: asyncSubmit ? (body: Buffer) => {

@@ -91,6 +91,8 @@ describe('proxying through the balancer', () => {
     });
     await waitFor(() => rig.fake.abandoned === 1);
     await waitFor(() => Object.values(rig.balancer.stats()).every((s) => s.in_flight === 0));
+    // The client left: that says nothing against the key.
+    expect(Object.values(rig.balancer.stats())[0]).to.include({ consecutive_failures: 0, last_error: null });
   });
 
   it('sends binary and multipart bodies of several MB byte for byte', async () => {
