@@ -60,17 +60,20 @@ export class KeyState {
     return now >= this.until && !this.trialInFlight;
   }
 
-  /** Marks the start of a request on this key; a trial if the key is not healthy. */
-  begin(now: number): void {
+  /** Marks the start of a request on this key; returns whether it is the trial of an unhealthy or invalid key. */
+  begin(now: number): boolean {
     this.inFlight++;
     this.requests++;
     this.lastUsed = now;
-    if (this.status === 'unhealthy' || this.status === 'invalid') this.trialInFlight = true;
+    const trial = this.status === 'unhealthy' || this.status === 'invalid';
+    if (trial) this.trialInFlight = true;
+    return trial;
   }
 
-  end(): void {
+  /** Marks the end of a request; only the trial itself frees the next trial. */
+  end(trial: boolean): void {
     this.inFlight--;
-    this.trialInFlight = false;
+    if (trial) this.trialInFlight = false;
   }
 
   succeeded(now: number): Transition | null {
@@ -92,17 +95,24 @@ export class KeyState {
     else if (poolThrottled) ms = this.rules.cooldownBaseMs;
     else ms = Math.min(this.rules.cooldownBaseMs * 2 ** Math.min(this.cooldownStreak, 30), this.rules.cooldownMaxMs);
     if (!poolThrottled) this.cooldownStreak++;
-    this.until = Math.max(this.status === 'cooling' ? this.until : 0, now + ms);
-    if (this.status === 'invalid') return null;
-    return this.status === 'cooling' ? null : this.move('cooling', poolThrottled ? 'throttled' : 'rate_limited');
+    // A rate limit also shows the token was accepted: an invalid or unhealthy key that gets one is merely cooling.
+    const until = Math.max(this.status === 'cooling' ? this.until : 0, now + ms);
+    const change = this.status === 'cooling' ? null : this.move('cooling', poolThrottled ? 'throttled' : 'rate_limited');
+    this.until = until;
+    return change;
   }
 
   /** A 5xx, timeout or connection failure on a request. */
   failed(now: number, error: LastError): Transition | null {
     this.lastError = error;
     this.consecutiveFailures++;
+    if (this.status === 'invalid') {
+      // An inconclusive trial of a refused token: wait the full period again before the next.
+      this.until = now + this.rules.invalidKeyRetryMs;
+      return null;
+    }
     const trialFailed = this.status === 'unhealthy';
-    if (trialFailed || (this.status !== 'invalid' && this.consecutiveFailures >= this.rules.failureThreshold)) {
+    if (trialFailed || this.consecutiveFailures >= this.rules.failureThreshold) {
       this.until = now + this.unhealthyRetryMs();
       return trialFailed ? null : this.move('unhealthy', 'failures');
     }
@@ -128,10 +138,11 @@ export class KeyState {
       return this.move('healthy', 'probe_passed');
     }
     if (outcome === 'refused') return this.refused(now, error as LastError);
+    // An invalid key keeps its own trial schedule; unreachability says nothing new about its token.
+    if (this.status === 'invalid') return null;
     this.lastError = error ?? null;
     this.until = now + this.unhealthyRetryMs();
-    if (this.status === 'unhealthy' || this.status === 'invalid') return null;
-    return this.move('unhealthy', 'probe_failed');
+    return this.status === 'unhealthy' ? null : this.move('unhealthy', 'probe_failed');
   }
 
   /** An unhealthy key is tried again after the longest cooldown; probes may heal it sooner. */

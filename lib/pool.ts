@@ -116,12 +116,13 @@ export class KeyPool {
     return count;
   }
 
-  begin(entry: PoolEntry): void {
-    entry.state.begin(this.settings.now());
+  /** Starts a request on `entry`; pass what it returns to `end()`. */
+  begin(entry: PoolEntry): boolean {
+    return entry.state.begin(this.settings.now());
   }
 
-  end(entry: PoolEntry): void {
-    entry.state.end();
+  end(entry: PoolEntry, trial: boolean): void {
+    entry.state.end(trial);
   }
 
   /** Quota headers of any upstream answer; `model` is read only when the headers name per-model figures. */

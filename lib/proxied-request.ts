@@ -118,12 +118,12 @@ export class ProxiedRequest {
     const { ctx, req } = this;
     this.tried.add(entry);
     this.finalEntry = entry;
-    ctx.pool.begin(entry);
+    const trial = ctx.pool.begin(entry);
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
-      ctx.pool.end(entry);
+      ctx.pool.end(entry, trial);
     };
     const sentAt = performance.now();
     const attempt = sendAttempt({

@@ -59,10 +59,51 @@ describe('key state machine', () => {
     expect(state.refused(0, error)?.to).to.equal('invalid');
     expect(state.canTake(59_999)).to.equal(false);
     expect(state.canTake(60_000)).to.equal(true);
-    state.begin(60_000);
+    expect(state.begin(60_000)).to.equal(true);
     expect(state.canTake(60_000)).to.equal(false);
-    state.end();
+    state.end(true);
     expect(state.succeeded(0)?.to).to.equal('healthy');
+  });
+
+  it('lets only the trial itself free the next trial', () => {
+    const state = new KeyState(rules);
+    expect(state.begin(0)).to.equal(false);
+    state.failed(0, error);
+    state.failed(0, error);
+    state.failed(0, error);
+    expect(state.status).to.equal('unhealthy');
+    const later = state.until;
+    expect(state.begin(later)).to.equal(true);
+    state.end(false);
+    expect(state.canTake(later)).to.equal(false);
+    state.end(true);
+    expect(state.canTake(later)).to.equal(true);
+  });
+
+  it('waits the full period again after an inconclusive trial of an invalid key', () => {
+    const state = new KeyState(rules);
+    state.refused(0, error);
+    state.begin(60_000);
+    state.failed(60_000, error);
+    state.end(true);
+    expect(state.status).to.equal('invalid');
+    expect(state.canTake(60_001)).to.equal(false);
+    expect(state.canTake(120_000)).to.equal(true);
+  });
+
+  it('takes a 429 on an invalid key\'s trial as proof the token works: cooling, not invalid', () => {
+    const state = new KeyState(rules);
+    state.refused(0, error);
+    expect(state.rateLimited(60_000, 2_000, false, error)).to.deep.equal({ from: 'invalid', to: 'cooling', reason: 'rate_limited' });
+    expect(state.until).to.equal(62_000);
+  });
+
+  it('keeps an invalid key\'s trial time when a probe fails', () => {
+    const state = new KeyState(rules);
+    state.refused(0, error);
+    state.probed(10, 'failed', error);
+    expect(state.status).to.equal('invalid');
+    expect(state.until).to.equal(60_000);
   });
 
   const probes: Array<[KeyStatus, 'ok' | 'failed' | 'refused', KeyStatus]> = [
