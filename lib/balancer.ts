@@ -16,6 +16,7 @@ import { KeyScrubber } from './scrub.js';
 import { silentLogger } from './logger.js';
 import { keyStats } from './stats.js';
 import { ownRoutes, routePath } from './routes.js';
+import { requestTarget } from './target.js';
 import { TaskAffinity } from './task-affinity.js';
 
 /** The middleware `modelscopeBalance()` returns: mount it with `app.use()`; it also has a few handles. */
@@ -84,15 +85,16 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
   metrics.attach(pool);
   const agentOptions = { keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: 'lifo' as const };
   const agent = config.target.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+  const target = requestTarget(config.target);
   const ctx: BalancerContext = {
-    config, pool, metrics, logger: config.logger, agent,
+    config, pool, metrics, logger: config.logger, agent, target,
     scrubber: new KeyScrubber(config.keys.map((k) => k.key)),
     tasks: new TaskAffinity(config.taskAffinity.maxEntries, config.taskAffinity.ttlMs),
     logsRequests: requestLogCheck(config.logger),
   };
 
   const checker = config.healthCheck ? new HealthChecker({
-    pool, target: config.target, agent, options: config.healthCheck, now: config.now,
+    pool, target, agent, options: config.healthCheck, now: config.now,
     onProbe(entry, result: ProbeResult) {
       metrics.healthChecks.inc({ key: entry.label, result });
       const now = config.now();

@@ -4,6 +4,7 @@ import type { BalancerMetrics } from './metrics.js';
 import type { KeyPool } from './pool.js';
 import type { ResolvedConfig } from './resolve-options.js';
 import type { KeyScrubber } from './scrub.js';
+import type { RequestTarget } from './target.js';
 import type { TaskAffinity } from './task-affinity.js';
 
 /** What the request handlers of one balancer share. Built once by `modelscopeBalance()`. */
@@ -13,6 +14,8 @@ export interface BalancerContext {
   metrics: BalancerMetrics;
   logger: Logger;
   agent: Agent;
+  /** `config.target` in the form node:http wants. */
+  target: RequestTarget;
   scrubber: KeyScrubber;
   tasks: TaskAffinity;
   /** Whether the per-request log line would be written: checked so a silent logger costs nothing. */

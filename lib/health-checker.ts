@@ -1,8 +1,8 @@
-import http, { type Agent } from 'node:http';
-import https from 'node:https';
+import type { Agent, ClientRequest } from 'node:http';
 import type { HealthCheckOptions } from './options.js';
 import type { KeyPool } from './pool.js';
 import type { PoolEntry } from './pool-entry.js';
+import type { RequestTarget } from './target.js';
 
 export type ProbeResult = 'ok' | 'failed' | 'refused';
 
@@ -15,7 +15,7 @@ function sleep(ms: number): Promise<void> {
 
 export interface HealthCheckerDeps {
   pool: KeyPool;
-  target: URL;
+  target: RequestTarget;
   agent: Agent;
   options: HealthCheckOptions;
   now: () => number;
@@ -31,7 +31,7 @@ export class HealthChecker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
-  private readonly probes = new Set<http.ClientRequest>();
+  private readonly probes = new Set<ClientRequest>();
 
   constructor(private readonly deps: HealthCheckerDeps) {}
 
@@ -89,12 +89,10 @@ export class HealthChecker {
 
   private probe(entry: PoolEntry): Promise<ProbeResult> {
     const { target, agent, options } = this.deps;
-    const transport = target.protocol === 'https:' ? https : http;
-    const base = target.pathname.endsWith('/') ? target.pathname.slice(0, -1) : target.pathname;
     return new Promise((resolve) => {
-      const request = transport.request({
-        protocol: target.protocol, hostname: target.hostname, port: target.port || undefined,
-        method: 'GET', path: base + options.path, agent,
+      const request = target.transport.request({
+        protocol: target.protocol, hostname: target.hostname, port: target.port,
+        method: 'GET', path: target.basePath + options.path, agent,
         headers: { authorization: `Bearer ${entry.key}`, accept: 'application/json', 'accept-encoding': 'identity' },
       });
       this.probes.add(request);

@@ -127,7 +127,7 @@ export class ProxiedRequest {
     };
     const sentAt = performance.now();
     const attempt = sendAttempt({
-      target: ctx.config.target,
+      target: ctx.target,
       agent: ctx.agent,
       method,
       path,

@@ -1,6 +1,6 @@
-import http, { type Agent, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import https from 'node:https';
+import type { Agent, ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { TimeoutOptions } from './options.js';
+import type { RequestTarget } from './target.js';
 
 /** How an attempt ended before any response byte: it is safe to try another key after each. */
 export type AttemptFailure = 'connect' | 'connect_timeout' | 'first_byte_timeout' | 'reset';
@@ -10,7 +10,7 @@ export type AttemptResult =
   | { kind: 'failure'; failure: AttemptFailure; message: string };
 
 export interface AttemptInput {
-  target: URL;
+  target: RequestTarget;
   agent: Agent;
   method: string;
   path: string;
@@ -38,11 +38,11 @@ export interface Attempt {
 }
 
 export function sendAttempt(input: AttemptInput): Attempt {
-  const transport = input.target.protocol === 'https:' ? https : http;
+  const { transport, protocol, hostname, port } = input.target;
   const request = transport.request({
-    protocol: input.target.protocol,
-    hostname: input.target.hostname,
-    port: input.target.port || undefined,
+    protocol,
+    hostname,
+    port,
     method: input.method,
     path: input.path,
     headers: input.headers,

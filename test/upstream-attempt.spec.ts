@@ -1,13 +1,14 @@
 import http from 'node:http';
 import net from 'node:net';
 import { expect } from 'chai';
+import { requestTarget } from '../lib/target.js';
 import { sendAttempt } from '../lib/upstream-attempt.js';
 import { listen } from './helpers.js';
 
 const timeouts = { connectMs: 100, firstByteMs: 150, idleMs: 100 };
 
 function attemptTo(url: string, agent: http.Agent) {
-  return sendAttempt({ target: new URL(url), agent, method: 'POST', path: '/x', headers: { 'content-length': '2' }, body: Buffer.from('{}'), timeouts });
+  return sendAttempt({ target: requestTarget(new URL(url)), agent, method: 'POST', path: '/x', headers: { 'content-length': '2' }, body: Buffer.from('{}'), timeouts });
 }
 
 describe('one upstream attempt', () => {
@@ -26,6 +27,19 @@ describe('one upstream attempt', () => {
     const result = await attemptTo('http://127.0.0.1:1', agent).result;
     expect(result).to.deep.include({ kind: 'failure', failure: 'connect_timeout' });
     expect(performance.now() - started).to.be.within(80, 1000);
+  });
+
+  it('reaches an IPv6 target given with brackets', async () => {
+    server = http.createServer((_req, res) => res.end('ok'));
+    const listening = await new Promise<boolean>((resolve) => {
+      server!.once('error', () => resolve(false));
+      server!.listen(0, '::1', () => resolve(true));
+    });
+    if (!listening) return; // no IPv6 loopback on this machine
+    const port = (server.address() as net.AddressInfo).port;
+    const result = await attemptTo(`http://[::1]:${port}`, new http.Agent()).result;
+    expect(result.kind).to.equal('response');
+    if (result.kind === 'response') result.response.resume();
   });
 
   it('reports a refused connection as connect', async () => {
