@@ -28,6 +28,24 @@ describe('server settings', () => {
     expect(settings.strategy).to.equal('weighted');
   });
 
+  it('finds the config file through MODELSCOPE_BALANCE_CONFIG, or ./config.json by default', () => {
+    const viaEnv = loadSettings({ MODELSCOPE_BALANCE_CONFIG: file({ api_keys: [KEYS[2]], server_port: 4000 }) }, []);
+    expect(viaEnv).to.deep.include({ api_keys: [KEYS[2]], server_port: 4000 });
+    const dir = mkdtempSync(join(tmpdir(), 'msb-cwd-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ api_keys: [KEYS[1]], server_port: '5000' }));
+    const cwd = process.cwd();
+    try {
+      process.chdir(dir);
+      expect(loadSettings({}, [])).to.deep.include({ api_keys: [KEYS[1]], server_port: 5000 });
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('refuses a config file named explicitly that does not exist', () => {
+    expect(() => loadSettings({}, ['--config', '/nonexistent/config.json'])).to.throw(SettingsError, /no file at/);
+  });
+
   it('adds keys from a keys file, skipping blank lines and comments', () => {
     const keysFile = file(`# team keys\n${KEYS[0]}\n\n  ${KEYS[1]}  \n`);
     const settings = loadSettings({ MODELSCOPE_API_KEYS_FILE: keysFile }, ['--config', file({})]);
