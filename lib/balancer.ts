@@ -27,7 +27,7 @@ export type Balancer = RequestHandler & {
   stats(): Record<string, ReturnType<typeof keyStats>>;
   /** Runs one round of health probes now and resolves when it is done. */
   checkHealth(): Promise<void>;
-  /** Stops health checks and frees upstream sockets. Safe to call twice. */
+  /** Stops health checks, refuses new requests (503) and frees upstream sockets once requests in flight end. Safe to call twice. */
   close(): Promise<void>;
 };
 
@@ -115,6 +115,10 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
    * layers cost a noticeable share of a proxied request.
    */
   function modelscopeBalanceMiddleware(req: IncomingMessage, res: ServerResponse): void {
+    if (closing) {
+      sendError(res, 503, 'balancer_closed', 'This balancer is shutting down.', { connection: 'close' });
+      return;
+    }
     if (req.method === 'GET' || req.method === 'HEAD') {
       const route = routes.get(routePath(req.url ?? '/'));
       if (route) {
@@ -138,11 +142,16 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
       return Object.fromEntries(pool.entries.map((entry) => [entry.label, keyStats(pool, entry, now)]));
     },
     checkHealth: () => checker?.runRound() ?? Promise.resolve(),
+    /**
+     * New requests get 503 from now on; requests in flight (streams too) finish
+     * on their sockets, which then close instead of going back to the pool.
+     */
     close() {
       closing ??= (async () => {
         await checker?.stop();
         metrics.detach(pool);
-        agent.destroy();
+        (agent as { keepAlive: boolean }).keepAlive = false;
+        for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
       })();
       return closing;
     },

@@ -5,6 +5,11 @@ import express from 'express';
 import request from 'supertest';
 import { KEYS, assertNoKeyIn, captureLogger, chat, startRig, waitFor, type Rig } from './helpers.js';
 
+/** Connections the imitation still has open. */
+function openUpstreamSockets(rig: Rig): number {
+  return (rig.fake as unknown as { sockets: Set<unknown> }).sockets.size;
+}
+
 describe('proxying through the balancer', () => {
   let rig: Rig;
   afterEach(async () => rig?.close());
@@ -151,6 +156,20 @@ describe('proxying through the balancer', () => {
     const body = JSON.parse(res.body);
     expect(body.error).to.include.keys('message', 'type', 'code');
     expect(body.error.code).to.equal('no_key_available');
+  });
+
+  it('on close() lets a stream in flight finish, refuses new requests with 503 and leaves no upstream socket open', async () => {
+    rig = await startRig({}, { fake: { streamChunks: 6, streamIntervalMs: 50 } });
+    await chat(rig.url);
+    const streaming = chat(rig.url, { stream: true });
+    await waitFor(() => rig.fake.received.length === 2);
+    await rig.balancer.close();
+    const refused = await chat(rig.url);
+    expect(refused.status).to.equal(503);
+    expect(JSON.parse(refused.body).error.code).to.equal('balancer_closed');
+    const streamed = await streaming;
+    expect(streamed.body).to.include('data: [DONE]');
+    await waitFor(() => rig.fake.connections > 0 && openUpstreamSockets(rig) === 0);
   });
 
   it('logs one line per request with no key in it', async () => {
