@@ -150,7 +150,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
       closing ??= (async () => {
         await checker?.stop();
         metrics.detach(pool);
-        (agent as { keepAlive: boolean }).keepAlive = false;
+        (agent as unknown as { keepAlive: boolean }).keepAlive = false;
         for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
       })();
       return closing;
