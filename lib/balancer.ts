@@ -1,6 +1,5 @@
 import https from 'node:https';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { NextFunction, RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
 import { requireAccessToken, requireAdminToken } from './access.js';
 import type { BalancerContext } from './context.js';
@@ -19,8 +18,11 @@ import { ownRoutes, routePath } from './routes.js';
 import { requestTarget } from './target.js';
 import { TaskAffinity } from './task-affinity.js';
 
-/** The middleware `modelscopeBalance()` returns: mount it with `app.use()`; it also has a few handles. */
-export type Balancer = RequestHandler & {
+/**
+ * The middleware `modelscopeBalance()` returns: mount it with `app.use()` (Express 4 or 5) or call it from a
+ * plain `node:http` handler. It also has a few handles.
+ */
+export type Balancer = ((req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => void) & {
   /** The prom-client Registry the metrics are in. */
   readonly registry: Registry;
   /** The per-key view /stats serves, keyed by label. */
@@ -71,7 +73,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
   if (looksLikeRequest(options) && typeof arguments[2] === 'function') {
     const error = new BalanceConfigError('ERR_MSB_NOT_CALLED', 'modelscopeBalance',
       'was mounted without being called: write `app.use(modelscopeBalance({ keys: [...] }))`, not `app.use(modelscopeBalance)`.');
-    (arguments[2] as NextFunction)(error);
+    (arguments[2] as (error: unknown) => void)(error);
     return undefined as unknown as Balancer;
   }
   const config = resolveOptions(options);
