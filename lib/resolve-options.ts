@@ -117,6 +117,9 @@ function resolveKeys(value: unknown): ResolvedKey[] {
   });
   const labels = assignLabels(specs.map((s) => s.key), specs.map((s) => s.label));
   specs.forEach((spec, index) => {
+    if (spec.account !== undefined && specs.some((other) => containsPieceOf(spec.account as string, other.key))) {
+      fail(`keys[${index}].account`, 'contains part of a key; an account name is shown in logs, so choose a name.');
+    }
     if (spec.label === undefined) return;
     if (specs.some((other) => containsPieceOf(spec.label as string, other.key))) {
       fail(`keys[${index}].label`, 'contains part of a key; a label is shown in stats and logs, so choose a name.');

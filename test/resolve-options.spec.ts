@@ -71,6 +71,7 @@ describe('options', () => {
     ['a logger without methods', { keys: KEYS, logger: {} }, 'logger', /debug, info, warn and error/],
     ['a registry that is not one', { keys: KEYS, registry: {} }, 'registry', /prom-client Registry/],
     ['a label holding part of a key', { keys: [{ key: KEYS[0], label: KEYS[0].slice(0, 14) }] }, 'keys[0].label', /part of a key/],
+    ['an account name holding a key', { keys: [{ key: KEYS[0], account: KEYS[0] }] }, 'keys[0].account', /part of a key/],
     ['a zero weight', { keys: [{ key: KEYS[0], weight: 0 }] }, 'keys[0].weight', /positive whole number/],
     ['empty access tokens', { keys: KEYS, accessTokens: [''] }, 'accessTokens', /non-empty strings/],
   ];
