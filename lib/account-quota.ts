@@ -32,10 +32,6 @@ function numberHeader(headers: IncomingHttpHeaders, name: string): number | null
   return Number.isFinite(value) && value >= 0 ? value : null;
 }
 
-export function hasQuotaHeaders(headers: IncomingHttpHeaders): boolean {
-  return headers[HEADER.remaining] !== undefined || headers[HEADER.modelRemaining] !== undefined;
-}
-
 export function hasModelQuotaHeaders(headers: IncomingHttpHeaders): boolean {
   return headers[HEADER.modelRemaining] !== undefined || headers[HEADER.modelLimit] !== undefined;
 }
