@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { streamErrorEvent } from './error-response.js';
+import { sendError, streamErrorEvent } from './error-response.js';
 import { downstreamHeaders } from './headers.js';
 import type { KeyScrubber } from './scrub.js';
 
@@ -62,12 +62,8 @@ export function bufferResponse(response: IncomingMessage, res: ServerResponse, s
     if (settled) return;
     settled = true;
     hooks.broke();
-    if (!res.headersSent && !res.destroyed) {
-      res.writeHead(502, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(streamErrorEvent(hooks.breakReason()).slice(6).trim());
-    } else {
-      res.destroy();
-    }
+    if (res.headersSent || res.destroyed) res.destroy();
+    else sendError(res, 502, 'stream_interrupted', `The upstream answer broke off (${hooks.breakReason()}).`);
   };
   response.on('data', (chunk: Buffer) => {
     if (size + chunk.length <= MAX_BUFFERED_BODY) chunks.push(chunk);
