@@ -211,6 +211,15 @@ describe('resilience: failover, cooldowns, timeouts', () => {
     await waitFor(() => stat(0).in_flight === 0 && stat(0).consecutive_failures === 1);
   });
 
+  it('answers a JSON 502 when an error body it was reading breaks off', async () => {
+    rig = await startRig({ retry: { attempts: 1 } });
+    rig.fake.behave(KEYS[0], 'error-body-break');
+    const res = await chat(rig.url);
+    expect(res.status).to.equal(502);
+    expect(JSON.parse(res.body).error.code).to.equal('stream_interrupted');
+    await waitFor(() => stat(0).in_flight === 0);
+  });
+
   it('aborts the upstream at once when the client leaves before the answer, and in-flight returns to 0', async () => {
     rig = await startRig();
     rig.fake.behave(KEYS[0], 'hang');

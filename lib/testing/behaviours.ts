@@ -27,6 +27,8 @@ export type Behaviour =
   | 'stream-stall'
   /** A JSON answer that promises 1000 bytes, sends 20 and resets its connection. */
   | 'body-break'
+  /** The same with status 500: an error body that breaks off. */
+  | 'error-body-break'
   /** 429 with `Retry-After: <seconds>`. */
   | { retryAfterSeconds: number }
   /** Any status with a JSON body of your choice. */

@@ -246,7 +246,8 @@ export class FakeModelScope {
       case 'stream-break': return this.stream(res, 'm', {}, 5, 'break');
       case 'stream-stall': return this.stream(res, 'm', {}, 5, 'stall');
       case 'body-break':
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      case 'error-body-break':
+        res.writeHead(behaviour === 'body-break' ? 200 : 500, { 'content-type': 'application/json', 'content-length': '1000' });
         res.write('{"id":"chatcmpl-cut",');
         setTimeout(() => res.socket?.destroy(), 20);
         return;
