@@ -65,7 +65,7 @@ function looksLikeRequest(value: unknown): boolean {
 }
 
 /**
- * Creates the balancer: an Express router that serves /health, /stats and
+ * Creates the balancer: a middleware that serves /health, /stats and
  * /metrics and forwards everything else to ModelScope with a pool key.
  * Options are checked here, once; a mistake throws a BalanceConfigError.
  */

@@ -127,16 +127,7 @@ export class KeyPool {
 
   /** Quota headers of any upstream answer; `model` is read only when the headers name per-model figures. */
   recordQuota(entry: PoolEntry, headers: IncomingHttpHeaders, model: string | undefined): void {
-    const now = this.settings.now();
-    const reset = this.nextReset(now);
-    const wasExhausted = entry.account.exhaustedUntil(now) > 0;
-    const modelWasExhausted = model !== undefined && entry.account.modelExhaustedUntil(model, now) > 0;
-    entry.account.record(headers, model, now, reset);
-    if (model !== undefined && entry.account.models.has(model)) this.modelsSeen = true;
-    if (!wasExhausted && entry.account.exhaustedUntil(now) > 0) this.events.exhausted(entry, reset, undefined);
-    if (model !== undefined && !modelWasExhausted && entry.account.modelExhaustedUntil(model, now) > 0) {
-      this.events.exhausted(entry, reset, model);
-    }
+    this.updateQuota(entry, model, (now, reset) => entry.account.record(headers, model, now, reset));
   }
 
   succeeded(entry: PoolEntry): void {
@@ -150,16 +141,25 @@ export class KeyPool {
 
   /** A 429 that says the daily allowance (of the account, or of one model) is used up. */
   exhausted(entry: PoolEntry, model: string | undefined, error: LastError): void {
-    const now = this.settings.now();
     entry.state.lastError = error;
+    this.updateQuota(entry, model, (now, reset) => {
+      if (model === undefined) entry.account.markExhausted(now, reset);
+      else entry.account.markModelExhausted(model, now, reset);
+    });
+  }
+
+  /** Applies a change to an account's figures and announces an exhaustion it starts, once. */
+  private updateQuota(entry: PoolEntry, model: string | undefined, change: (now: number, reset: number) => void): void {
+    const now = this.settings.now();
     const reset = this.nextReset(now);
-    if (model === undefined) {
-      if (entry.account.exhaustedUntil(now) === 0) this.events.exhausted(entry, reset, undefined);
-      entry.account.markExhausted(now, reset);
-    } else {
-      if (entry.account.modelExhaustedUntil(model, now) === 0) this.events.exhausted(entry, reset, model);
-      entry.account.markModelExhausted(model, now, reset);
-      this.modelsSeen = true;
+    const { account } = entry;
+    const wasExhausted = account.exhaustedUntil(now) > 0;
+    const modelWasExhausted = model !== undefined && account.modelExhaustedUntil(model, now) > 0;
+    change(now, reset);
+    if (model !== undefined && account.models.has(model)) this.modelsSeen = true;
+    if (!wasExhausted && account.exhaustedUntil(now) > 0) this.events.exhausted(entry, reset, undefined);
+    if (model !== undefined && !modelWasExhausted && account.modelExhaustedUntil(model, now) > 0) {
+      this.events.exhausted(entry, reset, model);
     }
   }
 

@@ -5,6 +5,7 @@ import type { BalancerContext } from './context.js';
 import { sendError } from './error-response.js';
 import { upstreamHeaders } from './headers.js';
 import type { PoolEntry } from './pool-entry.js';
+import type { NoKeyReason } from './pool.js';
 import { modelOf, readRequestBody } from './request-body.js';
 import { bufferResponse, streamResponse } from './response-relay.js';
 import { polledTaskId, submittedTaskId } from './task-affinity.js';
@@ -48,11 +49,12 @@ export class ProxiedRequest {
   async run(): Promise<void> {
     const { res, req, ctx } = this;
     res.once('close', () => {
-      if (res.writableFinished) return;
-      this.clientGone = true;
-      this.current?.abort();
+      if (!res.writableFinished) {
+        this.clientGone = true;
+        this.current?.abort();
+      }
+      this.logDone();
     });
-    res.once('close', () => this.logDone());
     const path = upstreamPath(ctx.config.target.pathname, req.url ?? '/');
     if (path === undefined) {
       sendError(res, 400, 'bad_path', 'The request path has dot segments, encoded slashes or backslashes; send a plain path such as /v1/chat/completions.');
@@ -86,10 +88,11 @@ export class ProxiedRequest {
       const entry = pinned ?? (this.tried.size < maxAttempts ? ctx.pool.select({ exclude: this.tried, model: this.modelForSelection() }) : undefined);
       if (!entry) {
         if (pending) return this.commit(pending);
-        const waited = await this.waitForCoolingKey(queueDeadline);
+        const reason = ctx.pool.whyNone(this.modelForSelection());
+        const waited = await this.waitForCoolingKey(reason, queueDeadline);
         if (this.clientGone) return;
         if (waited) continue;
-        return this.answerNoKey();
+        return this.answerNoKey(reason);
       }
       if (pending) this.discard(pending);
       pending = undefined;
@@ -221,8 +224,7 @@ export class ProxiedRequest {
   }
 
   /** With every key cooling down, waits (up to queueTimeoutMs in all) for the first to return. */
-  private async waitForCoolingKey(deadline: number): Promise<boolean> {
-    const reason = this.ctx.pool.whyNone(this.modelForSelection());
+  private async waitForCoolingKey(reason: NoKeyReason, deadline: number): Promise<boolean> {
     if (reason.kind !== 'cooling' || this.tried.size > 0) return false;
     const untilReturn = reason.retryAt - this.ctx.config.now();
     const left = deadline - performance.now();
@@ -231,9 +233,8 @@ export class ProxiedRequest {
     return !this.clientGone;
   }
 
-  private answerNoKey(): void {
+  private answerNoKey(reason: NoKeyReason): void {
     const { ctx, res } = this;
-    const reason = ctx.pool.whyNone(this.modelForSelection());
     ctx.metrics.noKeyAvailable.inc({ reason: reason.kind });
     if (reason.kind === 'unavailable') {
       sendError(res, 503, 'no_key_available', 'No API key can take requests now: every key is unhealthy or refused by ModelScope. See /stats.');

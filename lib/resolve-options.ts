@@ -151,6 +151,8 @@ function resolveTarget(value: unknown, keys: readonly ResolvedKey[]): URL {
     fail('target', `must be an http(s) URL such as '${DEFAULT_TARGET}', got ${typeof value === 'string' ? quoteSafely(value, keys) : describe(value)}.`);
   }
   if (url.search || url.hash) fail('target', 'must not carry a query string or fragment.');
+  // Credentials in the URL would be logged with it at start-up and sent on every request: keys go in `keys`.
+  if (url.username || url.password) fail('target', 'must not carry credentials (user:password@); put tokens in `keys`.');
   return url;
 }
 

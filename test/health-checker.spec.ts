@@ -11,9 +11,10 @@ describe('active health checks', () => {
   const healthy = () => Object.values(rig.balancer.stats()).map((s) => s.healthy);
 
   it('counts a key as healthy until its first probe answers', async () => {
-    rig = await startRig({ healthCheck: { intervalMs: 3_600_000 } });
-    rig.fake.probe(KEYS[1], 'hang');
+    rig = await startRig({ healthCheck: { intervalMs: 3_600_000 } }, { setup: (fake) => KEYS.forEach((k) => fake.probe(k, 'hang')) });
+    await waitFor(() => rig.fake.count(undefined, '/v1/models') === 3);
     expect(healthy()).to.deep.equal([true, true, true]);
+    expect((await request(rig.app).post('/ms/v1/chat/completions').send({})).status).to.equal(200);
   });
 
   it('probes every key at start with its own token', async () => {

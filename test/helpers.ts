@@ -57,11 +57,14 @@ export interface RigOptions {
   fake?: FakeModelScopeOptions;
   /** Middleware the host app mounts before the balancer (body parsers …). */
   before?: express.RequestHandler[];
+  /** Prepares the imitation before the balancer exists (e.g. probe behaviour for the first round). */
+  setup?: (fake: FakeModelScope) => void;
 }
 
 /** The imitation upstream, a host Express app with the balancer mounted, listening on loopback. */
 export async function startRig(options: Partial<BalanceOptions> = {}, rig: RigOptions = {}): Promise<Rig> {
   const fake = await startFakeModelScope(rig.fake);
+  rig.setup?.(fake);
   const balancer = modelscopeBalance({ keys: KEYS, healthCheck: false, ...options, target: options.target ?? fake.url });
   const app = express();
   const mount = rig.mount ?? '/ms';

@@ -53,6 +53,7 @@ describe('no key leaks, anywhere, over a broad scenario', function () {
       () => modelscopeBalance({ keys: [{ key: KEYS[0], label: KEYS[0] }] }),
       () => modelscopeBalance({ keys: [{ key: KEYS[1], wieght: 1 } as never] }),
       () => modelscopeBalance({ keys: [KEYS[0]], target: KEYS[1] }),
+      () => modelscopeBalance({ keys: [KEYS[0]], target: `https://u:${KEYS[0]}@api.example` }),
       () => loadSettings({ MODELSCOPE_API_KEYS: `${KEYS.join(',')},your_api_key_1_here` }, ['--config', '/nonexistent/config.json']),
       () => loadSettings({ MODELSCOPE_API_KEYS: KEYS.join(','), PORT: KEYS[2] }, []),
       () => loadSettings({ MODELSCOPE_API_KEYS: `${KEYS.join(',')},your_api_key_1_here` }, []),

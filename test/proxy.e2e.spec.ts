@@ -138,12 +138,9 @@ describe('proxying through the balancer', () => {
 
     it('keeps nested form fields the same after urlencoded re-encoding', async () => {
       rig = await startRig({}, { before: [express.urlencoded({ extended: true })] });
-      const parsedAgain: unknown[] = [];
-      rig.app.use(express.urlencoded({ extended: true }));
       await request(rig.app).post('/ms/v1/echo').type('form').send('a[b]=1&a[c][0][d]=2&e=3&e=4').expect(200);
       const qs = await import('qs');
-      parsedAgain.push(qs.parse(rig.fake.received[0].body.toString()));
-      expect(parsedAgain[0]).to.deep.equal({ a: { b: '1', c: [{ d: '2' }] }, e: ['3', '4'] });
+      expect(qs.parse(rig.fake.received[0].body.toString())).to.deep.equal({ a: { b: '1', c: [{ d: '2' }] }, e: ['3', '4'] });
     });
   });
 

@@ -59,6 +59,7 @@ describe('options', () => {
     ['a key with spaces', { keys: [' ms-abc '] }, 'keys[0]', /white space/],
     ['a target that is not a URL', { keys: KEYS, target: 'api-inference' }, 'target', /http\(s\) URL/],
     ['an ftp target', { keys: KEYS, target: 'ftp://example.com' }, 'target', /http\(s\) URL/],
+    ['a target with credentials', { keys: KEYS, target: `https://user:${KEYS[0]}@api.example` }, 'target', /must not carry credentials/],
     ['a zero interval', { keys: KEYS, healthCheck: { intervalMs: 0 } }, 'healthCheck.intervalMs', /positive whole number/],
     ['a negative timeout', { keys: KEYS, healthCheck: { timeoutMs: -5 } }, 'healthCheck.timeoutMs', /positive whole number/],
     ['a string timeout', { keys: KEYS, timeouts: { idleMs: '100' } }, 'timeouts.idleMs', /positive whole number, got a string/],
