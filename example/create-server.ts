@@ -1,8 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger as PinoLogger } from 'pino';
-import { sendError } from '../lib/error-response.js';
 import { modelscopeBalance, type Balancer } from '../lib/index.js';
+import { answerClientErrors } from './client-errors.js';
 import { balancerOptions } from './load-settings.js';
 import type { Settings } from './config-schema.js';
 
@@ -18,35 +19,41 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-/**
- * Routes requests under `mount` to the balancer, the mount stripped from the
- * URL as Express would. The standalone server needs nothing else from a
- * framework, and Express's per-request work would cost it half its throughput.
- */
-function mountAt(mount: string, balancer: Balancer): http.RequestListener {
-  const prefix = mount.endsWith('/') ? mount.slice(0, -1) : mount;
-  const notFound = (res: http.ServerResponse) => sendError(res, 404, 'not_found', `Nothing here; the balancer is mounted at ${mount}.`);
-  return function serveMounted(req, res) {
-    if (prefix) {
-      const url = req.url ?? '/';
-      const rest = url.slice(prefix.length);
-      if (!url.startsWith(prefix) || (rest !== '' && rest[0] !== '/' && rest[0] !== '?')) return notFound(res);
-      req.url = rest === '' || rest[0] === '?' ? `/${rest}` : rest;
-    }
-    balancer(req as never, res as never, () => notFound(res));
-  };
+function sendJsonError(res: http.ServerResponse, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', code } });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** The Express app: the balancer at `mount`, a JSON 404 outside it, a JSON 500 for anything that throws. */
+export function createApp(mount: string, balancer: Balancer, logger: PinoLogger): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(mount, balancer);
+  app.use(function notFound(_req: Request, res: Response) {
+    sendJsonError(res, 404, 'not_found', `Nothing here; the balancer is mounted at ${mount}.`);
+  });
+  app.use(function serverError(error: unknown, _req: Request, res: Response, _next: NextFunction) {
+    logger.error({ err: String((error as Error)?.message ?? error).slice(0, 200) }, 'request failed');
+    if (res.headersSent) return void res.destroy();
+    const status = (error as { status?: number }).status;
+    if (status && status >= 400 && status < 500) sendJsonError(res, status, 'bad_request', 'The request could not be read.');
+    else sendJsonError(res, 500, 'internal_error', 'The server failed while handling this request.');
+  });
+  return app;
 }
 
 /** Starts the standalone server: the balancer at `mount_path`, nothing else. */
 export async function startServer(settings: Settings, logger: PinoLogger): Promise<RunningServer> {
   const balancer = modelscopeBalance({ ...balancerOptions(settings), logger });
-  const app = mountAt(settings.mount_path, balancer);
+  const app = createApp(settings.mount_path, balancer, logger);
   const server = http.createServer({
     requestTimeout: settings.request_timeout_ms,
     headersTimeout: settings.headers_timeout_ms,
     // Node checks those timeouts on this period (30 s by default): check often enough to honour short ones.
     connectionsCheckingInterval: Math.min(1000, settings.headers_timeout_ms),
   }, app);
+  answerClientErrors(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.server_port, settings.host, () => resolve());

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { LastError } from './key-state.js';
-import type { AttemptFailure } from './upstream-attempt.js';
+import { isTimeout, type AttemptFailure, type BreakReason } from './upstream-attempt.js';
 
 /** What an upstream answer says about the key that carried it. */
 export type KeyVerdict =
@@ -51,7 +51,16 @@ export function lastErrorForStatus(status: number, now: number): LastError {
   return { status, reason: reasons[status] ?? `upstream answered ${status}`, at: now };
 }
 
-export function lastErrorForFailure(failure: AttemptFailure | 'idle_timeout', now: number): LastError {
-  const timeout = failure.endsWith('timeout');
-  return { status: timeout ? 'timeout' : 'error', reason: failure.replace(/_/g, ' '), at: now };
+const FAILURE_WORDS: Record<AttemptFailure | BreakReason, string> = {
+  connect: 'connection failed', connect_timeout: 'connect timeout', first_byte_timeout: 'first byte timeout',
+  idle_timeout: 'idle timeout', reset: 'connection reset', protocol: 'protocol error (unexpected 1xx)', aborted: 'aborted',
+};
+
+/** What an attempt's failure is called at the edge (logs, /stats, error bodies). */
+export function describeFailure(failure: AttemptFailure | BreakReason): string {
+  return FAILURE_WORDS[failure];
+}
+
+export function lastErrorForFailure(failure: AttemptFailure | BreakReason, now: number): LastError {
+  return { status: isTimeout(failure) ? 'timeout' : 'error', reason: describeFailure(failure), at: now };
 }

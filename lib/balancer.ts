@@ -1,11 +1,13 @@
 import https from 'node:https';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Router } from 'express';
 import type { Registry } from 'prom-client';
 import { requireAccessToken, requireAdminToken } from './access.js';
 import type { BalancerContext } from './context.js';
 import { sendError } from './error-response.js';
 import { BalanceConfigError } from './errors.js';
 import { HealthChecker, type ProbeResult } from './health-checker.js';
+import { internals } from './internals.js';
 import { BalancerMetrics } from './metrics.js';
 import type { BalanceOptions } from './options.js';
 import { KeyPool, type PoolEvents } from './pool.js';
@@ -14,15 +16,19 @@ import { resolveOptions, type ResolvedConfig } from './resolve-options.js';
 import { KeyScrubber } from './scrub.js';
 import { silentLogger } from './logger.js';
 import { keyStats } from './stats.js';
-import { ownRoutes, routePath } from './routes.js';
+import { balancerRouter } from './routes.js';
 import { requestTarget } from './target.js';
 import { TaskAffinity } from './task-affinity.js';
+import { UpstreamProxy } from './upstream-proxy.js';
 
 /**
- * The middleware `modelscopeBalance()` returns: mount it with `app.use()` (Express 4 or 5) or call it from a
- * plain `node:http` handler. It also has a few handles.
+ * What `modelscopeBalance()` returns: an Express Router (mount it with `app.use()`, Express 4 or 5) holding
+ * /health, /stats, the metrics route and the proxy, with a few handles attached.
  */
-export type Balancer = ((req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => void) & {
+export type Balancer = Router & BalancerHandles;
+
+/** The handles on a balancer, besides the Router itself. */
+export interface BalancerHandles {
   /** The prom-client Registry the metrics are in. */
   readonly registry: Registry;
   /** The per-key view /stats serves, keyed by label. */
@@ -31,7 +37,7 @@ export type Balancer = ((req: IncomingMessage, res: ServerResponse, next?: (erro
   checkHealth(): Promise<void>;
   /** Stops health checks, refuses new requests (503) and frees upstream sockets once requests in flight end. Safe to call twice. */
   close(): Promise<void>;
-};
+}
 
 function poolEvents(config: ResolvedConfig, metrics: () => BalancerMetrics): PoolEvents {
   const { logger } = config;
@@ -85,11 +91,12 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
   }, poolEvents(config, () => metrics));
   metrics = BalancerMetrics.for(config.registry, config.metricsPrefix);
   metrics.attach(pool);
-  const agentOptions = { keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: 'lifo' as const };
+  // No cap on sockets: a request queued for a socket would reach http-proxy's proxyReq after its body was due.
+  const agentOptions = { keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' as const };
   const agent = config.target.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const target = requestTarget(config.target);
   const ctx: BalancerContext = {
-    config, pool, metrics, logger: config.logger, agent, target,
+    config, pool, metrics, logger: config.logger, agent, target, proxy: new UpstreamProxy(config.target, agent),
     scrubber: new KeyScrubber(config.keys.map((k) => k.key)),
     tasks: new TaskAffinity(config.taskAffinity.maxEntries, config.taskAffinity.ttlMs),
     logsRequests: requestLogCheck(config.logger),
@@ -107,28 +114,11 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
   }) : undefined;
   checker?.start();
 
-  const routes = ownRoutes(config, pool);
   const requireAdmin = config.adminToken ? requireAdminToken(config.adminToken) : undefined;
   const requireAccess = config.accessTokens.length > 0 ? requireAccessToken(config.accessTokens) : undefined;
 
-  /**
-   * The middleware. Its own routes are matched by a map lookup rather than an
-   * inner Express Router: the request path is the hot path, and a Router's
-   * layers cost a noticeable share of a proxied request.
-   */
-  function modelscopeBalanceMiddleware(req: IncomingMessage, res: ServerResponse): void {
-    if (closing) {
-      sendError(res, 503, 'balancer_closed', 'This balancer is shutting down.', { connection: 'close' });
-      return;
-    }
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      const route = routes.get(routePath(req.url ?? '/'));
-      if (route) {
-        if (route.admin && requireAdmin && !requireAdmin(req, res)) return;
-        void Promise.resolve(route.serve(req, res)).catch(() => sendError(res, 500, 'internal_error', 'The route failed.'));
-        return;
-      }
-    }
+  /** Everything that is not one of the balancer's own routes goes through the pool. */
+  function proxyThroughPool(req: IncomingMessage, res: ServerResponse): void {
     if (requireAccess && !requireAccess(req, res)) return;
     new ProxiedRequest(ctx, req, res).run().catch((error: unknown) => {
       config.logger.error({ err: ctx.scrubber.scrub(String(error)) }, 'unexpected error while proxying');
@@ -136,8 +126,12 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
     });
   }
 
+  const router = balancerRouter({
+    config, pool, logger: config.logger, requireAdmin, proxy: proxyThroughPool, closed: () => closing !== undefined,
+  });
   let closing: Promise<void> | undefined;
-  return Object.assign(modelscopeBalanceMiddleware, {
+  Object.defineProperty(router, internals, { value: ctx });
+  return Object.assign(router, {
     registry: config.registry,
     stats() {
       const now = pool.now();
@@ -157,5 +151,5 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
       })();
       return closing;
     },
-  }) as unknown as Balancer;
+  } satisfies BalancerHandles) as Balancer;
 }

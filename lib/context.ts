@@ -6,6 +6,7 @@ import type { ResolvedConfig } from './resolve-options.js';
 import type { KeyScrubber } from './scrub.js';
 import type { RequestTarget } from './target.js';
 import type { TaskAffinity } from './task-affinity.js';
+import type { UpstreamProxy } from './upstream-proxy.js';
 
 /** What the request handlers of one balancer share. Built once by `modelscopeBalance()`. */
 export interface BalancerContext {
@@ -14,6 +15,8 @@ export interface BalancerContext {
   metrics: BalancerMetrics;
   logger: Logger;
   agent: Agent;
+  /** The http-proxy-middleware instance every attempt goes through. */
+  proxy: UpstreamProxy;
   /** `config.target` in the form node:http wants. */
   target: RequestTarget;
   scrubber: KeyScrubber;

@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 export type BalancerErrorCode =
   | 'no_key_available' | 'all_keys_cooling' | 'daily_quota_exhausted' | 'upstream_unreachable'
   | 'upstream_timeout' | 'request_too_large' | 'bad_request' | 'invalid_access_token' | 'invalid_admin_token'
-  | 'bad_path' | 'not_found' | 'stream_interrupted' | 'balancer_closed' | 'internal_error';
+  | 'bad_path' | 'not_found' | 'stream_interrupted' | 'balancer_closed' | 'internal_error' | 'upstream_answer_too_large';
 
 const TYPES: Record<number, string> = {
   400: 'invalid_request_error', 401: 'authentication_error', 404: 'invalid_request_error', 413: 'invalid_request_error',

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { lastErrorForFailure, lastErrorForStatus, verdictForStatus, type KeyVerdict } from './attempt-outcome.js';
+import { describeFailure, lastErrorForFailure, lastErrorForStatus, verdictForStatus, type KeyVerdict } from './attempt-outcome.js';
 import { hasModelQuotaHeaders } from './account-quota.js';
 import type { BalancerContext } from './context.js';
 import { sendError } from './error-response.js';
@@ -7,19 +7,24 @@ import { upstreamHeaders } from './headers.js';
 import type { PoolEntry } from './pool-entry.js';
 import type { NoKeyReason } from './pool.js';
 import { modelOf, readRequestBody } from './request-body.js';
-import { bufferResponse, streamResponse } from './response-relay.js';
+import { bufferResponse, streamResponse, type RelayContext } from './response-relay.js';
 import { polledTaskId, submittedTaskId } from './task-affinity.js';
-import { sendAttempt, type Attempt, type AttemptFailure } from './upstream-attempt.js';
+import { isTimeout, type AttemptFailure, type UpstreamAttempt } from './upstream-attempt.js';
 import { upstreamPath } from './upstream-path.js';
+import { stripExpect } from './upstream-proxy.js';
 
 /** An attempt whose answer was held back while another key was looked for. */
 interface Pending {
   entry: PoolEntry;
-  attempt: Attempt;
+  attempt: UpstreamAttempt;
   response?: IncomingMessage;
   failure?: AttemptFailure;
   release: () => void;
 }
+
+/** A discarded answer is read to its end (so its socket can be reused) only when that is cheap. */
+const DISCARD_MAX_BYTES = 64 * 1024;
+const DISCARD_MAX_MS = 1000;
 
 function waitMs(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -34,7 +39,7 @@ function waitMs(ms: number): Promise<void> {
 export class ProxiedRequest {
   private readonly tried = new Set<PoolEntry>();
   private clientGone = false;
-  private current: Attempt | undefined;
+  private current: UpstreamAttempt | undefined;
   private body: Buffer = Buffer.alloc(0);
   private model: string | undefined | null = null;
   private readonly startedAt = performance.now();
@@ -67,6 +72,7 @@ export class ProxiedRequest {
       return;
     }
     this.body = read.body;
+    stripExpect(req);
     await this.forward(path);
   }
 
@@ -129,10 +135,7 @@ export class ProxiedRequest {
       ctx.pool.end(entry, trial);
     };
     const sentAt = performance.now();
-    const attempt = sendAttempt({
-      target: ctx.target,
-      agent: ctx.agent,
-      method,
+    const attempt = ctx.proxy.send(req, this.res, {
       path,
       body: this.body,
       timeouts: ctx.config.timeouts,
@@ -155,7 +158,7 @@ export class ProxiedRequest {
     }
     const now = ctx.config.now();
     if (result.kind === 'failure') {
-      entry.tallies.countResponse(result.failure.endsWith('timeout') ? 'timeout' : 'error');
+      entry.tallies.countResponse(isTimeout(result.failure) ? 'timeout' : 'error');
       ctx.pool.failed(entry, lastErrorForFailure(result.failure, now));
       release();
       return { entry, attempt, failure: result.failure, release };
@@ -183,22 +186,33 @@ export class ProxiedRequest {
     }
   }
 
-  /** Drops a held-back answer once another key is chosen; the socket goes back to the agent. */
+  /**
+   * Drops a held-back answer once another key is chosen. A short one is read
+   * to its end so its socket goes back to the agent; one that is large or
+   * trickles is destroyed, so a slow upstream can't hold sockets and in-flight counts.
+   */
   private discard(pending: Pending): void {
-    if (pending.response) {
-      pending.response.once('end', pending.release).once('close', pending.release);
-      pending.response.resume();
-    } else {
-      pending.release();
-    }
+    const { response, attempt, release } = pending;
+    if (!response) return release();
+    let read = 0;
+    const giveUp = setTimeout(() => attempt.abort(), DISCARD_MAX_MS);
+    response.on('data', (chunk: Buffer) => {
+      read += chunk.length;
+      if (read > DISCARD_MAX_BYTES) attempt.abort();
+    });
+    response.once('close', () => {
+      clearTimeout(giveUp);
+      release();
+    });
+    response.resume();
   }
 
   private commit(outcome: Pending): void {
     const { res, ctx } = this;
     if (outcome.failure) {
-      const timedOut = outcome.failure.endsWith('timeout');
+      const timedOut = isTimeout(outcome.failure);
       sendError(res, timedOut ? 504 : 502, timedOut ? 'upstream_timeout' : 'upstream_unreachable',
-        timedOut ? `The upstream did not answer in time (${outcome.failure.replace(/_/g, ' ')}).` : 'The upstream could not be reached.');
+        timedOut ? `The upstream did not answer in time (${describeFailure(outcome.failure)}).` : 'The upstream could not be reached.');
       return;
     }
     const response = outcome.response as IncomingMessage;
@@ -206,21 +220,23 @@ export class ProxiedRequest {
     const asyncSubmit = status < 300 && String(this.req.headers['x-modelscope-async-mode']).toLowerCase() === 'true';
     const hooks = {
       completed: outcome.release,
-      breakReason: outcome.attempt.breakReason,
       broke: () => {
         // A client that left aborted this upstream request itself: not the key's fault.
-        if (!this.clientGone) {
-          ctx.pool.failed(outcome.entry, lastErrorForFailure(outcome.attempt.breakReason() === 'idle timeout' ? 'idle_timeout' : 'reset', ctx.config.now()));
-        }
+        if (!this.clientGone) ctx.pool.failed(outcome.entry, lastErrorForFailure(outcome.attempt.breakReason, ctx.config.now()));
         outcome.release();
       },
-      inspect: asyncSubmit ? (body: Buffer) => {
+      clientStalled: () => {
+        this.clientGone = true;
+      },
+      finish: asyncSubmit ? (body: Buffer) => {
         const taskId = submittedTaskId(body);
         if (taskId) ctx.tasks.remember(taskId, outcome.entry, ctx.config.now());
+        return body;
       } : undefined,
     };
-    if (status >= 400 || asyncSubmit) bufferResponse(response, res, ctx.scrubber, hooks);
-    else streamResponse(response, res, hooks);
+    const relay: RelayContext = { scrubber: ctx.scrubber, attempt: outcome.attempt, writeTimeoutMs: ctx.config.timeouts.idleMs };
+    if (status >= 400 || asyncSubmit) bufferResponse(response, res, relay, hooks);
+    else streamResponse(response, res, relay, hooks);
   }
 
   /** With every key cooling down, waits (up to queueTimeoutMs in all) for the first to return. */

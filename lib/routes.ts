@@ -1,36 +1,61 @@
+// The balancer's own routes, as an Express Router: /health, /stats and the
+// metrics path as GET routes, then the proxy for everything else.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { TokenCheck } from './access.js';
+import { sendError } from './error-response.js';
+import type { Logger } from './logger.js';
 import type { KeyPool } from './pool.js';
 import type { ResolvedConfig } from './resolve-options.js';
 import { createHealthHandler, createStatsHandler } from './stats.js';
 
-/** One of the balancer's own GET routes; `admin` ones need the admin token when one is set. */
-export interface OwnRoute {
-  admin: boolean;
-  serve(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
+type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface RouterParts {
+  config: ResolvedConfig;
+  pool: KeyPool;
+  logger: Logger;
+  /** Whether the balancer is closed: everything then answers 503. */
+  closed(): boolean;
+  requireAdmin: TokenCheck | undefined;
+  proxy: Handler;
 }
 
-/** The route key of a URL: its path, lower-cased, without a trailing slash (as Express matches by default). */
-export function routePath(url: string): string {
-  const queryAt = url.indexOf('?');
-  let path = queryAt === -1 ? url : url.slice(0, queryAt);
-  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
-  return path.toLowerCase();
+/** A handler whose synchronous throw or rejection becomes a JSON 500, never an exit or a hang. */
+function guarded(handler: Handler, logger: Logger) {
+  return function guardedRoute(req: Request, res: Response): void {
+    const fail = (error: unknown): void => {
+      logger.error({ err: String((error as Error)?.message ?? error).slice(0, 200) }, 'a balancer route failed');
+      sendError(res, 500, 'internal_error', 'The balancer failed while handling this request.');
+    };
+    try {
+      const done = handler(req, res);
+      if (done) done.catch(fail);
+    } catch (error) {
+      fail(error);
+    }
+  };
 }
 
-export function ownRoutes(config: ResolvedConfig, pool: KeyPool): Map<string, OwnRoute> {
-  const routes = new Map<string, OwnRoute>([
-    ['/health', { admin: false, serve: createHealthHandler(pool) }],
-    ['/stats', { admin: true, serve: createStatsHandler(pool) }],
-  ]);
+export function balancerRouter(parts: RouterParts): Router {
+  const { config, pool, logger, requireAdmin } = parts;
+  const router = express.Router();
+  router.use(function refuseWhenClosed(_req: Request, res: Response, next: NextFunction) {
+    if (!parts.closed()) return next();
+    sendError(res, 503, 'balancer_closed', 'This balancer is shutting down.', { connection: 'close' });
+  });
+  const adminOnly = function adminOnly(req: Request, res: Response, next: NextFunction) {
+    if (!requireAdmin || requireAdmin(req, res)) next();
+  };
+  router.get('/health', guarded(createHealthHandler(pool), logger));
+  router.get('/stats', adminOnly, guarded(createStatsHandler(pool), logger));
   if (config.metrics) {
-    routes.set(routePath(config.metrics.path), {
-      admin: true,
-      async serve(_req, res) {
-        const text = await config.registry.metrics();
-        res.writeHead(200, { 'content-type': config.registry.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-        res.end(text);
-      },
-    });
+    router.get(config.metrics.path, adminOnly, guarded(async function serveMetrics(_req, res) {
+      const text = await config.registry.metrics();
+      res.writeHead(200, { 'content-type': config.registry.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+      res.end(text);
+    }, logger));
   }
-  return routes;
+  router.use(guarded(parts.proxy, logger));
+  return router;
 }

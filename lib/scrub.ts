@@ -1,43 +1,259 @@
-/**
- * Removes pool keys from text an upstream sent back (some APIs echo the
- * token in error messages) before it reaches a client or a log. A set lookup
- * per position and key length: no giant alternation regex, so 10 000 keys
- * cost no more memory than the keys themselves.
- */
+// Removes every 12-character piece of a pool key from what an upstream sends
+// back (bodies of any status, streams, headers) before a client or a log sees
+// it. JSON escapes (`\u002d`, `\/`) are read as the characters they stand for.
+// In a stream, redactions keep the length of what they replace, so a
+// Content-Length stays true and chunks need no re-framing; a body read whole
+// gets a plain `[redacted]`.
+
+/** Pieces this long or longer are secrets; shorter ones could occur by chance. */
+export const PIECE_LENGTH = 12;
+const BASE = 0x01000193;
+const BASE_POW = (() => {
+  let power = 1;
+  for (let i = 1; i < PIECE_LENGTH; i++) power = Math.imul(power, BASE);
+  return power;
+})();
+const HEX = /^[0-9a-fA-F]{4}$/;
+const SIMPLE_ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
+
+/** A text decoded for matching: one ASCII code per character and where each starts in the raw bytes. */
+interface Decoded {
+  codes: Uint8Array;
+  starts: Int32Array;
+  length: number;
+  /** Raw bytes at the end that may be the start of an escape cut by a chunk boundary. */
+  incompleteTail: number;
+}
+
 export class KeyScrubber {
-  private readonly keys: ReadonlySet<string>;
-  /** Distinct key lengths, longest first, so a key that contains another is removed whole. */
-  private readonly lengths: number[];
-  private readonly firstChars: ReadonlySet<string>;
+  /** Hash of each key piece → the piece (or pieces, on a collision). */
+  private readonly pieces = new Map<number, string | string[]>();
+  /** Which ASCII codes occur in some key: a match needs 12 of them in a row. */
+  private readonly keyChar = new Uint8Array(128);
+  /** Keys shorter than a piece (test keys, mostly) are matched whole. */
+  private readonly shortKeys = new Set<string>();
 
   constructor(keys: readonly string[]) {
-    const usable = keys.filter((key) => key.length > 0);
-    this.keys = new Set(usable);
-    this.lengths = [...new Set(usable.map((key) => key.length))].sort((a, b) => b - a);
-    this.firstChars = new Set(usable.map((key) => key[0]));
+    for (const key of keys) this.add(key);
+  }
+
+  /** Adds a key's pieces (keys added at runtime are scrubbed from then on). */
+  add(key: string): void {
+    for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) < 128) this.keyChar[key.charCodeAt(i)] = 1;
+    if (key.length < PIECE_LENGTH) {
+      if (key.length > 0) this.shortKeys.add(key);
+      return;
+    }
+    for (let i = 0; i + PIECE_LENGTH <= key.length; i++) {
+      const piece = key.slice(i, i + PIECE_LENGTH);
+      let hash = 0;
+      for (let j = 0; j < PIECE_LENGTH; j++) hash = (Math.imul(hash, BASE) + piece.charCodeAt(j)) | 0;
+      const known = this.pieces.get(hash);
+      if (known === undefined) this.pieces.set(hash, piece);
+      else if (typeof known === 'string') { if (known !== piece) this.pieces.set(hash, [known, piece]); }
+      else if (!known.includes(piece)) known.push(piece);
+    }
   }
 
   scrub(text: string): string {
-    if (this.keys.size === 0) return text;
-    let out = '';
-    let copiedUpTo = 0;
-    for (let i = 0; i < text.length; i++) {
-      if (!this.firstChars.has(text[i])) continue;
-      for (const length of this.lengths) {
-        if (i + length <= text.length && this.keys.has(text.slice(i, i + length))) {
-          out += `${text.slice(copiedUpTo, i)}[redacted]`;
-          copiedUpTo = i + length;
-          i += length - 1;
-          break;
-        }
-      }
-    }
-    return copiedUpTo === 0 ? text : out + text.slice(copiedUpTo);
+    const raw = Buffer.from(text, 'utf8');
+    const clean = this.scrubBuffer(raw);
+    return clean === raw ? text : clean.toString('utf8');
   }
 
+  /** The body with every key piece redacted; the same Buffer when there was nothing to redact. */
   scrubBuffer(body: Buffer): Buffer {
-    const text = body.toString('utf8');
-    const clean = this.scrub(text);
-    return clean === text ? body : Buffer.from(clean, 'utf8');
+    const decoded = decode(body, false);
+    const ranges = this.find(decoded, body.length);
+    return ranges.length === 0 ? body : redactWhole(body, ranges);
   }
+
+  /** A scrubber for one streamed body: feed it chunks, send what it returns. */
+  stream(): StreamScrub {
+    return new StreamScrub(this);
+  }
+
+  /** Raw byte ranges [start, end) covered by matched pieces, merged. */
+  find(decoded: Decoded, rawLength: number): Array<[number, number]> {
+    const ranges: Array<[number, number]> = [];
+    const { codes, starts, length } = decoded;
+    let run = 0;
+    let hash = 0;
+    for (let i = 0; i < length; i++) {
+      const code = codes[i];
+      if (this.keyChar[code] === 0) {
+        run = 0;
+        hash = 0;
+        continue;
+      }
+      if (run >= PIECE_LENGTH) hash = (hash - Math.imul(codes[i - PIECE_LENGTH], BASE_POW)) | 0;
+      hash = (Math.imul(hash, BASE) + code) | 0;
+      run++;
+      if (run < PIECE_LENGTH || !this.matches(hash, codes, i + 1 - PIECE_LENGTH)) continue;
+      const start = starts[i + 1 - PIECE_LENGTH];
+      const end = i + 1 < length ? starts[i + 1] : rawLength - decoded.incompleteTail;
+      addRange(ranges, start, end);
+    }
+    if (this.shortKeys.size > 0) this.findShort(decoded, rawLength, ranges);
+    return ranges;
+  }
+
+  private findShort(decoded: Decoded, rawLength: number, ranges: Array<[number, number]>): void {
+    const text = Buffer.from(decoded.codes.buffer, decoded.codes.byteOffset, decoded.length).toString('latin1');
+    const end = (i: number) => (i < decoded.length ? decoded.starts[i] : rawLength - decoded.incompleteTail);
+    for (const key of this.shortKeys) {
+      for (let at = text.indexOf(key); at !== -1; at = text.indexOf(key, at + key.length)) {
+        ranges.push([decoded.starts[at], end(at + key.length)]);
+      }
+    }
+    ranges.sort((a, b) => a[0] - b[0]);
+    for (let i = ranges.length - 1; i > 0; i--) {
+      if (ranges[i][0] <= ranges[i - 1][1]) {
+        ranges[i - 1][1] = Math.max(ranges[i - 1][1], ranges[i][1]);
+        ranges.splice(i, 1);
+      }
+    }
+  }
+
+  /** Whether the ASCII code occurs in some key. */
+  isKeyCode(code: number): boolean {
+    return this.keyChar[code] === 1;
+  }
+
+  private matches(hash: number, codes: Uint8Array, from: number): boolean {
+    const known = this.pieces.get(hash);
+    if (known === undefined) return false;
+    const same = (piece: string) => {
+      for (let j = 0; j < PIECE_LENGTH; j++) if (piece.charCodeAt(j) !== codes[from + j]) return false;
+      return true;
+    };
+    return typeof known === 'string' ? same(known) : known.some(same);
+  }
+}
+
+/**
+ * Scrubs a body that arrives in chunks. Only the last few bytes of a chunk
+ * can be the start of a piece that ends in the next one, and only when they
+ * are key characters: those are held back, so an SSE event (which ends in a
+ * newline) goes out whole and at once.
+ */
+export class StreamScrub {
+  private pending: Buffer = Buffer.alloc(0);
+  /** How many of the pending bytes are already known to be part of a piece. */
+  private pendingRedacted = 0;
+
+  constructor(private readonly scrubber: KeyScrubber) {}
+
+  push(chunk: Buffer): Buffer {
+    const data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const decoded = decode(data, true);
+    const held = heldBack(decoded, data.length, this.scrubber);
+    return this.emit(data, decoded, data.length - held);
+  }
+
+  /** The end of the body: whatever was held back. */
+  end(): Buffer {
+    if (this.pending.length === 0) return this.pending;
+    const data = this.pending;
+    return this.emit(data, decode(data, false), data.length);
+  }
+
+  private emit(data: Buffer, decoded: Decoded, cut: number): Buffer {
+    const ranges = this.scrubber.find(decoded, data.length);
+    if (this.pendingRedacted > 0) ranges.unshift([0, this.pendingRedacted]);
+    const out = ranges.length === 0 ? data.subarray(0, cut) : redact(data, ranges, 0, cut);
+    this.pending = Buffer.from(data.subarray(cut));
+    this.pendingRedacted = 0;
+    for (const [start, end] of ranges) if (end > cut) this.pendingRedacted = Math.max(this.pendingRedacted, end - Math.max(start, cut));
+    return out;
+  }
+}
+
+function addRange(ranges: Array<[number, number]>, start: number, end: number): void {
+  const last = ranges[ranges.length - 1];
+  if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+  else ranges.push([start, end]);
+}
+
+function heldBack(decoded: Decoded, rawLength: number, scrubber: KeyScrubber): number {
+  const { codes, starts, length } = decoded;
+  let chars = 0;
+  while (chars < PIECE_LENGTH - 1 && chars < length && scrubber.isKeyCode(codes[length - 1 - chars])) chars++;
+  return chars === 0 ? decoded.incompleteTail : rawLength - starts[length - chars];
+}
+
+
+/** Reads raw bytes as characters, with JSON escapes decoded; non-ASCII bytes become 0 (never a key character). */
+function decode(raw: Buffer, streaming: boolean): Decoded {
+  const codes = new Uint8Array(raw.length);
+  const starts = new Int32Array(raw.length);
+  let length = 0;
+  let incompleteTail = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const byte = raw[i];
+    starts[length] = i;
+    if (byte !== 0x5c) {
+      codes[length++] = byte < 128 ? byte : 0;
+      continue;
+    }
+    const next = raw[i + 1];
+    if (next === undefined) {
+      if (streaming) incompleteTail = 1;
+      codes[length++] = 0;
+      continue;
+    }
+    if (next === 0x75) {
+      if (i + 6 > raw.length && streaming) {
+        incompleteTail = raw.length - i;
+        codes[length++] = 0;
+        break;
+      }
+      const hex = raw.toString('latin1', i + 2, i + 6);
+      if (HEX.test(hex)) {
+        const value = parseInt(hex, 16);
+        codes[length++] = value < 128 ? value : 0;
+        i += 5;
+        continue;
+      }
+    }
+    const simple = SIMPLE_ESCAPES[next];
+    if (simple !== undefined) {
+      codes[length++] = simple;
+      i += 1;
+      continue;
+    }
+    codes[length++] = byte;
+  }
+  if (incompleteTail > 0 && length > 0) length--;
+  return { codes, starts, length, incompleteTail };
+}
+
+/** A whole body (its length may change): each range becomes `[redacted]`. */
+function redactWhole(raw: Buffer, ranges: ReadonlyArray<[number, number]>): Buffer {
+  const parts: Buffer[] = [];
+  let copied = 0;
+  for (const [start, end] of ranges) {
+    parts.push(raw.subarray(copied, start), REDACTED);
+    copied = end;
+  }
+  parts.push(raw.subarray(copied));
+  return Buffer.concat(parts);
+}
+
+const REDACTED = Buffer.from('[redacted]');
+
+/** Copies `raw[from, to)` of a stream with each range overwritten by a same-length `[redacted…]` mark. */
+function redact(raw: Buffer, ranges: ReadonlyArray<[number, number]>, from: number, to: number): Buffer {
+  const out = Buffer.from(raw.subarray(from, to));
+  for (const [rangeStart, rangeEnd] of ranges) {
+    const start = Math.max(rangeStart, from) - from;
+    const end = Math.min(rangeEnd, to) - from;
+    if (end <= start) continue;
+    out.fill(0x2a, start, end);
+    if (end - start >= 10) {
+      out.write('[redacted', start, 'latin1');
+      out[end - 1] = 0x5d;
+    }
+  }
+  return out;
 }

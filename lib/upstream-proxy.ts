@@ -1,0 +1,81 @@
+// Every upstream attempt goes through one http-proxy-middleware instance per
+// balancer. HPM does not retry: failover is calling the same middleware again
+// with the next key, the attempt travelling with the request in a WeakMap.
+import type { Agent, ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { createProxyMiddleware, proxyEventsPlugin, type RequestHandler } from 'http-proxy-middleware';
+import { UpstreamAttempt, type AttemptInput } from './upstream-attempt.js';
+
+export class UpstreamProxy {
+  /** The attempt under way for each client request (attempts on one request never overlap). */
+  private readonly current = new WeakMap<IncomingMessage, UpstreamAttempt>();
+  /** Each attempt by its upstream request, for events that name only that. */
+  private readonly byRequest = new WeakMap<ClientRequest, UpstreamAttempt>();
+  /** The http-proxy-middleware handler all attempts go through. */
+  readonly middleware: RequestHandler;
+
+  constructor(target: URL, agent: Agent) {
+    this.middleware = createProxyMiddleware({
+      target: target.href,
+      agent,
+      // Nothing reaches the client from HPM: the answer is chosen (and maybe discarded for failover) by us.
+      selfHandleResponse: true,
+      xfwd: false,
+      followRedirects: false,
+      // Only the event plugin: HPM's default error page and logger would answer the client behind our back.
+      ejectPlugins: true,
+      plugins: [proxyEventsPlugin],
+      on: {
+        proxyReq: (proxyReq, req) => {
+          const attempt = this.current.get(req);
+          if (!attempt) return void proxyReq.destroy();
+          this.byRequest.set(proxyReq, attempt);
+          try {
+            attempt.bind(proxyReq, proxyReq.socket as Socket);
+          } catch (error) {
+            // Runs inside http-proxy's socket listener, where a throw would take the process down.
+            attempt.fail(error as NodeJS.ErrnoException);
+          }
+        },
+        proxyRes: (proxyRes) => this.byRequest.get((proxyRes as IncomingMessage & { req: ClientRequest }).req)?.respond(proxyRes),
+        // An error names only the client request, and an earlier attempt's late error would land on the
+        // current one: once bound, an attempt hears its own upstream request's errors (see bind()).
+        error: (error, req) => this.unbound(req as IncomingMessage)?.fail(error as NodeJS.ErrnoException),
+        // http-proxy's name for a reset while the client's own socket is gone.
+        econnreset: (error, req) => this.unbound(req)?.fail(error as NodeJS.ErrnoException),
+      },
+    });
+  }
+
+  /** The current attempt of `req` when it has no upstream request of its own yet. */
+  private unbound(req: IncomingMessage): UpstreamAttempt | undefined {
+    const attempt = this.current.get(req);
+    return attempt && !attempt.request ? attempt : undefined;
+  }
+
+  /**
+   * Starts one attempt for the client request. `req.headers` must hold no
+   * `Expect`: http-proxy skips `proxyReq` for such requests (see `stripExpect`).
+   */
+  send(req: IncomingMessage, res: ServerResponse, input: AttemptInput): UpstreamAttempt {
+    const attempt = new UpstreamAttempt(input);
+    this.current.set(req, attempt);
+    try {
+      void this.middleware(req, res, (error?: unknown) => attempt.fail((error ?? new Error('not proxied')) as NodeJS.ErrnoException))
+        .catch((error: unknown) => attempt.fail(error as NodeJS.ErrnoException));
+    } catch (error) {
+      // A header value Node refuses, say: a failed attempt, never a leak of in-flight counts.
+      attempt.fail(error as NodeJS.ErrnoException);
+    }
+    return attempt;
+  }
+}
+
+/**
+ * http-proxy emits `proxyReq` (where the pool key and body are set) only when
+ * the request has no `Expect` header; Node has already answered `100-continue`
+ * by the time we see it, so the header has done its work and is dropped.
+ */
+export function stripExpect(req: IncomingMessage): void {
+  if (req.headers.expect !== undefined) delete req.headers.expect;
+}
