@@ -3,6 +3,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Router } from 'express';
 import type { Registry } from 'prom-client';
 import { requireAccessToken, requireAdminToken } from './access.js';
+import { BodyBudget } from './body-budget.js';
 import type { BalancerContext } from './context.js';
 import { sendError } from './error-response.js';
 import { BalanceConfigError } from './errors.js';
@@ -98,6 +99,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
   const ctx: BalancerContext = {
     config, pool, metrics, logger: config.logger, agent, target, proxy: new UpstreamProxy(config.target, agent),
     scrubber: new KeyScrubber(config.keys.map((k) => k.key)),
+    bodies: new BodyBudget(config.maxBufferedBytes),
     tasks: new TaskAffinity(config.taskAffinity.maxEntries, config.taskAffinity.ttlMs),
     logsRequests: requestLogCheck(config.logger),
   };

@@ -1,4 +1,5 @@
 import type { Agent } from 'node:http';
+import type { BodyBudget } from './body-budget.js';
 import type { Logger } from './logger.js';
 import type { BalancerMetrics } from './metrics.js';
 import type { KeyPool } from './pool.js';
@@ -20,6 +21,8 @@ export interface BalancerContext {
   /** `config.target` in the form node:http wants. */
   target: RequestTarget;
   scrubber: KeyScrubber;
+  /** Bytes of request bodies held at once, capped by maxBufferedBytes. */
+  bodies: BodyBudget;
   tasks: TaskAffinity;
   /** Whether the per-request log line would be written: checked so a silent logger costs nothing. */
   logsRequests(): boolean;

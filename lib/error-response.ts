@@ -4,15 +4,22 @@ import type { ServerResponse } from 'node:http';
 export type BalancerErrorCode =
   | 'no_key_available' | 'all_keys_cooling' | 'daily_quota_exhausted' | 'upstream_unreachable'
   | 'upstream_timeout' | 'request_too_large' | 'bad_request' | 'invalid_access_token' | 'invalid_admin_token'
-  | 'bad_path' | 'not_found' | 'stream_interrupted' | 'balancer_closed' | 'internal_error' | 'upstream_answer_too_large';
+  | 'bad_path' | 'not_found' | 'stream_interrupted' | 'balancer_closed' | 'internal_error' | 'upstream_answer_too_large'
+  | 'method_not_allowed' | 'server_busy' | 'pool_keys_refused' | 'rate_limited' | 'upstream_error' | 'upstream_rejected';
 
 const TYPES: Record<number, string> = {
-  400: 'invalid_request_error', 401: 'authentication_error', 404: 'invalid_request_error', 413: 'invalid_request_error',
-  429: 'rate_limit_error', 502: 'upstream_error', 503: 'service_unavailable', 504: 'upstream_error',
+  400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'invalid_request_error',
+  405: 'invalid_request_error', 413: 'invalid_request_error', 429: 'rate_limit_error', 502: 'upstream_error',
+  503: 'service_unavailable', 504: 'upstream_error',
 };
 
+/** The OpenAI error `type` for a status. */
+export function errorType(status: number): string {
+  return TYPES[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error');
+}
+
 export function errorBody(message: string, code: BalancerErrorCode, status: number): string {
-  return JSON.stringify({ error: { message, type: TYPES[status] ?? 'server_error', code } });
+  return JSON.stringify({ error: { message, type: errorType(status), code } });
 }
 
 /** Sends a JSON body with a correct Content-Length; works with or without Express. */

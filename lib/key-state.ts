@@ -91,7 +91,8 @@ export class KeyState {
   rateLimited(now: number, retryAfterMs: number | undefined, poolThrottled: boolean, error: LastError): Transition | null {
     this.lastError = error;
     let ms: number;
-    if (retryAfterMs !== undefined) ms = retryAfterMs;
+    // The upstream's figure is trusted only up to our own longest cooldown: `Retry-After: 1e13` must not break a Date.
+    if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs)) ms = Math.min(Math.max(0, retryAfterMs), this.rules.cooldownMaxMs);
     else if (poolThrottled) ms = this.rules.cooldownBaseMs;
     else ms = Math.min(this.rules.cooldownBaseMs * 2 ** Math.min(this.cooldownStreak, 30), this.rules.cooldownMaxMs);
     if (!poolThrottled) this.cooldownStreak++;

@@ -83,7 +83,7 @@ export class BalancerMetrics {
       labelNames: ['reason'], registers,
     });
     // Known reasons start at 0, so rate() and alerts work before the first refusal.
-    for (const reason of ['unavailable', 'cooling', 'exhausted']) this.noKeyAvailable.inc({ reason }, 0);
+    for (const reason of ['unavailable', 'cooling', 'exhausted', 'refused']) this.noKeyAvailable.inc({ reason }, 0);
     this.retries = new Counter({
       name: `${prefix}retries_total`, help: 'Attempts moved to another key, by what failed (status code, reset, timeout, refused).',
       labelNames: ['reason'], registers,

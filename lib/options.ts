@@ -38,6 +38,12 @@ export interface RetryOptions {
   attempts: number;
   /** Upstream statuses that move the request to another key (401 and 403 always do). Defaults to `[429, 500, 502, 503, 504]`. */
   on: number[];
+  /**
+   * Whether a first-byte timeout or a reset after a POST was fully sent moves it to another key. With
+   * `'idempotent'`, only GET and HEAD are resent (the upstream may be generating already, and a resend
+   * spends quota twice); `'always'` resends every method. Defaults to `'idempotent'`.
+   */
+  timeouts: 'idempotent' | 'always';
 }
 
 export interface CooldownOptions {
@@ -52,8 +58,21 @@ export interface TimeoutOptions {
   connectMs: number;
   /** Time allowed until the upstream's response headers. Defaults to 120 000 ms. */
   firstByteMs: number;
-  /** Longest gap between two chunks of a response body. Defaults to 120 000 ms. */
+  /**
+   * Longest gap between two chunks of a response body while we wait for the upstream; also how long a
+   * client may leave a chunk unread before it is cut off. Defaults to 120 000 ms.
+   */
   idleMs: number;
+  /** Longest time from a request's arrival until its answer begins, over all attempts; then 504. Defaults to 180 000 ms. */
+  totalMs: number;
+}
+
+/** Cross-origin access for browser clients. */
+export interface CorsOptions {
+  /** Origins allowed to call the balancer, or `'*'` for any. Required. */
+  origins: string[] | '*';
+  /** How long a browser may cache a preflight answer, in seconds. Defaults to 600. */
+  maxAgeSeconds: number;
 }
 
 export interface QuotaOptions {
@@ -84,7 +103,7 @@ export interface Options {
   registry: Registry;
   /** The metrics route, or `false` to serve none (metrics still go to `registry`). Defaults to `{ path: '/metrics', prefix: 'modelscope_balance_' }`. */
   metrics: false | Partial<MetricsOptions>;
-  /** Failover to other keys. Defaults to `{ attempts: 3, on: [429, 500, 502, 503, 504] }`. */
+  /** Failover to other keys. Defaults to `{ attempts: 3, on: [429, 500, 502, 503, 504], timeouts: 'idempotent' }`. */
   retry: Partial<RetryOptions>;
   /** Cooldown after a 429. Defaults to `{ baseMs: 5000, maxMs: 300000 }`. */
   cooldown: Partial<CooldownOptions>;
@@ -92,10 +111,17 @@ export interface Options {
   failureThreshold: number;
   /** A key refused with 401/403 gets one trial request after this long. Defaults to 1 800 000 ms. */
   invalidKeyRetryMs: number;
-  /** Upstream timeouts. Defaults to `{ connectMs: 10000, firstByteMs: 120000, idleMs: 120000 }`. */
+  /** Upstream timeouts. Defaults to `{ connectMs: 10000, firstByteMs: 120000, idleMs: 120000, totalMs: 180000 }`. */
   timeouts: Partial<TimeoutOptions>;
   /** Largest request body accepted; larger ones get 413. Defaults to 10 MiB. */
   maxBodyBytes: number;
+  /**
+   * Request bodies are held (for failover) until their request ends; past this many bytes held at once,
+   * new requests get 503 with Retry-After. Defaults to 256 MiB.
+   */
+  maxBufferedBytes: number;
+  /** Browser access (CORS): preflights answered here, never forwarded and needing no token. Defaults to `false` (off). */
+  cors: false | (Partial<CorsOptions> & Pick<CorsOptions, 'origins'>);
   /** When every key is cooling down, wait this long for the first to return before answering 429. Defaults to 0. */
   queueTimeoutMs: number;
   /** How the next key is chosen. Defaults to `round-robin`. */

@@ -26,6 +26,7 @@ export interface PoolEvents {
 export type NoKeyReason =
   | { kind: 'cooling'; retryAt: number }
   | { kind: 'exhausted'; retryAt: number }
+  | { kind: 'refused' }
   | { kind: 'unavailable' };
 
 export interface SelectRequest {
@@ -92,21 +93,28 @@ export class KeyPool {
     return this.selector.pick(this.entries, (entry) => !exclude?.has(entry) && this.isUsable(entry, now, model));
   }
 
-  /** Explains an empty `select()`: everyone cooling, everyone out of quota, or worse. */
+  /**
+   * Explains an empty `select()`. A cooling key that will return wins (429 with
+   * Retry-After, and the queue is honoured) even when other keys are broken;
+   * a pool whose only other keys are refused says so.
+   */
   whyNone(model?: string): NoKeyReason {
     const now = this.settings.now();
     let coolingUntil = Infinity;
     let exhaustedUntil = Infinity;
-    let other = false;
+    let refused = 0;
+    let other = 0;
     for (const entry of this.entries) {
       const exhausted = Math.max(entry.account.exhaustedUntil(now), model ? entry.account.modelExhaustedUntil(model, now) : 0);
       if (exhausted > 0) exhaustedUntil = Math.min(exhaustedUntil, exhausted);
       else if (entry.state.status === 'cooling' && now < entry.state.until) coolingUntil = Math.min(coolingUntil, entry.state.until);
-      else other = true;
+      else if (entry.state.status === 'invalid') refused++;
+      else other++;
     }
-    if (other) return { kind: 'unavailable' };
     if (coolingUntil < Infinity) return { kind: 'cooling', retryAt: coolingUntil };
-    return exhaustedUntil < Infinity ? { kind: 'exhausted', retryAt: exhaustedUntil } : { kind: 'unavailable' };
+    if (other > 0) return { kind: 'unavailable' };
+    if (exhaustedUntil < Infinity) return { kind: 'exhausted', retryAt: exhaustedUntil };
+    return refused > 0 ? { kind: 'refused' } : { kind: 'unavailable' };
   }
 
   usableCount(): number {
@@ -161,6 +169,11 @@ export class KeyPool {
     if (model !== undefined && !modelWasExhausted && account.modelExhaustedUntil(model, now) > 0) {
       this.events.exhausted(entry, reset, model);
     }
+  }
+
+  /** An error worth showing in /stats that says nothing against the key (a slow model, say). */
+  noted(entry: PoolEntry, error: LastError): void {
+    entry.state.lastError = error;
   }
 
   failed(entry: PoolEntry, error: LastError): void {

@@ -4,7 +4,7 @@ import qs from 'qs';
 /** The request body as bytes, ready to be sent (and sent again on failover). */
 export type BodyResult =
   | { ok: true; body: Buffer }
-  | { ok: false; status: 400 | 413; message: string };
+  | { ok: false; status: 400 | 413 | 503; message: string };
 
 const EMPTY = Buffer.alloc(0);
 
@@ -34,6 +34,10 @@ function encodeParsedBody(req: IncomingMessage, parsed: unknown): Buffer {
   return Buffer.from(JSON.stringify(parsed), 'utf8');
 }
 
+function busy(): BodyResult {
+  return { ok: false, status: 503, message: 'The balancer holds as many request bodies as it may (option maxBufferedBytes); try again shortly.' };
+}
+
 /** Whether an earlier middleware read the stream already (body-parser 1 sets `_body`, 2 leaves it ended). */
 function alreadyConsumed(req: IncomingMessage): boolean {
   return req.readableEnded || (req as { _body?: boolean })._body === true;
@@ -44,10 +48,13 @@ function alreadyConsumed(req: IncomingMessage): boolean {
  * calls; holding them lets a failed attempt be replayed on another key byte
  * for byte.
  */
-export function readRequestBody(req: IncomingMessage & { body?: unknown }, limit: number): Promise<BodyResult> {
+export function readRequestBody(
+  req: IncomingMessage & { body?: unknown }, limit: number, reserve: (bytes: number) => boolean = () => true,
+): Promise<BodyResult> {
   if (alreadyConsumed(req)) {
     const body = encodeParsedBody(req, req.body);
-    return Promise.resolve(body.length > limit ? tooLarge(limit) : { ok: true, body });
+    if (body.length > limit) return Promise.resolve(tooLarge(limit));
+    return Promise.resolve(reserve(body.length) ? { ok: true, body } : busy());
   }
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.resolve(tooLarge(limit));
@@ -63,6 +70,11 @@ export function readRequestBody(req: IncomingMessage & { body?: unknown }, limit
       if (size > limit) {
         req.pause();
         finish(tooLarge(limit));
+        return;
+      }
+      if (!reserve(chunk.length)) {
+        req.pause();
+        finish(busy());
         return;
       }
       chunks.push(chunk);

@@ -1,10 +1,13 @@
 import { Registry } from 'prom-client';
-import { BalanceConfigError, rejectUnknownOptions } from './errors.js';
-import { assignLabels, containsPieceOf } from './key-label.js';
+import { rejectUnknownOptions } from './errors.js';
+import { containsPieceOf } from './key-label.js';
+import { describe, fail, positiveInteger } from './option-checks.js';
+import { resolveKeys, type ResolvedKey } from './resolve-keys.js';
 import { isLogger, silentLogger, type Logger } from './logger.js';
 import {
   DEFAULT_TARGET,
   type CooldownOptions,
+  type CorsOptions,
   type HealthCheckOptions,
   type MetricsOptions,
   type QuotaOptions,
@@ -15,13 +18,7 @@ import {
 } from './options.js';
 import { parseResetTime } from './quota-clock.js';
 
-/** One key after checking: the secret, and the names it may be shown by. */
-export interface ResolvedKey {
-  key: string;
-  label: string;
-  weight: number;
-  account: string;
-}
+export type { ResolvedKey } from './resolve-keys.js';
 
 /** The complete, frozen configuration a balancer runs on. Built once. */
 export interface ResolvedConfig {
@@ -33,12 +30,14 @@ export interface ResolvedConfig {
   ownsRegistry: boolean;
   metrics: MetricsOptions | false;
   metricsPrefix: string;
-  retry: { attempts: number; on: ReadonlySet<number> };
+  retry: { attempts: number; on: ReadonlySet<number>; timeouts: 'idempotent' | 'always' };
   cooldown: CooldownOptions;
   failureThreshold: number;
   invalidKeyRetryMs: number;
   timeouts: TimeoutOptions;
   maxBodyBytes: number;
+  maxBufferedBytes: number;
+  cors: CorsOptions | false;
   queueTimeoutMs: number;
   strategy: Strategy;
   quota: QuotaOptions & { resetMinutes: number };
@@ -51,28 +50,13 @@ export interface ResolvedConfig {
 
 const TOP_LEVEL = [
   'keys', 'target', 'healthCheck', 'logger', 'registry', 'metrics', 'retry', 'cooldown',
-  'failureThreshold', 'invalidKeyRetryMs', 'timeouts', 'maxBodyBytes', 'queueTimeoutMs',
+  'failureThreshold', 'invalidKeyRetryMs', 'timeouts', 'maxBodyBytes', 'maxBufferedBytes', 'cors', 'queueTimeoutMs',
   'strategy', 'quota', 'taskAffinity', 'accessTokens', 'adminToken', 'forwardClientAddress', 'now',
 ];
 const STRATEGIES: Strategy[] = ['round-robin', 'weighted', 'least-in-flight', 'most-remaining'];
 
-function fail(option: string, message: string, code = 'ERR_MSB_INVALID_OPTION'): never {
-  throw new BalanceConfigError(code, option, message);
-}
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return 'a string';
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  return typeof value === 'number' ? String(value) : `a ${typeof value}`;
-}
 
-function positiveInteger(option: string, value: unknown, fallback: number, allowZero = false): number {
-  if (value === undefined) return fallback;
-  const ok = typeof value === 'number' && Number.isInteger(value) && (allowZero ? value >= 0 : value > 0);
-  if (!ok) fail(option, `must be a ${allowZero ? 'non-negative' : 'positive'} whole number, got ${describe(value)}.`);
-  return value as number;
-}
 
 function section<T extends object>(option: string, value: unknown, known: (keyof T & string)[]): Partial<T> {
   if (value === undefined) return {};
@@ -81,57 +65,6 @@ function section<T extends object>(option: string, value: unknown, known: (keyof
   }
   rejectUnknownOptions(value, known, option);
   return value as Partial<T>;
-}
-
-function resolveKeys(value: unknown): ResolvedKey[] {
-  if (!Array.isArray(value) || value.length === 0) {
-    fail('keys', 'must be a non-empty array of ModelScope tokens, e.g. `keys: [\'ms-…\']`.', 'ERR_MSB_KEYS');
-  }
-  const specs = value.map((entry: unknown, index) => {
-    const spec = typeof entry === 'string' ? { key: entry } : entry;
-    if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
-      fail(`keys[${index}]`, `must be a string or { key, label?, weight?, account? }, got ${describe(entry)}.`, 'ERR_MSB_KEYS');
-    }
-    rejectUnknownOptions(spec, ['key', 'label', 'weight', 'account'], `keys[${index}]`);
-    const { key, label, weight, account } = spec as Record<string, unknown>;
-    if (typeof key !== 'string' || key.trim() === '') {
-      fail(`keys[${index}]`, `must be a non-empty string, got ${typeof key === 'string' ? 'an empty string' : describe(key)}.`, 'ERR_MSB_KEYS');
-    }
-    if (key !== key.trim() || /\s/.test(key)) {
-      fail(`keys[${index}]`, 'contains white space; remove spaces and line breaks around the token.', 'ERR_MSB_KEYS');
-    }
-    if (label !== undefined && (typeof label !== 'string' || label === '')) fail(`keys[${index}].label`, 'must be a non-empty string.');
-    if (account !== undefined && (typeof account !== 'string' || account === '')) fail(`keys[${index}].account`, 'must be a non-empty string.');
-    return {
-      key,
-      label: label as string | undefined,
-      weight: positiveInteger(`keys[${index}].weight`, weight, 1),
-      account: account as string | undefined,
-    };
-  });
-  const firstIndex = new Map<string, number>();
-  specs.forEach((spec, index) => {
-    const earlier = firstIndex.get(spec.key);
-    if (earlier !== undefined) fail(`keys[${index}]`, `repeats keys[${earlier}]; each key may appear once.`, 'ERR_MSB_KEYS');
-    firstIndex.set(spec.key, index);
-  });
-  const labels = assignLabels(specs.map((s) => s.key), specs.map((s) => s.label));
-  specs.forEach((spec, index) => {
-    if (spec.account !== undefined && specs.some((other) => containsPieceOf(spec.account as string, other.key))) {
-      fail(`keys[${index}].account`, 'contains part of a key; an account name is shown in logs, so choose a name.');
-    }
-    if (spec.label === undefined) return;
-    if (specs.some((other) => containsPieceOf(spec.label as string, other.key))) {
-      fail(`keys[${index}].label`, 'contains part of a key; a label is shown in stats and logs, so choose a name.');
-    }
-    if (labels.indexOf(spec.label) !== index) fail(`keys[${index}].label`, 'repeats another key\'s label; labels must be unique.');
-  });
-  return specs.map((spec, index) => ({
-    key: spec.key,
-    label: labels[index],
-    weight: spec.weight,
-    account: spec.account ?? `key:${labels[index]}`,
-  }));
 }
 
 /** A value quoted in an error, unless it holds part of a key (a key pasted in the wrong option). */
@@ -192,12 +125,25 @@ function resolveMetrics(value: unknown): { route: MetricsOptions | false; prefix
 }
 
 function resolveRetry(value: unknown): ResolvedConfig['retry'] {
-  const given = section<RetryOptions>('retry', value, ['attempts', 'on']);
+  const given = section<RetryOptions>('retry', value, ['attempts', 'on', 'timeouts']);
   const on = given.on ?? [429, 500, 502, 503, 504];
   if (!Array.isArray(on) || on.some((s) => !Number.isInteger(s) || s < 400 || s > 599)) {
     fail('retry.on', 'must be an array of HTTP status codes from 400 to 599.');
   }
-  return { attempts: positiveInteger('retry.attempts', given.attempts, 3), on: new Set(on) };
+  const timeouts = given.timeouts ?? 'idempotent';
+  if (timeouts !== 'idempotent' && timeouts !== 'always') fail('retry.timeouts', `must be 'idempotent' or 'always', got ${describe(timeouts)}.`);
+  return { attempts: positiveInteger('retry.attempts', given.attempts, 3), on: new Set(on), timeouts };
+}
+
+function resolveCors(value: unknown): CorsOptions | false {
+  if (value === undefined || value === false) return false;
+  const given = section<CorsOptions>('cors', value, ['origins', 'maxAgeSeconds']);
+  const { origins } = given;
+  const listed = Array.isArray(origins) && origins.length > 0 && origins.every((o) => typeof o === 'string' && /^https?:\/\/[^/\s]+$/.test(o));
+  if (origins !== '*' && !listed) {
+    fail('cors.origins', 'must be \'*\' or a non-empty array of origins such as \'https://app.example.com\' (scheme and host, no path).');
+  }
+  return { origins: origins as CorsOptions['origins'], maxAgeSeconds: positiveInteger('cors.maxAgeSeconds', given.maxAgeSeconds, 600, true) };
 }
 
 function resolveQuota(value: unknown): ResolvedConfig['quota'] {
@@ -233,7 +179,7 @@ export function resolveOptions(input: unknown): ResolvedConfig {
   }
   if (o.forwardClientAddress !== undefined && typeof o.forwardClientAddress !== 'boolean') fail('forwardClientAddress', 'must be true or false.');
   const cooldown = section<CooldownOptions>('cooldown', o.cooldown, ['baseMs', 'maxMs']);
-  const timeouts = section<TimeoutOptions>('timeouts', o.timeouts, ['connectMs', 'firstByteMs', 'idleMs']);
+  const timeouts = section<TimeoutOptions>('timeouts', o.timeouts, ['connectMs', 'firstByteMs', 'idleMs', 'totalMs']);
   const affinity = section<TaskAffinityOptions>('taskAffinity', o.taskAffinity, ['maxEntries', 'ttlMs']);
   const metrics = resolveMetrics(o.metrics);
   const resolvedCooldown = {
@@ -258,8 +204,11 @@ export function resolveOptions(input: unknown): ResolvedConfig {
       connectMs: positiveInteger('timeouts.connectMs', timeouts.connectMs, 10_000),
       firstByteMs: positiveInteger('timeouts.firstByteMs', timeouts.firstByteMs, 120_000),
       idleMs: positiveInteger('timeouts.idleMs', timeouts.idleMs, 120_000),
+      totalMs: positiveInteger('timeouts.totalMs', timeouts.totalMs, 180_000),
     },
     maxBodyBytes: positiveInteger('maxBodyBytes', o.maxBodyBytes, 10 * 1024 * 1024),
+    maxBufferedBytes: positiveInteger('maxBufferedBytes', o.maxBufferedBytes, 256 * 1024 * 1024),
+    cors: resolveCors(o.cors),
     queueTimeoutMs: positiveInteger('queueTimeoutMs', o.queueTimeoutMs, 0, true),
     strategy: (o.strategy as Strategy | undefined) ?? 'round-robin',
     quota: resolveQuota(o.quota),

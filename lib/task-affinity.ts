@@ -33,10 +33,11 @@ export class TaskAffinity {
 
 const TASK_PATH = /^\/v1\/tasks\/([^/?#]+)$/;
 
-/** The task id of a `GET /v1/tasks/{id}` poll, else undefined. */
-export function polledTaskId(method: string, path: string): string | undefined {
+/** The task id of a `GET /v1/tasks/{id}` poll (a URL relative to the mount point, query allowed), else undefined. */
+export function polledTaskId(method: string, url: string): string | undefined {
   if (method !== 'GET') return undefined;
-  const match = TASK_PATH.exec(path);
+  const queryAt = url.indexOf('?');
+  const match = TASK_PATH.exec(queryAt === -1 ? url : url.slice(0, queryAt));
   if (!match) return undefined;
   try {
     return decodeURIComponent(match[1]);

@@ -20,7 +20,7 @@ export interface AttemptInput {
   path: string;
   headers: OutgoingHttpHeaders;
   body: Buffer;
-  timeouts: TimeoutOptions;
+  timeouts: Pick<TimeoutOptions, 'connectMs' | 'firstByteMs' | 'idleMs'>;
 }
 
 /** Whether a failure means the upstream's answer was too slow (504) rather than unreachable (502). */

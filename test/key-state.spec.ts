@@ -43,8 +43,17 @@ describe('key state machine', () => {
 
   it('cools for exactly Retry-After when given', () => {
     const state = new KeyState(rules);
-    state.rateLimited(100, 42_000, false, error);
-    expect(state.until).to.equal(42_100);
+    state.rateLimited(100, 4_200, false, error);
+    expect(state.until).to.equal(4_300);
+  });
+
+  it('never cools longer than cooldownMaxMs, whatever Retry-After says (a year, 1e13 s, or nonsense)', () => {
+    for (const retryAfterMs of [31_536_000_000, 1e16, Infinity, -5]) {
+      const state = new KeyState(rules);
+      state.rateLimited(100, retryAfterMs, false, error);
+      expect(state.until).to.be.within(100, 100 + rules.cooldownMaxMs);
+      expect(() => new Date(state.until).toISOString()).not.to.throw();
+    }
   });
 
   it('does not escalate cooldowns while the whole pool is throttled', () => {

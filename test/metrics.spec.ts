@@ -54,7 +54,7 @@ describe('Prometheus metrics', () => {
   });
 
   it('counts network failures as code="error" and timeouts as code="timeout"', async () => {
-    rig = await startRig({ timeouts: { firstByteMs: 100 }, retry: { attempts: 2 } });
+    rig = await startRig({ timeouts: { firstByteMs: 100 }, retry: { attempts: 2, timeouts: 'always' } });
     rig.fake.behave(KEYS[0], 'reset');
     rig.fake.behave(KEYS[1], 'hang');
     await chat(rig.url);

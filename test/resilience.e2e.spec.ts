@@ -9,9 +9,10 @@ describe('resilience: failover, cooldowns, timeouts', () => {
   const stat = (i: number) => Object.values(rig.balancer.stats())[i];
   const body = { model: 'm', messages: [{ role: 'user', content: 'ünïcode ✓' }], temperature: 0.25 };
 
-  for (const behaviour of ['rate-limited', 'server-error', 'unavailable', 'unauthorized', 'reset'] as const) {
+  // A reset after a POST went out whole is resent only with retry.timeouts 'always' (see the rules below).
+  for (const [behaviour, retry] of [['rate-limited', {}], ['server-error', {}], ['unavailable', {}], ['unauthorized', {}], ['reset', { timeouts: 'always' }]] as const) {
     it(`moves a request that got ${behaviour} to the next key, replaying the body byte for byte`, async () => {
-      rig = await startRig();
+      rig = await startRig({ retry });
       rig.fake.behave(KEYS[0], behaviour);
       const res = await chat(rig.url, body);
       expect(res.status).to.equal(200);
@@ -22,12 +23,49 @@ describe('resilience: failover, cooldowns, timeouts', () => {
     });
   }
 
-  it('moves on after the first-byte timeout', async () => {
-    rig = await startRig({ timeouts: { firstByteMs: 150 } });
+  it('moves on after the first-byte timeout with retry.timeouts \'always\'', async () => {
+    rig = await startRig({ timeouts: { firstByteMs: 150 }, retry: { timeouts: 'always' } });
     rig.fake.behave(KEYS[0], 'hang');
     const res = await chat(rig.url);
     expect(res.status).to.equal(200);
     expect(rig.fake.received.map((r) => r.key)).to.deep.equal([KEYS[0], KEYS[1]]);
+  });
+
+  describe('what is resent by default (nginx\'s non_idempotent rule)', () => {
+    it('answers a POST that hangs past firstByteMs with 504 and no second upstream call; the key stays healthy', async () => {
+      rig = await startRig({ timeouts: { firstByteMs: 150 }, failureThreshold: 1 });
+      rig.fake.behave(KEYS[0], 'hang');
+      const res = await chat(rig.url);
+      expect(res.status).to.equal(504);
+      expect(JSON.parse(res.body).error.code).to.equal('upstream_timeout');
+      expect(res.headers['x-modelscope-balance-attempts']).to.equal('1');
+      expect(rig.fake.count()).to.equal(1);
+      expect(stat(0)).to.include({ state: 'healthy', consecutive_failures: 0 });
+      expect(stat(0).last_error).to.deep.include({ status: 'timeout', reason: 'first byte timeout' });
+    });
+
+    it('answers a POST reset after it was sent whole on a fresh socket with 502, not resent', async () => {
+      rig = await startRig();
+      rig.fake.behave(KEYS[0], 'reset');
+      const res = await chat(rig.url);
+      expect(res.status).to.equal(502);
+      expect(rig.fake.count()).to.equal(1);
+    });
+
+    it('still fails a GET over to the next key on a timeout', async () => {
+      rig = await startRig({ timeouts: { firstByteMs: 150 } });
+      rig.fake.behave(KEYS[0], 'hang');
+      const res = await raw(`${rig.url}/v1/echo`);
+      expect(res.status).to.equal(200);
+      expect(rig.fake.received.map((r) => r.key)).to.deep.equal([KEYS[0], KEYS[1]]);
+    });
+
+    it('still fails over when the connection never opened', async () => {
+      rig = await startRig({ target: 'http://127.0.0.1:9', retry: { attempts: 2 } });
+      const res = await chat(rig.url);
+      expect(res.status).to.equal(502);
+      expect(res.headers['x-modelscope-balance-attempts']).to.equal('2');
+    });
   });
 
   for (const status of [400, 404, 413, 422]) {
@@ -39,13 +77,16 @@ describe('resilience: failover, cooldowns, timeouts', () => {
     });
   }
 
-  it('gives the client the last upstream answer as it was when every attempt fails', async () => {
+  it('gives the client the last upstream answer, OpenAI-shaped, when every attempt fails', async () => {
     rig = await startRig();
     for (const key of KEYS) rig.fake.behave(key, { retryAfterSeconds: 7 });
     const res = await chat(rig.url);
     expect(res.status).to.equal(429);
     expect(res.headers['retry-after']).to.equal('7');
-    expect(JSON.parse(res.body)).to.deep.equal({ errors: { message: 'Request limit exceeded.', request_id: 'fake-request' } });
+    // ModelScope's `{"errors":{…}}` is not what OpenAI SDKs read: same message and request id, OpenAI's shape.
+    expect(JSON.parse(res.body)).to.deep.equal({
+      error: { message: 'Request limit exceeded.', type: 'rate_limit_error', code: 'rate_limited', request_id: 'fake-request' },
+    });
     expect(rig.fake.count()).to.equal(3);
   });
 
@@ -57,7 +98,7 @@ describe('resilience: failover, cooldowns, timeouts', () => {
   });
 
   it('answers 504 with a JSON error when every attempt times out', async () => {
-    rig = await startRig({ timeouts: { firstByteMs: 100 }, retry: { attempts: 2 } });
+    rig = await startRig({ timeouts: { firstByteMs: 100 }, retry: { attempts: 2, timeouts: 'always' } });
     for (const key of KEYS) rig.fake.behave(key, 'hang');
     const res = await chat(rig.url);
     expect(res.status).to.equal(504);

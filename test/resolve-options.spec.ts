@@ -25,7 +25,10 @@ describe('options', () => {
     expect(config.retry.attempts).to.equal(3);
     expect([...config.retry.on]).to.deep.equal([429, 500, 502, 503, 504]);
     expect(config.cooldown).to.deep.equal({ baseMs: 5_000, maxMs: 300_000 });
-    expect(config.timeouts).to.deep.equal({ connectMs: 10_000, firstByteMs: 120_000, idleMs: 120_000 });
+    expect(config.timeouts).to.deep.equal({ connectMs: 10_000, firstByteMs: 120_000, idleMs: 120_000, totalMs: 180_000 });
+    expect(config.retry.timeouts).to.equal('idempotent');
+    expect(config.maxBufferedBytes).to.equal(256 * 1024 * 1024);
+    expect(config.cors).to.equal(false);
     expect(config.failureThreshold).to.equal(3);
     expect(config.invalidKeyRetryMs).to.equal(1_800_000);
     expect(config.maxBodyBytes).to.equal(10 * 1024 * 1024);
