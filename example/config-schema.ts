@@ -82,7 +82,11 @@ export const schema = {
   connect_timeout_ms: ms('Upstream connect timeout.', 'CONNECT_TIMEOUT_MS', 10_000),
   first_byte_timeout_ms: ms('Upstream time-to-first-byte timeout.', 'FIRST_BYTE_TIMEOUT_MS', 120_000),
   idle_timeout_ms: ms('Longest gap between stream chunks.', 'IDLE_TIMEOUT_MS', 120_000),
+  total_timeout_ms: ms('Longest time until an answer begins, over all attempts.', 'TOTAL_TIMEOUT_MS', 180_000),
+  retry_timeouts: { doc: 'Resend a POST after a timeout or reset: idempotent (GET/HEAD only) or always.', format: ['idempotent', 'always'], default: 'idempotent', env: 'RETRY_TIMEOUTS' },
   max_body_bytes: ms('Largest request body.', 'MAX_BODY_BYTES', 10 * 1024 * 1024),
+  max_buffered_bytes: ms('Request body bytes held at once before new requests get 503.', 'MAX_BUFFERED_BYTES', 256 * 1024 * 1024),
+  cors_origins: { doc: 'Browser origins allowed (CORS), or * for any; empty: off.', format: 'string-list', default: [] as string[], env: 'CORS_ORIGINS' },
   queue_timeout_ms: ms('Wait for a cooling key before answering 429.', 'QUEUE_TIMEOUT_MS', 0, 'non-negative-int'),
   quota_reset_time_zone: { doc: 'Time zone of the daily quota reset.', format: String, default: 'Asia/Shanghai', env: 'QUOTA_RESET_TIME_ZONE' },
   quota_reset_time: { doc: 'Local time of the daily quota reset, HH:MM.', format: String, default: '00:00', env: 'QUOTA_RESET_TIME' },
@@ -107,7 +111,7 @@ export interface Settings {
   mount_path: string; log_level: string; shutdown_grace_ms: number; strategy: string;
   retry_attempts: number; failure_threshold: number; cooldown_base_ms: number; cooldown_max_ms: number;
   invalid_key_retry_ms: number; connect_timeout_ms: number; first_byte_timeout_ms: number; idle_timeout_ms: number;
-  max_body_bytes: number; queue_timeout_ms: number; quota_reset_time_zone: string; quota_reset_time: string;
+  total_timeout_ms: number; retry_timeouts: string; max_body_bytes: number; max_buffered_bytes: number; cors_origins: string[]; queue_timeout_ms: number; quota_reset_time_zone: string; quota_reset_time: string;
   metrics: boolean; metrics_path: string; access_tokens: string[]; admin_token: string; forward_client_address: boolean;
   request_timeout_ms: number; headers_timeout_ms: number;
 }

@@ -38,11 +38,21 @@ function explain(error: Error): SettingsError {
   return new SettingsError('config', first, 'Check the config file and environment.');
 }
 
+/**
+ * A path as it may be shown in an error. A token pasted where a path belongs
+ * (`MODELSCOPE_API_KEYS_FILE=ms-…`) must not be printed back in full.
+ */
+function shownPath(path: string): string {
+  const name = path.split(/[\\/]/).pop() ?? '';
+  return /^(?=.*\d)[\w-]{20,}$/.test(name) ? 'the path given (not shown: it looks like a token, not a file name)' : path;
+}
+
 function readKeysFile(path: string): string[] {
   try {
     return readFileSync(path, 'utf8').split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
   } catch (error) {
-    throw new SettingsError('api_keys_file', `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, 'Point MODELSCOPE_API_KEYS_FILE at a readable file with one token per line.');
+    throw new SettingsError('api_keys_file', `cannot read ${shownPath(path)} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      'Point MODELSCOPE_API_KEYS_FILE at a readable file with one token per line (the file name, not a token).');
   }
 }
 
@@ -60,11 +70,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, args: string[
     try {
       parsed = JSON.parse(readFileSync(path, 'utf8'));
     } catch (error) {
-      throw new SettingsError('config', `${path} is not valid JSON (${(error as Error).message.split('\n')[0]})`, 'Fix the file or point --config at another.');
+      // JSON.parse quotes the text around the mistake, which may be a token: only its position is shown.
+      const position = /position (\d+)/.exec((error as Error).message)?.[1];
+      throw new SettingsError('config', `${shownPath(path)} is not valid JSON${position ? ` (at character ${position})` : ''}`, 'Fix the file or point --config at another.');
     }
     config.load(parsed as Partial<Settings>);
   } else if (explicitPath) {
-    throw new SettingsError('config', `no file at ${path}`, 'Check --config or MODELSCOPE_BALANCE_CONFIG.');
+    throw new SettingsError('config', `no file at ${shownPath(path)}`, 'Check --config or MODELSCOPE_BALANCE_CONFIG (a file name, not a token).');
   }
   try {
     config.validate({ allowed: 'strict' });
@@ -97,12 +109,17 @@ export function balancerOptions(settings: Settings): Omit<BalanceOptions, 'logge
       : false,
     metrics: settings.metrics ? { path: settings.metrics_path } : false,
     strategy: settings.strategy as Strategy,
-    retry: { attempts: settings.retry_attempts },
+    retry: { attempts: settings.retry_attempts, timeouts: settings.retry_timeouts as 'idempotent' | 'always' },
     failureThreshold: settings.failure_threshold,
     cooldown: { baseMs: settings.cooldown_base_ms, maxMs: settings.cooldown_max_ms },
     invalidKeyRetryMs: settings.invalid_key_retry_ms,
-    timeouts: { connectMs: settings.connect_timeout_ms, firstByteMs: settings.first_byte_timeout_ms, idleMs: settings.idle_timeout_ms },
+    timeouts: {
+      connectMs: settings.connect_timeout_ms, firstByteMs: settings.first_byte_timeout_ms,
+      idleMs: settings.idle_timeout_ms, totalMs: settings.total_timeout_ms,
+    },
     maxBodyBytes: settings.max_body_bytes,
+    maxBufferedBytes: settings.max_buffered_bytes,
+    cors: settings.cors_origins.length > 0 ? { origins: settings.cors_origins.includes('*') ? '*' : settings.cors_origins } : false,
     queueTimeoutMs: settings.queue_timeout_ms,
     quota: { resetTimeZone: settings.quota_reset_time_zone, resetTime: settings.quota_reset_time },
     accessTokens: settings.access_tokens,

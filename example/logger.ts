@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import pino, { type Logger as PinoLogger } from 'pino';
 import { KeyScrubber } from '../lib/scrub.js';
 
@@ -24,5 +25,33 @@ export function createLogger(level: string, keys: readonly string[], destination
         method.apply(this, clean as Parameters<typeof method>);
       },
     },
-  }, destination);
+  }, destination ?? stdoutLines());
+}
+
+/**
+ * Standard output, written synchronously, that stops at the first EPIPE: when
+ * the log reader is gone, pino's own destination retries the write forever
+ * (every 100 ms, blocking the event loop), and the server could not shut down.
+ */
+export function stdoutLines(fd = 1): pino.DestinationStream {
+  let broken = false;
+  return {
+    write(line: string) {
+      if (broken) return;
+      const bytes = Buffer.from(line);
+      let written = 0;
+      for (let tries = 0; tries < 3 && written < bytes.length; tries++) {
+        try {
+          written += writeSync(fd, bytes, written);
+          tries = -1;
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          // A full non-blocking pipe: try twice more, then drop the line rather than stall requests.
+          if (code === 'EAGAIN') continue;
+          broken = true;
+          return;
+        }
+      }
+    },
+  };
 }

@@ -35,9 +35,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     logger.info({ signal }, 'signal received');
+    // Whatever happens below (a request that ignores the grace period, a logger stuck on a dead pipe), the process ends.
+    setTimeout(() => process.exit(1), settings.shutdown_grace_ms + 5_000).unref();
     void running.shutdown().then(() => {
+      // No logger.flush(): the logger writes synchronously, and pino's flush loops forever on EPIPE when the log reader is gone.
       logger.info({}, 'stopped');
-      logger.flush();
       process.exit(0);
     });
   };

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { sendError } from './error-response.js';
+import type { Logger } from './logger.js';
 
 /** Hashing first gives equal-length inputs, so the comparison's time says nothing about length either. */
 function digest(text: string): Buffer {
@@ -32,23 +33,50 @@ export function matchesAny(candidate: string | undefined, tokens: readonly Buffe
 /** A check that lets a request through (true) or answers it with 401 (false). */
 export type TokenCheck = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-function guard(tokens: readonly string[], realm: string, code: 'invalid_access_token' | 'invalid_admin_token', message: string): TokenCheck {
+/** Called for each refused request (to log it, rate-limited, without the token). */
+export type OnRefused = (req: IncomingMessage, code: 'invalid_access_token' | 'invalid_admin_token') => void;
+
+function guard(
+  tokens: readonly string[], realm: string, code: 'invalid_access_token' | 'invalid_admin_token', message: string, onRefused?: OnRefused,
+): TokenCheck {
   const digests = tokens.map(digest);
   return function requireToken(req, res) {
     if (matchesAny(presentedToken(req.headers), digests)) return true;
+    onRefused?.(req, code);
     sendError(res, 401, code, message, { 'www-authenticate': `Bearer realm="${realm}"` });
     return false;
   };
 }
 
 /** Every proxied request must present one of `accessTokens`. */
-export function requireAccessToken(tokens: readonly string[]) {
+export function requireAccessToken(tokens: readonly string[], onRefused?: OnRefused) {
   return guard(tokens, 'modelscope-balance', 'invalid_access_token',
-    'Missing or wrong access token: send `Authorization: Bearer <access token>` (or x-api-key) issued by the operator of this balancer.');
+    'Missing or wrong access token: send `Authorization: Bearer <access token>` (or x-api-key) issued by the operator of this balancer.', onRefused);
 }
 
 /** /stats and /metrics need the admin token. */
-export function requireAdminToken(token: string) {
+export function requireAdminToken(token: string, onRefused?: OnRefused) {
   return guard([token], 'modelscope-balance-admin', 'invalid_admin_token',
-    'This route needs the admin token: send `Authorization: Bearer <admin token>`.');
+    'This route needs the admin token: send `Authorization: Bearer <admin token>`.', onRefused);
+}
+
+/**
+ * Logs refused requests with the client's address and never the token, at
+ * most one line per `intervalMs` (with how many were left out), so a flood of
+ * bad tokens can't flood the log.
+ */
+export function refusalLogger(logger: Logger, now: () => number = Date.now, intervalMs = 10_000): OnRefused {
+  let lastAt = -Infinity;
+  let unlogged = 0;
+  return function logRefusal(req, code) {
+    const at = now();
+    if (at - lastAt < intervalMs) {
+      unlogged++;
+      return;
+    }
+    logger.warn({ client: req.socket.remoteAddress, method: req.method, path: (req.url ?? '/').split('?', 1)[0].slice(0, 200), code, not_logged_since_last: unlogged },
+      code === 'invalid_admin_token' ? 'refused a request without the admin token' : 'refused a request without a valid access token');
+    lastAt = at;
+    unlogged = 0;
+  };
 }

@@ -2,7 +2,7 @@ import https from 'node:https';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Router } from 'express';
 import type { Registry } from 'prom-client';
-import { requireAccessToken, requireAdminToken } from './access.js';
+import { refusalLogger, requireAccessToken, requireAdminToken } from './access.js';
 import { BodyBudget } from './body-budget.js';
 import type { BalancerContext } from './context.js';
 import { sendError } from './error-response.js';
@@ -116,8 +116,9 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
   }) : undefined;
   checker?.start();
 
-  const requireAdmin = config.adminToken ? requireAdminToken(config.adminToken) : undefined;
-  const requireAccess = config.accessTokens.length > 0 ? requireAccessToken(config.accessTokens) : undefined;
+  const onRefused = refusalLogger(config.logger);
+  const requireAdmin = config.adminToken ? requireAdminToken(config.adminToken, onRefused) : undefined;
+  const requireAccess = config.accessTokens.length > 0 ? requireAccessToken(config.accessTokens, onRefused) : undefined;
 
   /** Everything that is not one of the balancer's own routes goes through the pool. */
   function proxyThroughPool(req: IncomingMessage, res: ServerResponse): void {

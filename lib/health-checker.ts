@@ -90,11 +90,18 @@ export class HealthChecker {
   private probe(entry: PoolEntry): Promise<ProbeResult> {
     const { target, agent, options } = this.deps;
     return new Promise((resolve) => {
-      const request = target.transport.request({
-        protocol: target.protocol, hostname: target.hostname, port: target.port,
-        method: 'GET', path: target.basePath + options.path, agent,
-        headers: { authorization: `Bearer ${entry.key}`, accept: 'application/json', 'accept-encoding': 'identity' },
-      });
+      let request: ClientRequest;
+      try {
+        request = target.transport.request({
+          protocol: target.protocol, hostname: target.hostname, port: target.port,
+          method: 'GET', path: target.basePath + options.path, agent,
+          headers: { authorization: `Bearer ${entry.key}`, accept: 'application/json', 'accept-encoding': 'identity' },
+        });
+      } catch {
+        // Node refused to build the request (a header it can't send): a failed probe, never an unhandled rejection.
+        resolve('failed');
+        return;
+      }
       this.probes.add(request);
       const done = (result: ProbeResult): void => {
         this.probes.delete(request);
@@ -102,7 +109,13 @@ export class HealthChecker {
       };
       request.setTimeout(options.timeoutMs, () => request.destroy(new Error('probe timeout')));
       request.once('error', () => done('failed'));
+      // A 101 (or any close before an answer) gives no 'response' and no 'error'.
+      let answered = false;
+      request.once('close', () => {
+        if (!answered) done('failed');
+      });
       request.once('response', (response) => {
+        answered = true;
         const status = response.statusCode ?? 500;
         response.resume();
         response.once('end', () => done(status === 401 || status === 403 ? 'refused' : status >= 500 ? 'failed' : 'ok'));

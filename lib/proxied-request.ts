@@ -40,6 +40,8 @@ const FORWARDED_METHODS = new Set(['GET', 'HEAD', 'POST']);
 /** A discarded answer is read to its end (so its socket can be reused) only when that is cheap. */
 const DISCARD_MAX_BYTES = 64 * 1024;
 const DISCARD_MAX_MS = 1000;
+/** Error bodies are small and come at once; one that takes longer than this is cut (502). */
+const BUFFERED_BODY_DEADLINE_MS = 10_000;
 export const ATTEMPTS_HEADER = 'x-modelscope-balance-attempts';
 
 function waitMs(ms: number): Promise<void> {
@@ -282,7 +284,10 @@ export class ProxiedRequest {
           return body;
         } : undefined,
     };
-    const relay: RelayContext = { scrubber: ctx.scrubber, attempt: outcome.attempt, writeTimeoutMs: ctx.config.timeouts.idleMs };
+    const { idleMs } = ctx.config.timeouts;
+    const relay: RelayContext = {
+      scrubber: ctx.scrubber, attempt: outcome.attempt, writeTimeoutMs: idleMs, bodyDeadlineMs: Math.min(idleMs, BUFFERED_BODY_DEADLINE_MS),
+    };
     if (status >= 400 || asyncSubmit) bufferResponse(response, res, relay, hooks);
     else streamResponse(response, res, relay, hooks);
   }

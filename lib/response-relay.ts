@@ -26,6 +26,8 @@ export interface RelayContext {
   attempt: UpstreamAttempt;
   /** How long a client may leave a chunk unread before it is cut off. */
   writeTimeoutMs: number;
+  /** How long a body read whole (an error, an async submission) may take in all: a trickle must not hold the client. */
+  bodyDeadlineMs: number;
 }
 
 function isEventStream(headers: OutgoingHttpHeaders): boolean {
@@ -98,6 +100,7 @@ export function streamResponse(response: IncomingMessage, res: ServerResponse, r
       hooks.clientStalled();
       res.destroy();
       attempt.abort();
+      hooks.broke();
     }, relay.writeTimeoutMs);
     res.once('drain', () => {
       clearTimeout(writeTimer);
@@ -153,6 +156,11 @@ export function bufferResponse(response: IncomingMessage, res: ServerResponse, r
     sendError(res, status >= 400 ? status : 502, 'upstream_answer_too_large',
       `The upstream answered ${status} with a body over ${MAX_BUFFERED_BODY} bytes; it was not passed on.`);
   };
+  const deadline = setTimeout(() => {
+    relay.attempt.breakReason = 'idle_timeout';
+    response.destroy();
+  }, relay.bodyDeadlineMs);
+  response.once('close', () => clearTimeout(deadline));
   response.on('data', (chunk: Buffer) => {
     if (settled) return;
     relay.attempt.touched();

@@ -1,6 +1,7 @@
 // The balancer's own routes, as an Express Router: /health, /stats and the
 // metrics path as GET routes, then the proxy for everything else.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import cors from 'cors';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { TokenCheck } from './access.js';
 import { sendError } from './error-response.js';
@@ -37,6 +38,29 @@ function guarded(handler: Handler, logger: Logger) {
   };
 }
 
+/** Headers a browser client may read on our answers: request id, retry hints, quota figures. */
+const EXPOSED_HEADERS = [
+  'x-request-id', 'retry-after', 'x-should-retry', 'x-modelscope-balance-attempts',
+  'modelscope-ratelimit-requests-limit', 'modelscope-ratelimit-requests-remaining',
+  'modelscope-ratelimit-model-requests-limit', 'modelscope-ratelimit-model-requests-remaining',
+];
+
+/**
+ * CORS by the `cors` package: preflights are answered here (204), never
+ * forwarded and needing no token (browsers send none on a preflight); the
+ * allow-origin headers go on JSON and SSE answers alike.
+ */
+function corsFor(options: Exclude<ResolvedConfig['cors'], false>) {
+  return cors({
+    origin: options.origins === '*' ? '*' : [...options.origins],
+    methods: ['GET', 'HEAD', 'POST'],
+    exposedHeaders: EXPOSED_HEADERS,
+    maxAge: options.maxAgeSeconds,
+    preflightContinue: false,
+    optionsSuccessStatus: 204,
+  });
+}
+
 export function balancerRouter(parts: RouterParts): Router {
   const { config, pool, logger, requireAdmin } = parts;
   const router = express.Router();
@@ -44,6 +68,7 @@ export function balancerRouter(parts: RouterParts): Router {
     if (!parts.closed()) return next();
     sendError(res, 503, 'balancer_closed', 'This balancer is shutting down.', { connection: 'close' });
   });
+  if (config.cors) router.use(corsFor(config.cors));
   const adminOnly = function adminOnly(req: Request, res: Response, next: NextFunction) {
     if (!requireAdmin || requireAdmin(req, res)) next();
   };

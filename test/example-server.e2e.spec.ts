@@ -149,6 +149,17 @@ describe('the example server (child process)', function () {
     expect(child.output()).to.include('shutting down');
   });
 
+  it('shuts down within the grace period when its log reader is gone (stdout closed: EPIPE)', async () => {
+    child = run(SERVER, ['--config', configFile({ ...seedConfig(), health_check: false })], { HOST: '127.0.0.1', SHUTDOWN_GRACE_MS: '1000' });
+    await listening(child);
+    child.process.stdout?.destroy();
+    const started = Date.now();
+    child.process.kill('SIGTERM');
+    const code = await Promise.race([child.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 4_000))]);
+    expect(code).to.equal(0);
+    expect(Date.now() - started).to.be.below(4_000);
+  });
+
   it('exits at once on a second signal', async () => {
     child = run(SERVER, ['--config', configFile({ ...seedConfig(), health_check: false })], { HOST: '127.0.0.1' });
     const port = await listening(child);

@@ -4,7 +4,17 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { createConfig } from '../example/config-schema.js';
 import { balancerOptions, loadSettings, SettingsError } from '../example/load-settings.js';
-import { KEYS } from './helpers.js';
+import { KEYS, assertNoKeyIn } from './helpers.js';
+
+function messageOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    expect(error).to.be.instanceOf(SettingsError);
+    return (error as Error).message;
+  }
+  throw new Error('expected the settings to be refused');
+}
 
 function file(content: unknown): string {
   const path = join(mkdtempSync(join(tmpdir(), 'msb-settings-')), 'config.json');
@@ -81,6 +91,42 @@ describe('server settings', () => {
     const settings = loadSettings({ MODELSCOPE_API_KEYS: KEYS.join(','), HEALTH_CHECK: 'false', METRICS: 'no', BALANCE_ADMIN_TOKEN: 'a' }, ['--config', file({})]);
     const options = balancerOptions(settings);
     expect(options).to.deep.include({ keys: KEYS, healthCheck: false, metrics: false, adminToken: 'a', maxBodyBytes: 10 * 1024 * 1024 });
-    expect(options.timeouts).to.deep.equal({ connectMs: 10_000, firstByteMs: 120_000, idleMs: 120_000 });
+    expect(options.timeouts).to.deep.equal({ connectMs: 10_000, firstByteMs: 120_000, idleMs: 120_000, totalMs: 180_000 });
+    expect(options.retry).to.deep.equal({ attempts: 3, timeouts: 'idempotent' });
+    expect(options.maxBufferedBytes).to.equal(256 * 1024 * 1024);
+    expect(options.cors).to.equal(false);
+  });
+
+  describe('never prints a key in a start-up error', () => {
+    it('when a key is pasted as MODELSCOPE_API_KEYS_FILE', () => {
+      const message = messageOf(() => loadSettings({ MODELSCOPE_API_KEYS_FILE: KEYS[0] }, ['--config', file({})]));
+      expect(message).to.match(/^api_keys_file: cannot read the path given \(not shown: it looks like a token/);
+      assertNoKeyIn(message);
+    });
+
+    it('when a key is pasted as --config', () => {
+      const message = messageOf(() => loadSettings({}, ['--config', KEYS[1]]));
+      expect(message).to.match(/^config: no file at the path given/);
+      assertNoKeyIn(message);
+    });
+
+    it('when the config file is not JSON and holds a key', () => {
+      const message = messageOf(() => loadSettings({}, ['--config', file(`{"api_keys": [${KEYS[2]}]}`)]));
+      expect(message).to.match(/is not valid JSON/);
+      assertNoKeyIn(message);
+    });
+  });
+
+  it('maps cors_origins, retry_timeouts, total_timeout_ms and max_buffered_bytes', () => {
+    const settings = loadSettings({
+      MODELSCOPE_API_KEYS: KEYS[0], CORS_ORIGINS: 'https://a.example, https://b.example', RETRY_TIMEOUTS: 'always',
+      TOTAL_TIMEOUT_MS: '5000', MAX_BUFFERED_BYTES: '1000000',
+    }, ['--config', file({})]);
+    const options = balancerOptions(settings);
+    expect(options.cors).to.deep.equal({ origins: ['https://a.example', 'https://b.example'] });
+    expect(options.retry).to.deep.equal({ attempts: 3, timeouts: 'always' });
+    expect(options.timeouts?.totalMs).to.equal(5000);
+    expect(options.maxBufferedBytes).to.equal(1_000_000);
+    expect(balancerOptions(loadSettings({ MODELSCOPE_API_KEYS: KEYS[0], CORS_ORIGINS: '*' }, ['--config', file({})])).cors).to.deep.equal({ origins: '*' });
   });
 });
