@@ -117,3 +117,26 @@ describe('active health checks', () => {
     expect(rig.fake.count(undefined, '/v1/models')).to.equal(seen);
   });
 });
+
+describe('a health probe Node cannot send', () => {
+  it('counts as failed instead of an unhandled rejection', async () => {
+    const { HealthChecker } = await import('../lib/health-checker.js');
+    const { KeyPool } = await import('../lib/pool.js');
+    const { requestTarget } = await import('../lib/target.js');
+    const http = await import('node:http');
+    // Built past the option checks on purpose: a key with a zero-width space.
+    const pool = new KeyPool([{ key: 'ms-bad\u200bkey-aaaa-4bbb-8ccc-000000000001', label: 'bad', weight: 1, account: 'a' }], {
+      strategy: 'round-robin', failureThreshold: 3, cooldownBaseMs: 1000, cooldownMaxMs: 2000, invalidKeyRetryMs: 1000,
+      resetTimeZone: 'UTC', resetMinutes: 0, now: Date.now,
+    }, { transition() {}, exhausted() {}, throttled() {} });
+    const results: string[] = [];
+    const checker = new HealthChecker({
+      pool, target: requestTarget(new URL('http://127.0.0.1:9')), agent: new http.Agent(),
+      options: { path: '/v1/models', intervalMs: 60_000, timeoutMs: 100, concurrency: 1 }, now: Date.now,
+      onProbe: (_entry, result) => results.push(result),
+    });
+    await checker.runRound();
+    await checker.stop();
+    expect(results).to.deep.equal(['failed']);
+  });
+});

@@ -11,14 +11,16 @@ const timeouts = { connectMs: 100, firstByteMs: 150, idleMs: 100 };
  * Sends one client request to a front server whose handler makes one attempt
  * through an UpstreamProxy (http-proxy-middleware) at `upstream`.
  */
-async function attemptTo(upstream: string, agent: http.Agent, extraHeaders: Record<string, string> = {}): Promise<{ attempt: UpstreamAttempt; result: AttemptResult; close(): void }> {
+async function attemptTo(
+  upstream: string, agent: http.Agent, extraHeaders: Record<string, string> = {}, attemptHeaders: Record<string, string> = {},
+): Promise<{ attempt: UpstreamAttempt; result: AttemptResult; close(): void }> {
   const proxy = new UpstreamProxy(new URL(upstream), agent);
   let attempt!: UpstreamAttempt;
   const started = new Promise<void>((resolve) => {
     void listen((req, res) => {
       req.resume();
       req.once('end', () => {
-        attempt = proxy.send(req, res, { path: '/x', headers: { 'content-length': '2', host: 'upstream' }, body: Buffer.from('{}'), timeouts });
+        attempt = proxy.send(req, res, { path: '/x', headers: { 'content-length': '2', host: 'upstream', ...attemptHeaders }, body: Buffer.from('{}'), timeouts });
         resolve();
       });
     }).then((front) => {
@@ -90,6 +92,14 @@ describe('one upstream attempt through http-proxy-middleware', () => {
     const run = await attemptTo(`http://127.0.0.1:${port}`, new http.Agent());
     done = run.close;
     expect(run.result).to.deep.include({ kind: 'failure', failure: 'first_byte_timeout', sentWhole: true });
+  });
+
+  it('makes a header Node refuses to send (a key with a stray character) a failed attempt, not a crash', async () => {
+    server = await listen((_req, res) => res.end('ok'));
+    const port = (server.address() as net.AddressInfo).port;
+    const run = await attemptTo(`http://127.0.0.1:${port}`, new http.Agent(), {}, { authorization: 'Bearer ms-\u200b-key' });
+    done = run.close;
+    expect(run.result).to.deep.include({ kind: 'failure', failure: 'connect' });
   });
 
   it('reports a real reset as reset', async () => {
