@@ -57,6 +57,8 @@ export interface RigOptions {
   fake?: FakeModelScopeOptions;
   /** Middleware the host app mounts before the balancer (body parsers …). */
   before?: express.RequestHandler[];
+  /** A base path appended to the imitation's URL as the balancer's target (a gateway at `/gw`). */
+  targetPath?: string;
   /** Prepares the imitation before the balancer exists (e.g. probe behaviour for the first round). */
   setup?: (fake: FakeModelScope) => void;
 }
@@ -65,7 +67,7 @@ export interface RigOptions {
 export async function startRig(options: Partial<BalanceOptions> = {}, rig: RigOptions = {}): Promise<Rig> {
   const fake = await startFakeModelScope(rig.fake);
   rig.setup?.(fake);
-  const balancer = modelscopeBalance({ keys: KEYS, healthCheck: false, ...options, target: options.target ?? fake.url });
+  const balancer = modelscopeBalance({ keys: KEYS, healthCheck: false, ...options, target: options.target ?? fake.url + (rig.targetPath ?? '') });
   const app = express();
   const mount = rig.mount ?? '/ms';
   if (rig.before) app.use(mount, ...rig.before);

@@ -22,6 +22,8 @@ export interface FakeModelScopeOptions {
   streamIntervalMs?: number;
   /** Port on 127.0.0.1. Defaults to 0 (any free port). */
   port?: number;
+  /** A base path the imitation serves under (as behind a gateway at `/gw`). Defaults to none. */
+  basePath?: string;
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -115,7 +117,11 @@ export class FakeModelScope {
     req.on('end', () => {
       const key = bearer(req);
       const body = Buffer.concat(chunks);
-      const received: ReceivedRequest = { key, method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, at: performance.now() };
+      const base = this.options.basePath ?? '';
+      let url = req.url ?? '/';
+      if (base && url.startsWith(`${base}/`)) url = url.slice(base.length);
+      else if (base) return json(res, 404, { errors: { message: `Not found: this imitation serves under ${base}.` } });
+      const received: ReceivedRequest = { key, method: req.method ?? 'GET', url, headers: req.headers, body, at: performance.now() };
       this.received.push(received);
       this.route(received, req, res);
     });
@@ -194,7 +200,7 @@ export class FakeModelScope {
     const model = parsed.model ?? 'Qwen/Qwen2.5-7B-Instruct';
     if (!parsed.stream) {
       return json(res, 200, {
-        id: 'chatcmpl-fake', object: 'chat.completion', model,
+        id: 'chatcmpl-fake', object: 'chat.completion', created: Math.floor(Date.now() / 1000), model,
         choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the imitation.' }, finish_reason: 'stop' }],
         usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
       }, headers);
@@ -212,13 +218,15 @@ export class FakeModelScope {
         return;
       }
       if (sent === chunks) {
-        res.end('data: [DONE]\n\n');
+        // Like ModelScope: a last chunk with the finish reason (SDKs read it), then [DONE].
+        const last = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] };
+        res.end(`data: ${JSON.stringify(last)}\n\ndata: [DONE]\n\n`);
         return;
       }
       // created_ms: when the chunk left the upstream, so a client can measure what each hop adds.
       const delta = {
-        id: 'chatcmpl-fake', object: 'chat.completion.chunk', model, created_ms: performance.timeOrigin + performance.now(),
-        choices: [{ index: 0, delta: { content: `chunk ${sent} ` } }],
+        id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model, created_ms: performance.timeOrigin + performance.now(),
+        choices: [{ index: 0, delta: { content: `chunk ${sent} ` }, finish_reason: null }],
       };
       res.write(`data: ${JSON.stringify(delta)}\n\n`);
       sent++;
