@@ -31,23 +31,26 @@ export async function loadTest(port: number, connections: number, seconds: numbe
  * Sequential requests on one keep-alive connection, timed one by one with a
  * monotonic clock (autocannon reports whole milliseconds, too coarse here).
  */
-export async function sequentialLatency(port: number, count: number): Promise<{ p50: number; p99: number }> {
+export async function sequentialLatency(port: number, count: number): Promise<{ p50: number; p99: number; byAttempts: Record<string, number[]> }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const times: number[] = [];
+  const byAttempts: Record<string, number[]> = {};
   for (let i = 0; i < count; i++) {
     const started = performance.now();
-    await new Promise<void>((resolve, reject) => {
+    const attempts = await new Promise<string>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
         res.resume();
-        res.on('end', resolve);
+        res.on('end', () => resolve(String(res.headers['x-modelscope-balance-attempts'] ?? '-')));
       });
       req.on('error', reject);
       req.end(CHAT);
     });
-    times.push(performance.now() - started);
+    const took = performance.now() - started;
+    times.push(took);
+    (byAttempts[attempts] ??= []).push(took);
   }
   agent.destroy();
-  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+  return { p50: percentile(times, 50), p99: percentile(times, 99), byAttempts };
 }
 
 export interface StreamResult {

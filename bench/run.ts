@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { loadTest, percentile, sequentialLatency, streamTest, type LoadResult } from './load.js';
 import { memoryOf, startNginx, startScript, type Running } from './processes.js';
+import { scrubCost } from './scrub-cost.js';
 import { selectionCost } from './selection.js';
 
 /**
@@ -78,6 +79,16 @@ async function main(): Promise<void> {
   const addedP50 = single.balancer.p50 - single.direct.p50;
   console.log(`direct p50 ${ms(single.direct.p50)}, balancer p50 ${ms(single.balancer.p50)}: adds ${ms(addedP50)}`);
 
+  console.log('\nWhat a failover costs (first key answers 429, the second 200), 2,000 sequential requests:');
+  const failing = await startScript('balancer, failover', 'balancer.ts', [...target, '--failover']);
+  await sequentialLatency(failing.port, 300);
+  const failover = await sequentialLatency(failing.port, 2000);
+  await failing.stop();
+  const plainP50 = percentile(failover.byAttempts['1'] ?? [], 50);
+  const failoverP50 = percentile(failover.byAttempts['2'] ?? [], 50);
+  const failoverCost = failoverP50 - plainP50;
+  console.log(`one attempt p50 ${ms(plainP50)} (${failover.byAttempts['1']?.length ?? 0} requests), two attempts p50 ${ms(failoverP50)} (${failover.byAttempts['2']?.length ?? 0}): a failover adds ${ms(failoverCost)}`);
+
   console.log(`\n${STREAMS} concurrent SSE streams (20 chunks, 50 ms apart):`);
   const streams: Record<string, { completed: number; failed: number; median: number; p99: number; bytesPerStream?: number }> = {};
   for (const [name, script, args] of [['floor (hpm)', 'floor.ts', target], ['balancer, 3 keys', 'balancer.ts', [...target, '--keys', '3']]] as const) {
@@ -100,7 +111,9 @@ async function main(): Promise<void> {
     roundRobin3: selectionCost(3, 'round-robin'), roundRobin10k: selectionCost(10_000, 'round-robin'),
     weighted3: selectionCost(3, 'weighted'), weighted10k: selectionCost(10_000, 'weighted'),
   };
-  console.log(`\nKey selection: round robin ${selection.roundRobin3.toFixed(0)} ns (3 keys) vs ${selection.roundRobin10k.toFixed(0)} ns (10,000 keys); weighted ${selection.weighted3.toFixed(0)} ns vs ${selection.weighted10k.toFixed(0)} ns`);
+  const scrubbing = { keys3: scrubCost(3), keys10k: scrubCost(10_000) };
+  console.log(`\nScrubbing streamed bodies for key pieces: ${scrubbing.keys3.toFixed(1)} ns/byte (3 keys), ${scrubbing.keys10k.toFixed(1)} ns/byte (10,000 keys)`);
+  console.log(`Key selection: round robin ${selection.roundRobin3.toFixed(0)} ns (3 keys) vs ${selection.roundRobin10k.toFixed(0)} ns (10,000 keys); weighted ${selection.weighted3.toFixed(0)} ns vs ${selection.weighted10k.toFixed(0)} ns`);
 
   const floor = results['floor (hpm)'] as LoadResult;
   const three = results['balancer, 3 keys'] as LoadResult;
@@ -113,9 +126,10 @@ async function main(): Promise<void> {
     'throughput 10000 keys/3 keys (target >= 0.95)': ratio(tenK.rps, three.rps),
     'throughput balancer/direct': ratio(three.rps, (results.direct as LoadResult).rps),
     'throughput balancer/node:http proxy': handWritten ? ratio(three.rps, handWritten.rps) : null,
-    'throughput standalone server (no Express)/node:http proxy': handWritten ? ratio((results['standalone server'] as LoadResult).rps, handWritten.rps) : null,
+    'throughput standalone server/node:http proxy': handWritten ? ratio((results['standalone server'] as LoadResult).rps, handWritten.rps) : null,
     'throughput balancer/nginx': nginx ? ratio(three.rps, nginx.rps) : null,
     'p50 added at 1 connection, ms (target < 1)': Math.round(addedP50 * 100) / 100,
+    'p50 added by one failover (429 then 200), ms': Math.round(failoverCost * 100) / 100,
     'stream chunk delay over floor, median ms (target < 2)': Math.round((streams['balancer, 3 keys'].median - streams['floor (hpm)'].median) * 100) / 100,
     'stream chunk delay over floor, p99 ms': Math.round((streams['balancer, 3 keys'].p99 - streams['floor (hpm)'].p99) * 100) / 100,
     'memory per open stream, KiB (target < 64)': Math.round((streams['balancer, 3 keys'].bytesPerStream ?? 0) / 1024 * 10) / 10,
@@ -125,7 +139,9 @@ async function main(): Promise<void> {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify({
     date: new Date().toISOString(), cores: cpus().length, node: process.version, seconds: SECONDS, connections: CONNECTIONS,
-    results, rounds, single, streams, selection, ratios,
+    results, rounds, single: { direct: { p50: single.direct.p50, p99: single.direct.p99 }, balancer: { p50: single.balancer.p50, p99: single.balancer.p99 } },
+    failover: { onePlainP50: plainP50, twoAttemptsP50: failoverP50, counts: { 1: failover.byAttempts['1']?.length ?? 0, 2: failover.byAttempts['2']?.length ?? 0 } },
+    streams, selection, scrubbing, ratios,
   }, null, 2)}\n`);
   console.log('\nWritten to bench/results/latest.json');
 }

@@ -73,7 +73,8 @@ export function streamResponse(response: IncomingMessage, res: ServerResponse, r
   // A compression middleware in the host app must not hold events back.
   if (eventStream) headers['cache-control'] = 'no-cache, no-transform';
   res.writeHead(response.statusCode ?? 502, headers);
-  res.flushHeaders();
+  // An event stream's headers go out now (the client sees the stream open); others ride with the first chunk.
+  if (eventStream) res.flushHeaders();
   const scrub = relay.scrubber.stream();
   const flush = (res as { flush?: () => void }).flush?.bind(res);
   let settled = false;

@@ -56,13 +56,35 @@ export class KeyScrubber {
   }
 
   scrub(text: string): string {
+    if (text.length < PIECE_LENGTH && this.shortKeys.size === 0) return text;
     const raw = Buffer.from(text, 'utf8');
     const clean = this.scrubBuffer(raw);
     return clean === raw ? text : clean.toString('utf8');
   }
 
+  /**
+   * Whether `raw` could hold a piece at all: a piece needs 12 key characters in
+   * a row (or a JSON escape). Most bodies and headers fail this at once, and
+   * then cost no allocation.
+   */
+  mayContainPiece(raw: Buffer): boolean {
+    if (this.shortKeys.size > 0) return true;
+    let run = 0;
+    for (let i = 0; i < raw.length; i++) {
+      const byte = raw[i];
+      if (byte === 0x5c) return true;
+      if (byte < 128 && this.keyChar[byte] === 1) {
+        if (++run >= PIECE_LENGTH) return true;
+      } else {
+        run = 0;
+      }
+    }
+    return false;
+  }
+
   /** The body with every key piece redacted; the same Buffer when there was nothing to redact. */
   scrubBuffer(body: Buffer): Buffer {
+    if (!this.mayContainPiece(body)) return body;
     const decoded = decode(body, false);
     const ranges = this.find(decoded, body.length);
     return ranges.length === 0 ? body : redactWhole(body, ranges);
@@ -145,10 +167,17 @@ export class StreamScrub {
   constructor(private readonly scrubber: KeyScrubber) {}
 
   push(chunk: Buffer): Buffer {
+    // The common case: nothing held back and no run of key characters, so the chunk goes out as it came.
+    if (this.pending.length === 0 && !this.scrubber.mayContainPiece(chunk) && !this.endsInKeyCharacter(chunk)) return chunk;
     const data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const decoded = decode(data, true);
     const held = heldBack(decoded, data.length, this.scrubber);
     return this.emit(data, decoded, data.length - held);
+  }
+
+  private endsInKeyCharacter(chunk: Buffer): boolean {
+    const last = chunk[chunk.length - 1];
+    return last !== undefined && last < 128 && this.scrubber.isKeyCode(last);
   }
 
   /** The end of the body: whatever was held back. */

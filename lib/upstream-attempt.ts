@@ -39,6 +39,9 @@ export class UpstreamAttempt {
   private resolveResult!: (result: AttemptResult) => void;
   private settled = false;
   private timer: NodeJS.Timeout | undefined;
+  /** The phase being timed and when it expires (performance.now()); the timer is re-armed lazily. */
+  private phase: Phase | undefined;
+  private deadline = 0;
   private expired: Phase | undefined;
   private sentWhole = false;
   private freshSocket = true;
@@ -139,14 +142,38 @@ export class UpstreamAttempt {
     return 'connect';
   }
 
+  /**
+   * Starts timing `phase`. Chunks re-arm the idle limit often, so one timer
+   * is kept and only moves the deadline; when it fires early it sleeps again
+   * for what is left (as Node's own socket timeouts do).
+   */
   private arm(phase: Phase, ms: number): void {
+    this.phase = phase;
+    const deadline = performance.now() + ms;
+    const sooner = this.timer === undefined || deadline < this.deadline;
+    this.deadline = deadline;
+    if (sooner) this.schedule(ms);
+  }
+
+  private schedule(ms: number): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.expire(phase), ms);
+    this.timer = setTimeout(() => this.fire(), Math.max(1, ms));
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    const phase = this.phase;
+    if (phase === undefined) return;
+    const left = this.deadline - performance.now();
+    if (left > 1) return this.schedule(left);
+    this.phase = undefined;
+    this.expire(phase);
   }
 
   private disarm(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.phase = undefined;
   }
 
   private expire(phase: Phase): void {

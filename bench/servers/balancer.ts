@@ -1,9 +1,14 @@
 import express from 'express';
 import { modelscopeBalance } from '../../lib/index.js';
-import { announce, arg, benchKeys } from './common.js';
+import { FAILOVER_KEY, announce, arg, benchKeys } from './common.js';
 
-/** The balancer mounted in Express, metrics on, with --keys N keys. */
-const keys = benchKeys(Number(arg('keys', '3')));
+/**
+ * The balancer (an Express Router forwarding through http-proxy-middleware) mounted in Express, metrics on, with
+ * --keys N keys. With --failover, two keys, the first always answered 429 and cooled for only 1 ms, so about half of
+ * sequential requests start on it and fail over.
+ */
+const failover = process.argv.includes('--failover');
+const keys = failover ? [FAILOVER_KEY, benchKeys(1)[0]] : benchKeys(Number(arg('keys', '3')));
 const app = express();
-app.use(modelscopeBalance({ keys, target: arg('target') }));
+app.use(modelscopeBalance({ keys, target: arg('target'), ...(failover ? { cooldown: { baseMs: 1, maxMs: 1 } } : {}) }));
 const server = app.listen(0, '127.0.0.1', () => announce(server));

@@ -17,3 +17,6 @@ export function announce(server: Server): void {
 export function benchKeys(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `ms-bench-${String(i).padStart(6, '0')}-aaaa-4bbb-8ccc-000000000000`);
 }
+
+/** A key the bench upstream always answers 429: requests that start on it measure a failover. */
+export const FAILOVER_KEY = 'ms-bench-failover-aaaa-4bbb-8ccc-000000000000';

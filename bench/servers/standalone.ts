@@ -3,7 +3,7 @@ import { startServer } from '../../example/create-server.js';
 import { createLogger } from '../../example/logger.js';
 import { arg, benchKeys } from './common.js';
 
-/** The example server as users run it (no Express), logging at warn so stdout stays quiet. */
+/** The example server as users run it (an Express app), logging at warn so stdout stays quiet. */
 const keys = benchKeys(3);
 const config = createConfig({}, []);
 config.load({ api_keys: keys, target_url: arg('target'), host: '127.0.0.1', server_port: 0, log_level: 'warn' });
