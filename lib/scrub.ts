@@ -26,8 +26,16 @@ interface Decoded {
 }
 
 export class KeyScrubber {
-  /** Hash of each key piece → the piece (or pieces, on a collision). */
-  private readonly pieces = new Map<number, string | string[]>();
+  /**
+   * Every piece of every key as a sorted hash column and parallel columns of
+   * key index and offset. Typed arrays hold no pointers, so 10,000 keys
+   * (250,000 pieces) add nothing for the garbage collector to walk.
+   */
+  private hashes = new Int32Array(0);
+  private refs = new Int32Array(0);
+  private offsets = new Int32Array(0);
+  private readonly keys: string[] = [];
+  private indexed = 0;
   /** Which ASCII codes occur in some key: a match needs 12 of them in a row. */
   private readonly keyChar = new Uint8Array(128);
   /** Keys shorter than a piece (test keys, mostly) are matched whole. */
@@ -44,15 +52,32 @@ export class KeyScrubber {
       if (key.length > 0) this.shortKeys.add(key);
       return;
     }
-    for (let i = 0; i + PIECE_LENGTH <= key.length; i++) {
-      const piece = key.slice(i, i + PIECE_LENGTH);
-      let hash = 0;
-      for (let j = 0; j < PIECE_LENGTH; j++) hash = (Math.imul(hash, BASE) + piece.charCodeAt(j)) | 0;
-      const known = this.pieces.get(hash);
-      if (known === undefined) this.pieces.set(hash, piece);
-      else if (typeof known === 'string') { if (known !== piece) this.pieces.set(hash, [known, piece]); }
-      else if (!known.includes(piece)) known.push(piece);
-    }
+    if (!this.keys.includes(key)) this.keys.push(key);
+  }
+
+  /** Builds the sorted piece index for keys added since the last build. */
+  private index(): void {
+    if (this.indexed === this.keys.length) return;
+    let count = 0;
+    for (const key of this.keys) count += Math.max(0, key.length - PIECE_LENGTH + 1);
+    const hashes = new Int32Array(count);
+    const refs = new Int32Array(count);
+    const offsets = new Int32Array(count);
+    let at = 0;
+    this.keys.forEach((key, keyIndex) => {
+      for (let i = 0; i + PIECE_LENGTH <= key.length; i++) {
+        let hash = 0;
+        for (let j = 0; j < PIECE_LENGTH; j++) hash = (Math.imul(hash, BASE) + key.charCodeAt(i + j)) | 0;
+        hashes[at] = hash;
+        offsets[at] = i;
+        refs[at++] = keyIndex;
+      }
+    });
+    const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => hashes[a] - hashes[b]);
+    this.hashes = Int32Array.from(order, (i) => hashes[i]);
+    this.refs = Int32Array.from(order, (i) => refs[i]);
+    this.offsets = Int32Array.from(order, (i) => offsets[i]);
+    this.indexed = this.keys.length;
   }
 
   scrub(text: string): string {
@@ -97,6 +122,7 @@ export class KeyScrubber {
 
   /** Raw byte ranges [start, end) covered by matched pieces, merged. */
   find(decoded: Decoded, rawLength: number): Array<[number, number]> {
+    this.index();
     const ranges: Array<[number, number]> = [];
     const { codes, starts, length } = decoded;
     let run = 0;
@@ -143,13 +169,22 @@ export class KeyScrubber {
   }
 
   private matches(hash: number, codes: Uint8Array, from: number): boolean {
-    const known = this.pieces.get(hash);
-    if (known === undefined) return false;
-    const same = (piece: string) => {
-      for (let j = 0; j < PIECE_LENGTH; j++) if (piece.charCodeAt(j) !== codes[from + j]) return false;
-      return true;
-    };
-    return typeof known === 'string' ? same(known) : known.some(same);
+    const { hashes, refs } = this;
+    let low = 0;
+    let high = hashes.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (hashes[mid] < hash) low = mid + 1;
+      else high = mid;
+    }
+    for (let i = low; i < hashes.length && hashes[i] === hash; i++) {
+      const key = this.keys[refs[i]];
+      const offset = this.offsets[i];
+      let same = true;
+      for (let j = 0; j < PIECE_LENGTH && same; j++) same = key.charCodeAt(offset + j) === codes[from + j];
+      if (same) return true;
+    }
+    return false;
   }
 }
 
