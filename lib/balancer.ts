@@ -10,8 +10,9 @@ import { BalanceConfigError } from './errors.js';
 import { HealthChecker, type ProbeResult } from './health-checker.js';
 import { internals } from './internals.js';
 import { BalancerMetrics } from './metrics.js';
-import type { BalanceOptions } from './options.js';
-import { KeyPool, type PoolEvents } from './pool.js';
+import { KeyAdmin, type KeyCheck } from './key-admin.js';
+import type { BalanceOptions, KeySpec } from './options.js';
+import { KeyPool, type MembershipChange, type PoolEvents } from './pool.js';
 import { ProxiedRequest } from './proxied-request.js';
 import { resolveOptions, type ResolvedConfig } from './resolve-options.js';
 import { KeyScrubber } from './scrub.js';
@@ -38,6 +39,18 @@ export interface BalancerHandles {
   checkHealth(): Promise<void>;
   /** Stops health checks, refuses new requests (503) and frees upstream sockets once requests in flight end. Safe to call twice. */
   close(): Promise<void>;
+  /** Adds a key at runtime and returns its label; a duplicate or malformed key throws a BalanceConfigError (never quoting the key). */
+  addKey(spec: string | KeySpec): string;
+  /** Removes a key: no new request uses it, requests and streams under way on it finish, its metric series go. False when unknown. */
+  removeKey(label: string): boolean;
+  /** Holds a key (state `disabled`): no traffic, no probes, until `enableKey`. False when unknown. */
+  disableKey(label: string): boolean;
+  /** Releases a held key. False when unknown. */
+  enableKey(label: string): boolean;
+  /** Makes the pool exactly `specs`: kept keys keep their state and counts. Throws, changing nothing, on a bad spec. */
+  replaceKeys(specs: ReadonlyArray<string | KeySpec>): MembershipChange;
+  /** Probes one key now; undefined when the label is unknown. */
+  checkKey(label: string): Promise<KeyCheck | undefined>;
 }
 
 function poolEvents(config: ResolvedConfig, metrics: () => BalancerMetrics): PoolEvents {
@@ -66,6 +79,9 @@ function requestLogCheck(logger: ResolvedConfig['logger']): () => boolean {
   const levelCheck = (logger as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled;
   return typeof levelCheck === 'function' ? () => levelCheck.call(logger, 'info') : () => true;
 }
+
+/** Probe settings for an operator's check when periodic health checks are off. */
+const MANUAL_PROBES = { path: '/v1/models', intervalMs: 30_000, timeoutMs: 10_000, concurrency: 1 };
 
 function looksLikeRequest(value: unknown): boolean {
   return typeof value === 'object' && value !== null && 'method' in value && 'headers' in value && 'socket' in value;
@@ -104,8 +120,9 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
     logsRequests: requestLogCheck(config.logger),
   };
 
-  const checker = config.healthCheck ? new HealthChecker({
-    pool, target, agent, options: config.healthCheck, now: config.now,
+  // Built even without periodic checks: an operator may still probe one key now (`checkKey`).
+  const checker = new HealthChecker({
+    pool, target, agent, options: config.healthCheck || MANUAL_PROBES, now: config.now,
     onProbe(entry, result: ProbeResult) {
       metrics.healthChecks.inc({ key: entry.label, result });
       const now = config.now();
@@ -113,8 +130,9 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
         : { status: result === 'refused' ? 401 : ('error' as const), reason: result === 'refused' ? 'probe refused the token' : 'health probe failed', at: now };
       pool.probed(entry, result, error);
     },
-  }) : undefined;
-  checker?.start();
+  });
+  if (config.healthCheck) checker.start();
+  const keys = new KeyAdmin(ctx, (entry) => checker.probeNow(entry));
 
   const onRefused = refusalLogger(config.logger);
   const requireAdmin = config.adminToken ? requireAdminToken(config.adminToken, onRefused) : undefined;
@@ -129,25 +147,32 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
     });
   }
 
+  const stats = () => {
+    const now = pool.now();
+    return Object.fromEntries(pool.entries.map((entry) => [entry.label, keyStats(pool, entry, now)]));
+  };
   const router = balancerRouter({
-    config, pool, logger: config.logger, requireAdmin, proxy: proxyThroughPool, closed: () => closing !== undefined,
+    config, pool, logger: config.logger, requireAdmin, proxy: proxyThroughPool, closed: () => closing !== undefined, keys, stats,
   });
   let closing: Promise<void> | undefined;
   Object.defineProperty(router, internals, { value: ctx });
   return Object.assign(router, {
     registry: config.registry,
-    stats() {
-      const now = pool.now();
-      return Object.fromEntries(pool.entries.map((entry) => [entry.label, keyStats(pool, entry, now)]));
-    },
-    checkHealth: () => checker?.runRound() ?? Promise.resolve(),
+    stats,
+    checkHealth: () => (config.healthCheck ? checker.runRound() : Promise.resolve()),
+    addKey: (spec) => keys.add(spec),
+    removeKey: (label) => keys.remove(label),
+    disableKey: (label) => keys.hold(label, true),
+    enableKey: (label) => keys.hold(label, false),
+    replaceKeys: (specs) => keys.replace(specs),
+    checkKey: (label) => keys.check(label),
     /**
      * New requests get 503 from now on; requests in flight (streams too) finish
      * on their sockets, which then close instead of going back to the pool.
      */
     close() {
       closing ??= (async () => {
-        await checker?.stop();
+        await checker.stop();
         metrics.detach(pool);
         (agent as unknown as { keepAlive: boolean }).keepAlive = false;
         for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();

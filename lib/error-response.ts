@@ -5,10 +5,11 @@ export type BalancerErrorCode =
   | 'no_key_available' | 'all_keys_cooling' | 'daily_quota_exhausted' | 'upstream_unreachable'
   | 'upstream_timeout' | 'request_too_large' | 'bad_request' | 'invalid_access_token' | 'invalid_admin_token'
   | 'bad_path' | 'not_found' | 'stream_interrupted' | 'balancer_closed' | 'internal_error' | 'upstream_answer_too_large'
-  | 'method_not_allowed' | 'server_busy' | 'pool_keys_refused' | 'rate_limited' | 'upstream_error' | 'upstream_rejected';
+  | 'method_not_allowed' | 'server_busy' | 'pool_keys_refused' | 'rate_limited' | 'upstream_error' | 'upstream_rejected'
+  | 'admin_disabled' | 'key_exists' | 'key_not_found';
 
 const TYPES: Record<number, string> = {
-  400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'invalid_request_error',
+  400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'invalid_request_error', 409: 'invalid_request_error',
   405: 'invalid_request_error', 413: 'invalid_request_error', 429: 'rate_limit_error', 502: 'upstream_error',
   503: 'service_unavailable', 504: 'upstream_error',
 };

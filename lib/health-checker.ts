@@ -76,6 +76,8 @@ export class HealthChecker {
         const entry = entries[next++];
         // A healthy key that served a request within the interval needs no probe: traffic already showed it works.
         if (entry.state.status === 'healthy' && now() - entry.state.lastSuccessAt < this.deps.options.intervalMs) continue;
+        // An operator's hold: probes don't change it, so they are not sent.
+        if (entry.state.held) continue;
         const wait = roundStart + probed++ * spacing - performance.now();
         if (wait >= 1) await sleep(wait);
         if (this.stopped) return;
@@ -85,6 +87,13 @@ export class HealthChecker {
     };
     const workers = Math.min(this.deps.options.concurrency, entries.length);
     await Promise.all(Array.from({ length: workers }, worker));
+  }
+
+  /** Probes one key now (an operator's check) and reports the result like a round would. */
+  async probeNow(entry: PoolEntry): Promise<ProbeResult> {
+    const result = await this.probe(entry);
+    this.deps.onProbe(entry, result);
+    return result;
   }
 
   private probe(entry: PoolEntry): Promise<ProbeResult> {

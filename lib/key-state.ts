@@ -45,6 +45,8 @@ export class KeyState {
   lastError: LastError | null = null;
   /** An unhealthy or invalid key gets one trial request at a time. */
   trialInFlight = false;
+  /** An operator's hold (`disableKey`): no traffic and no probes until released; nothing else changes it. */
+  held = false;
 
   constructor(private readonly rules: StateRules) {}
 
@@ -55,6 +57,7 @@ export class KeyState {
   }
 
   canTake(now: number): boolean {
+    if (this.held) return false;
     if (this.status === 'healthy') return true;
     if (this.status === 'cooling') return now >= this.until;
     return now >= this.until && !this.trialInFlight;

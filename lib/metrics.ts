@@ -29,7 +29,12 @@ class CollectedMetric {
   reset(): void {}
 }
 
-const STATES = ['healthy', 'cooling', 'unhealthy', 'invalid', 'exhausted'] as const;
+const STATES = ['healthy', 'cooling', 'unhealthy', 'invalid', 'exhausted', 'disabled'] as const;
+const PROBE_RESULTS = ['ok', 'failed', 'refused'] as const;
+/** Every reason a state change may carry (TransitionReason, plus quota for exhaustion). */
+const TRANSITION_REASONS = [
+  'rate_limited', 'throttled', 'cooldown_over', 'failures', 'probe_failed', 'probe_passed', 'invalid_token', 'trial_due', 'success', 'quota',
+] as const;
 
 /**
  * The balancer's metrics. Created once per (registry, prefix); balancers that
@@ -147,6 +152,14 @@ export class BalancerMetrics {
     let metrics = byPrefix.get(prefix);
     if (!metrics) byPrefix.set(prefix, (metrics = new BalancerMetrics(registry, prefix)));
     return metrics;
+  }
+
+  /** Drops the series of a key that left the pool (the gauges and tallies follow the pool by themselves). */
+  forgetKey(label: string): void {
+    for (const result of PROBE_RESULTS) this.healthChecks.remove({ key: label, result });
+    for (const to of [...STATES, 'model_exhausted']) {
+      for (const reason of TRANSITION_REASONS) this.stateChanges.remove({ key: label, to, reason });
+    }
   }
 
   attach(pool: KeyPool): void {

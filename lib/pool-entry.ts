@@ -16,10 +16,11 @@ export interface PoolEntry {
   readonly tallies: KeyTallies;
 }
 
-/** The state shown to people: `exhausted` is the account's, the rest the key's own. */
-export type ShownStatus = KeyStatus | 'exhausted';
+/** The state shown to people: `disabled` is an operator's hold, `exhausted` the account's, the rest the key's own. */
+export type ShownStatus = KeyStatus | 'exhausted' | 'disabled';
 
 export function shownStatus(entry: PoolEntry, now: number): ShownStatus {
+  if (entry.state.held) return 'disabled';
   if (entry.account.exhaustedUntil(now) > 0) return 'exhausted';
   if (entry.state.status === 'cooling' && now >= entry.state.until) return 'healthy';
   return entry.state.status;

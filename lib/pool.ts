@@ -39,9 +39,18 @@ export interface SelectRequest {
 /** Several keys limited within this window mean the upstream throttles us, not the keys. */
 const THROTTLE_WINDOW_MS = 5_000;
 
+/** What a change of membership did, by label. */
+export interface MembershipChange {
+  added: string[];
+  removed: string[];
+  kept: string[];
+}
+
 export class KeyPool {
-  readonly entries: readonly PoolEntry[];
-  private readonly selector: Selector;
+  private list: readonly PoolEntry[] = [];
+  private readonly byKey = new Map<string, PoolEntry>();
+  private readonly accounts = new Map<string, AccountQuota>();
+  private selector!: Selector;
   private readonly recentRateLimits = new Map<PoolEntry, number>();
   private throttledEpisode = false;
   private cachedReset = 0;
@@ -49,16 +58,74 @@ export class KeyPool {
   private modelsSeen = false;
 
   constructor(keys: readonly ResolvedKey[], private readonly settings: PoolSettings, private readonly events: PoolEvents) {
-    const accounts = new Map<string, AccountQuota>();
-    this.entries = keys.map((spec, index) => {
-      let account = accounts.get(spec.account);
-      if (!account) accounts.set(spec.account, (account = new AccountQuota()));
-      return Object.freeze({
-        index, key: spec.key, label: spec.label, weight: spec.weight,
-        accountName: spec.account, account, state: new KeyState(settings), tallies: new KeyTallies(),
-      });
+    this.install(keys.map((spec) => this.entryFor(spec)));
+  }
+
+  /** The keys in the pool now. A change installs a new array; requests under way keep the entries they hold. */
+  get entries(): readonly PoolEntry[] {
+    return this.list;
+  }
+
+  /** The entry for a label, if that key is in the pool. */
+  find(label: string): PoolEntry | undefined {
+    return this.list.find((entry) => entry.label === label);
+  }
+
+  /** Whether this key is still in the pool (a task pinned to a removed key must not use it). */
+  has(entry: PoolEntry): boolean {
+    return this.byKey.has(entry.key);
+  }
+
+  hasKey(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
+  /** Adds a key (already checked); it takes traffic at once. */
+  add(spec: ResolvedKey): PoolEntry {
+    const entry = this.entryFor(spec);
+    this.install([...this.list, entry]);
+    return entry;
+  }
+
+  /** Removes a key: no new request uses it; requests and streams under way on it finish. */
+  remove(entry: PoolEntry): void {
+    this.install(this.list.filter((other) => other.key !== entry.key));
+  }
+
+  /**
+   * Makes the pool exactly `specs` (already checked): keys present before and
+   * after keep their state and counts, new ones are added, missing ones removed.
+   */
+  replace(specs: readonly ResolvedKey[]): MembershipChange {
+    const change: MembershipChange = { added: [], removed: [], kept: [] };
+    const wanted = new Set(specs.map((spec) => spec.key));
+    for (const entry of this.list) if (!wanted.has(entry.key)) change.removed.push(entry.label);
+    const entries = specs.map((spec) => {
+      const previous = this.byKey.get(spec.key);
+      (previous ? change.kept : change.added).push(spec.label);
+      return this.entryFor(spec, previous);
     });
-    this.selector = createSelector(settings.strategy, this.entries, settings.now);
+    this.install(entries);
+    return change;
+  }
+
+  /** A new entry, or one that carries on `previous`'s state and counts under new settings. */
+  private entryFor(spec: ResolvedKey, previous?: PoolEntry): PoolEntry {
+    let account = this.accounts.get(spec.account);
+    if (!account) this.accounts.set(spec.account, (account = previous?.accountName === spec.account ? previous.account : new AccountQuota()));
+    return Object.freeze({
+      index: 0, key: spec.key, label: spec.label, weight: spec.weight, accountName: spec.account, account,
+      state: previous?.state ?? new KeyState(this.settings), tallies: previous?.tallies ?? new KeyTallies(),
+    });
+  }
+
+  private install(entries: readonly PoolEntry[]): void {
+    this.list = entries.map((entry, index) => (entry.index === index ? entry : Object.freeze({ ...entry, index })));
+    this.byKey.clear();
+    for (const entry of this.list) this.byKey.set(entry.key, entry);
+    const inUse = new Set(this.list.map((entry) => entry.accountName));
+    for (const name of [...this.accounts.keys()]) if (!inUse.has(name)) this.accounts.delete(name);
+    this.selector = createSelector(this.settings.strategy, this.list, this.settings.now);
   }
 
   /** Whether any account has per-model figures, i.e. whether a request's model matters to selection. */
@@ -108,7 +175,7 @@ export class KeyPool {
       const exhausted = Math.max(entry.account.exhaustedUntil(now), model ? entry.account.modelExhaustedUntil(model, now) : 0);
       if (exhausted > 0) exhaustedUntil = Math.min(exhaustedUntil, exhausted);
       else if (entry.state.status === 'cooling' && now < entry.state.until) coolingUntil = Math.min(coolingUntil, entry.state.until);
-      else if (entry.state.status === 'invalid') refused++;
+      else if (entry.state.status === 'invalid' && !entry.state.held) refused++;
       else other++;
     }
     if (coolingUntil < Infinity) return { kind: 'cooling', retryAt: coolingUntil };

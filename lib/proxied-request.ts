@@ -114,7 +114,9 @@ export class ProxiedRequest {
   private async forward(method: string, path: string): Promise<void> {
     const { ctx, req } = this;
     const taskId = polledTaskId(method, req.url ?? '/');
-    const pinned = taskId === undefined ? undefined : ctx.tasks.lookup(taskId, ctx.config.now());
+    const remembered = taskId === undefined ? undefined : ctx.tasks.lookup(taskId, ctx.config.now());
+    // A task whose key has since been removed from the pool is not sent with that key again.
+    const pinned = remembered && ctx.pool.has(remembered) ? remembered : undefined;
     const maxAttempts = pinned ? 1 : Math.min(ctx.config.retry.attempts, ctx.pool.entries.length);
     // http-proxy adds two listeners to the client request per attempt.
     if (maxAttempts > 4) req.setMaxListeners(maxAttempts * 2 + 10);

@@ -4,6 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { TokenCheck } from './access.js';
+import { adminRouter } from './admin-routes.js';
+import type { KeyAdmin } from './key-admin.js';
 import { sendError } from './error-response.js';
 import type { Logger } from './logger.js';
 import type { KeyPool } from './pool.js';
@@ -20,6 +22,8 @@ export interface RouterParts {
   closed(): boolean;
   requireAdmin: TokenCheck | undefined;
   proxy: Handler;
+  keys: KeyAdmin;
+  stats(): Record<string, unknown>;
 }
 
 /** A handler whose synchronous throw or rejection becomes a JSON 500, never an exit or a hang. */
@@ -81,6 +85,11 @@ export function balancerRouter(parts: RouterParts): Router {
       res.end(text);
     }, logger));
   }
+  router.use('/admin', adminRouter({ keys: parts.keys, requireAdmin, stats: parts.stats }));
   router.use(guarded(parts.proxy, logger));
+  router.use(function routeFailed(error: unknown, _req: Request, res: Response, _next: NextFunction) {
+    logger.error({ err: String((error as Error)?.message ?? error).slice(0, 200) }, 'a balancer route failed');
+    sendError(res, 500, 'internal_error', 'The balancer failed while handling this request.');
+  });
   return router;
 }
