@@ -7,9 +7,18 @@ import { KeyScrubber } from '../lib/scrub.js';
  * pool key that might slip into a message string replaced, as a second line
  * of defence (the balancer itself only ever logs labels).
  */
+/** Each logger's scrubber, so keys added at runtime are scrubbed from its lines too. */
+const scrubbers = new WeakMap<object, KeyScrubber>();
+
+/** Adds secrets (keys loaded on a reload) to what `logger` scrubs from message strings. */
+export function addLoggerSecrets(logger: PinoLogger, secrets: readonly string[]): void {
+  const scrubber = scrubbers.get(logger);
+  for (const secret of secrets) scrubber?.add(secret);
+}
+
 export function createLogger(level: string, keys: readonly string[], destination?: pino.DestinationStream): PinoLogger {
   const scrubber = new KeyScrubber(keys);
-  return pino({
+  const logger = pino({
     level,
     base: undefined,
     redact: {
@@ -26,6 +35,8 @@ export function createLogger(level: string, keys: readonly string[], destination
       },
     },
   }, destination ?? stdoutLines());
+  scrubbers.set(logger, scrubber);
+  return logger;
 }
 
 /**

@@ -2,6 +2,7 @@
 import { createLogger } from './logger.js';
 import { startServer } from './create-server.js';
 import { loadSettings, SettingsError } from './load-settings.js';
+import { reloadKeys, watchKeysFile } from './reload.js';
 
 /**
  * The standalone server: `npm start`. Reads config.json (the original Go
@@ -27,6 +28,13 @@ async function main(): Promise<void> {
     logger.fatal({ code: err.code, option: err.option }, `cannot start: ${err.message}`);
     process.exit(err.code === 'EADDRINUSE' || err.code === 'EACCES' ? 3 : 2);
   }
+  // SIGHUP, or a change to the keys file: the keys are read again and applied without a restart.
+  let current = settings;
+  const reload = () => {
+    current = reloadKeys(running.balancer, current, logger);
+  };
+  process.on('SIGHUP', reload);
+  if (settings.api_keys_file) watchKeysFile(settings.api_keys_file, reload);
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;

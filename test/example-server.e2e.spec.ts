@@ -160,6 +160,46 @@ describe('the example server (child process)', function () {
     expect(Date.now() - started).to.be.below(4_000);
   });
 
+  describe('keys changed without a restart', () => {
+    const stats = async (base: string) => Object.keys(JSON.parse((await request(`${base}/stats`)).body));
+    const waitForKeys = async (base: string, count: number) => {
+      const deadline = Date.now() + 5_000;
+      while (Date.now() < deadline) {
+        if ((await stats(base)).length === count) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`expected ${count} keys, have ${(await stats(base)).length}: ${child?.output()}`);
+    };
+
+    it('reloads the watched keys file, refuses an empty one, and reloads on SIGHUP, naming settings that need a restart', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'msb-keys-'));
+      const keysFile = join(dir, 'keys');
+      writeFileSync(keysFile, `${KEYS[0]}\n`);
+      const config = configFile({ server_port: '0', target_url: fake.url, health_check: false });
+      child = run(SERVER, ['--config', config], { HOST: '127.0.0.1', MODELSCOPE_API_KEYS_FILE: keysFile });
+      const base = `http://127.0.0.1:${await listening(child)}`;
+      expect(await stats(base)).to.deep.equal(['ms-11…0001']);
+      writeFileSync(keysFile, `${KEYS[0]}\n${KEYS[1]}\n`);
+      await waitForKeys(base, 2);
+      writeFileSync(keysFile, '');
+      await new Promise((r) => setTimeout(r, 600));
+      expect(await stats(base)).to.have.length(2);
+      expect(child.output()).to.match(/reload refused, the current keys stay: api_keys_file: the keys file is empty/);
+      writeFileSync(keysFile, `${KEYS[1]}\n`);
+      await waitForKeys(base, 1);
+      // The config file is not watched: only SIGHUP applies it.
+      writeFileSync(config, JSON.stringify({ api_keys: [KEYS[2]], server_port: '0', target_url: fake.url, health_check: false, retry_attempts: 5 }));
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await stats(base)).to.deep.equal(['ms-22…0002']);
+      child.process.kill('SIGHUP');
+      await waitForKeys(base, 2);
+      expect(await stats(base)).to.deep.equal(['ms-33…0003', 'ms-22…0002']);
+      expect((await chat(base)).status).to.equal(200);
+      expect(child.output()).to.match(/keys reloaded: 1 added, 0 removed, 1 kept; retry_attempts changed and take effect only after a restart/);
+      assertNoKeyIn(child.output());
+    });
+  });
+
   it('exits at once on a second signal', async () => {
     child = run(SERVER, ['--config', configFile({ ...seedConfig(), health_check: false })], { HOST: '127.0.0.1' });
     const port = await listening(child);
