@@ -60,6 +60,31 @@ export function requireAdminToken(token: string, onRefused?: OnRefused) {
     'This route needs the admin token: send `Authorization: Bearer <admin token>`.', onRefused);
 }
 
+/** The password of an `Authorization: Basic` header (any user name). */
+function basicPassword(headers: IncomingHttpHeaders): string | undefined {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec((headers.authorization ?? '').trim());
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon === -1 ? undefined : decoded.slice(colon + 1);
+}
+
+/**
+ * The status page's guard: a browser can't send a Bearer header, so HTTP
+ * Basic with the admin token as the password works too; a missing or wrong
+ * one gets 401 with `WWW-Authenticate: Basic`, which makes the browser ask.
+ */
+export function requireAdminForBrowser(token: string, onRefused?: OnRefused): TokenCheck {
+  const digests = [digest(token)];
+  return function requireAdminOrBasic(req, res) {
+    if (matchesAny(presentedToken(req.headers) ?? basicPassword(req.headers), digests)) return true;
+    onRefused?.(req, 'invalid_admin_token');
+    sendError(res, 401, 'invalid_admin_token', 'The status page needs the admin token: sign in with any user name and the admin token as the password.',
+      { 'www-authenticate': 'Basic realm="modelscope-balance status", charset="UTF-8"' });
+    return false;
+  };
+}
+
 /**
  * Logs refused requests with the client's address and never the token, at
  * most one line per `intervalMs` (with how many were left out), so a flood of

@@ -2,7 +2,7 @@ import https from 'node:https';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Router } from 'express';
 import type { Registry } from 'prom-client';
-import { refusalLogger, requireAccessToken, requireAdminToken } from './access.js';
+import { refusalLogger, requireAccessToken, requireAdminForBrowser, requireAdminToken } from './access.js';
 import { BodyBudget } from './body-budget.js';
 import type { BalancerContext } from './context.js';
 import { sendError } from './error-response.js';
@@ -136,6 +136,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
 
   const onRefused = refusalLogger(config.logger);
   const requireAdmin = config.adminToken ? requireAdminToken(config.adminToken, onRefused) : undefined;
+  const requireAdminInBrowser = config.adminToken ? requireAdminForBrowser(config.adminToken, onRefused) : undefined;
   const requireAccess = config.accessTokens.length > 0 ? requireAccessToken(config.accessTokens, onRefused) : undefined;
 
   /** Everything that is not one of the balancer's own routes goes through the pool. */
@@ -152,7 +153,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
     return Object.fromEntries(pool.entries.map((entry) => [entry.label, keyStats(pool, entry, now)]));
   };
   const router = balancerRouter({
-    config, pool, logger: config.logger, requireAdmin, proxy: proxyThroughPool, closed: () => closing !== undefined, keys, stats,
+    config, pool, logger: config.logger, requireAdmin, proxy: proxyThroughPool, closed: () => closing !== undefined, keys, stats, requireAdminInBrowser,
   });
   let closing: Promise<void> | undefined;
   Object.defineProperty(router, internals, { value: ctx });

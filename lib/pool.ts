@@ -6,6 +6,7 @@ import type { Strategy } from './options.js';
 import type { PoolEntry } from './pool-entry.js';
 import { nextResetAt } from './quota-clock.js';
 import type { ResolvedKey } from './resolve-options.js';
+import { RequestRate } from './request-rate.js';
 import { createSelector, type Selector } from './strategies.js';
 
 export interface PoolSettings extends StateRules {
@@ -51,6 +52,8 @@ export class KeyPool {
   private readonly byKey = new Map<string, PoolEntry>();
   private readonly accounts = new Map<string, AccountQuota>();
   private selector!: Selector;
+  /** Requests sent upstream over the last minutes and today, for the status page. */
+  readonly rate = new RequestRate();
   private readonly recentRateLimits = new Map<PoolEntry, number>();
   private throttledEpisode = false;
   private cachedReset = 0;
@@ -193,7 +196,9 @@ export class KeyPool {
 
   /** Starts a request on `entry`; pass what it returns to `end()`. */
   begin(entry: PoolEntry): boolean {
-    return entry.state.begin(this.settings.now());
+    const now = this.settings.now();
+    this.rate.record(now, this.nextReset(now));
+    return entry.state.begin(now);
   }
 
   end(entry: PoolEntry, trial: boolean): void {

@@ -6,6 +6,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { TokenCheck } from './access.js';
 import { adminRouter } from './admin-routes.js';
 import type { KeyAdmin } from './key-admin.js';
+import { statusRouter } from './status-routes.js';
 import { sendError } from './error-response.js';
 import type { Logger } from './logger.js';
 import type { KeyPool } from './pool.js';
@@ -24,6 +25,8 @@ export interface RouterParts {
   proxy: Handler;
   keys: KeyAdmin;
   stats(): Record<string, unknown>;
+  /** The status page's guard: the admin token as Bearer or as a Basic password. */
+  requireAdminInBrowser: TokenCheck | undefined;
 }
 
 /** A handler whose synchronous throw or rejection becomes a JSON 500, never an exit or a hang. */
@@ -85,6 +88,7 @@ export function balancerRouter(parts: RouterParts): Router {
       res.end(text);
     }, logger));
   }
+  router.use(statusRouter(pool, parts.requireAdminInBrowser));
   router.use('/admin', adminRouter({ keys: parts.keys, requireAdmin, stats: parts.stats }));
   router.use(guarded(parts.proxy, logger));
   router.use(function routeFailed(error: unknown, _req: Request, res: Response, _next: NextFunction) {
