@@ -95,6 +95,8 @@ export const schema = {
   access_tokens: { doc: 'Client tokens; when set, every proxied request needs one.', format: 'string-list', default: [] as string[], env: 'BALANCE_ACCESS_TOKENS', sensitive: true },
   admin_token: { doc: 'Token for /stats and /metrics.', format: String, default: '', env: 'BALANCE_ADMIN_TOKEN', sensitive: true },
   forward_client_address: { doc: 'Send X-Forwarded-For upstream.', format: 'flag', default: false, env: 'FORWARD_CLIENT_ADDRESS' },
+  redis_url: { doc: 'Redis URL (redis:// or rediss://) to share key state between replicas; empty: none.', format: String, default: '', env: 'REDIS_URL', sensitive: true },
+  redis_prefix: { doc: 'Prefix of every Redis key and channel.', format: String, default: 'msb:', env: 'REDIS_PREFIX' },
   request_timeout_ms: ms('Longest time a client may take to send a whole request.', 'REQUEST_TIMEOUT_MS', 60_000),
   headers_timeout_ms: ms('Longest time a client may take to send its headers.', 'HEADERS_TIMEOUT_MS', 20_000),
 };
@@ -113,7 +115,7 @@ export interface Settings {
   invalid_key_retry_ms: number; connect_timeout_ms: number; first_byte_timeout_ms: number; idle_timeout_ms: number;
   total_timeout_ms: number; retry_timeouts: string; max_body_bytes: number; max_buffered_bytes: number; cors_origins: string[]; queue_timeout_ms: number; quota_reset_time_zone: string; quota_reset_time: string;
   metrics: boolean; metrics_path: string; access_tokens: string[]; admin_token: string; forward_client_address: boolean;
-  request_timeout_ms: number; headers_timeout_ms: number;
+  request_timeout_ms: number; headers_timeout_ms: number; redis_url: string; redis_prefix: string;
 }
 
 export function createConfig(env: NodeJS.ProcessEnv, args: string[]) {

@@ -45,7 +45,11 @@ export function createApp(mount: string, balancer: Balancer, logger: PinoLogger)
 
 /** Starts the standalone server: the balancer at `mount_path`, nothing else. */
 export async function startServer(settings: Settings, logger: PinoLogger): Promise<RunningServer> {
-  const balancer = modelscopeBalance({ ...balancerOptions(settings), logger });
+  // The Redis client is loaded only when a Redis URL is set.
+  const store = settings.redis_url
+    ? new (await import('../lib/redis.js')).RedisStore({ url: settings.redis_url, prefix: settings.redis_prefix, logger })
+    : undefined;
+  const balancer = modelscopeBalance({ ...balancerOptions(settings), logger, ...(store ? { store } : {}) });
   const app = createApp(settings.mount_path, balancer, logger);
   const server = http.createServer({
     requestTimeout: settings.request_timeout_ms,

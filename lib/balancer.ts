@@ -12,7 +12,9 @@ import { internals } from './internals.js';
 import { BalancerMetrics } from './metrics.js';
 import { KeyAdmin, type KeyCheck } from './key-admin.js';
 import type { BalanceOptions, KeySpec } from './options.js';
-import { KeyPool, type MembershipChange, type PoolEvents } from './pool.js';
+import { KeyPool, type MembershipChange } from './pool.js';
+import { poolEvents } from './pool-events.js';
+import { SharedState } from './shared-state.js';
 import { ProxiedRequest } from './proxied-request.js';
 import { resolveOptions, type ResolvedConfig } from './resolve-options.js';
 import { KeyScrubber } from './scrub.js';
@@ -53,27 +55,6 @@ export interface BalancerHandles {
   checkKey(label: string): Promise<KeyCheck | undefined>;
 }
 
-function poolEvents(config: ResolvedConfig, metrics: () => BalancerMetrics): PoolEvents {
-  const { logger } = config;
-  return {
-    transition(entry, change) {
-      metrics().stateChanges.inc({ key: entry.label, to: change.to, reason: change.reason });
-      const detail = { key: entry.label, from: change.from, to: change.to, reason: change.reason, last_error: entry.state.lastError?.reason };
-      if (change.to === 'healthy') logger.info(detail, `key ${entry.label} is healthy again`);
-      else logger.warn(detail, `key ${entry.label} is ${change.to} (${change.reason.replace(/_/g, ' ')})`);
-    },
-    exhausted(entry, until, model) {
-      metrics().stateChanges.inc({ key: entry.label, to: model ? 'model_exhausted' : 'exhausted', reason: 'quota' });
-      logger.warn({ key: entry.label, account: entry.accountName.startsWith('key:') ? undefined : entry.accountName, model, until: new Date(until).toISOString() },
-        model ? `key ${entry.label} has no quota left today for this model` : `key ${entry.label} has used up its daily quota`);
-    },
-    throttled(limited, size) {
-      logger.warn({ keys_limited: limited, total_keys: size },
-        'most keys were rate limited within seconds: ModelScope is throttling this machine, not the keys; cooldowns are not escalated');
-    },
-  };
-}
-
 function requestLogCheck(logger: ResolvedConfig['logger']): () => boolean {
   if (logger === silentLogger) return () => false;
   const levelCheck = (logger as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled;
@@ -101,13 +82,16 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
   }
   const config = resolveOptions(options);
   let metrics!: BalancerMetrics;
+  let shared!: SharedState;
   const pool = new KeyPool(config.keys, {
     strategy: config.strategy, failureThreshold: config.failureThreshold, cooldownBaseMs: config.cooldown.baseMs,
     cooldownMaxMs: config.cooldown.maxMs, invalidKeyRetryMs: config.invalidKeyRetryMs,
     resetTimeZone: config.quota.resetTimeZone, resetMinutes: config.quota.resetMinutes, now: config.now,
-  }, poolEvents(config, () => metrics));
+  }, poolEvents(config, () => metrics, () => shared));
+  shared = new SharedState(pool, config.store);
   metrics = BalancerMetrics.for(config.registry, config.metricsPrefix);
-  metrics.attach(pool);
+  const storeStatus = () => config.store.status();
+  metrics.attach(pool, storeStatus);
   // No cap on sockets: a request queued for a socket would reach http-proxy's proxyReq after its body was due.
   const agentOptions = { keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' as const };
   const agent = config.target.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
@@ -118,7 +102,9 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
     bodies: new BodyBudget(config.maxBufferedBytes),
     tasks: new TaskAffinity(config.taskAffinity.maxEntries, config.taskAffinity.ttlMs),
     logsRequests: requestLogCheck(config.logger),
+    shared,
   };
+  shared.start();
 
   // Built even without periodic checks: an operator may still probe one key now (`checkKey`).
   const checker = new HealthChecker({
@@ -150,7 +136,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
 
   const stats = () => {
     const now = pool.now();
-    return Object.fromEntries(pool.entries.map((entry) => [entry.label, keyStats(pool, entry, now)]));
+    return Object.fromEntries(pool.entries.map((entry) => [entry.label, keyStats(pool, entry, now, shared.fleetRequests(entry))]));
   };
   const router = balancerRouter({
     config, pool, logger: config.logger, requireAdmin, proxy: proxyThroughPool, closed: () => closing !== undefined, keys, stats, requireAdminInBrowser,
@@ -174,7 +160,8 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
     close() {
       closing ??= (async () => {
         await checker.stop();
-        metrics.detach(pool);
+        await config.store.close();
+        metrics.detach(pool, storeStatus);
         (agent as unknown as { keepAlive: boolean }).keepAlive = false;
         for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
       })();

@@ -6,6 +6,7 @@ import type { KeyPool } from './pool.js';
 import type { ResolvedConfig } from './resolve-options.js';
 import type { KeyScrubber } from './scrub.js';
 import type { RequestTarget } from './target.js';
+import type { SharedState } from './shared-state.js';
 import type { TaskAffinity } from './task-affinity.js';
 import type { UpstreamProxy } from './upstream-proxy.js';
 
@@ -26,4 +27,6 @@ export interface BalancerContext {
   tasks: TaskAffinity;
   /** Whether the per-request log line would be written: checked so a silent logger costs nothing. */
   logsRequests(): boolean;
+  /** The store other replicas share key state through (in memory by default). */
+  shared: SharedState;
 }

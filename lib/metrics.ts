@@ -47,6 +47,8 @@ export class BalancerMetrics {
   readonly retries: Counter<'reason'>;
   readonly stateChanges: Counter<'key' | 'to' | 'reason'>;
   private readonly pools = new Set<KeyPool>();
+  /** The shared stores of the balancers attached (a MemoryStore says 'local' and adds no sample). */
+  private readonly stores = new Set<() => 'ok' | 'degraded' | 'local'>();
 
   private constructor(registry: Registry, prefix: string) {
     const pools = this.pools;
@@ -120,6 +122,15 @@ export class BalancerMetrics {
         }
       },
     });
+    const stores = this.stores;
+    new Gauge({
+      name: `${prefix}store_up`, help: 'With a shared store (Redis): 1 while it is reachable, 0 while this replica serves on its own state.', registers,
+      collect() {
+        this.reset();
+        const states = [...stores].map((status) => status()).filter((status) => status !== 'local');
+        if (states.length > 0) this.set(states.every((status) => status === 'ok') ? 1 : 0);
+      },
+    });
     new Gauge({
       name: `${prefix}key_in_flight`, help: 'Requests under way on the key.', labelNames: ['key'], registers,
       collect() {
@@ -162,11 +173,13 @@ export class BalancerMetrics {
     }
   }
 
-  attach(pool: KeyPool): void {
+  attach(pool: KeyPool, store?: () => 'ok' | 'degraded' | 'local'): void {
     this.pools.add(pool);
+    if (store) this.stores.add(store);
   }
 
-  detach(pool: KeyPool): void {
+  detach(pool: KeyPool, store?: () => 'ok' | 'degraded' | 'local'): void {
     this.pools.delete(pool);
+    if (store) this.stores.delete(store);
   }
 }

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
+import type { Store } from './store.js';
 
 /** A pool key given with extra settings instead of as a bare string. */
 export interface KeySpec {
@@ -136,6 +137,11 @@ export interface Options {
   adminToken: string;
   /** Add the client's address as X-Forwarded-For. Defaults to `false`. */
   forwardClientAddress: boolean;
+  /**
+   * Where key state is shared: the default keeps it in this process; `new RedisStore({ url })` from
+   * `modelscope-balance/redis` shares it between replicas. `close()` closes it. Defaults to a `MemoryStore`.
+   */
+  store: Store;
   /** The clock, in epoch milliseconds; for tests. Defaults to `Date.now`. */
   now: () => number;
 }

@@ -21,6 +21,10 @@ export interface PoolEvents {
   transition(entry: PoolEntry, change: Transition): void;
   exhausted(entry: PoolEntry, until: number, model: string | undefined): void;
   throttled(keysLimited: number, poolSize: number): void;
+  /** A key's state or deadline changed (to share with other replicas). */
+  stateChanged?(entry: PoolEntry): void;
+  /** An account's quota figures changed (to share with other replicas). */
+  quotaChanged?(entry: PoolEntry): void;
 }
 
 /** Why no key could be chosen, and when to come back. */
@@ -216,7 +220,7 @@ export class KeyPool {
 
   rateLimited(entry: PoolEntry, retryAfterMs: number | undefined, error: LastError): void {
     const now = this.settings.now();
-    this.report(entry, entry.state.rateLimited(now, retryAfterMs, this.noteRateLimit(entry, now), error));
+    this.report(entry, entry.state.rateLimited(now, retryAfterMs, this.noteRateLimit(entry, now), error), true);
   }
 
   /** A 429 that says the daily allowance (of the account, or of one model) is used up. */
@@ -236,6 +240,7 @@ export class KeyPool {
     const wasExhausted = account.exhaustedUntil(now) > 0;
     const modelWasExhausted = model !== undefined && account.modelExhaustedUntil(model, now) > 0;
     change(now, reset);
+    this.events.quotaChanged?.(entry);
     if (model !== undefined && account.models.has(model)) this.modelsSeen = true;
     if (!wasExhausted && account.exhaustedUntil(now) > 0) this.events.exhausted(entry, reset, undefined);
     if (model !== undefined && !modelWasExhausted && account.modelExhaustedUntil(model, now) > 0) {
@@ -249,19 +254,21 @@ export class KeyPool {
   }
 
   failed(entry: PoolEntry, error: LastError): void {
-    this.report(entry, entry.state.failed(this.settings.now(), error));
+    this.report(entry, entry.state.failed(this.settings.now(), error), entry.state.status !== 'healthy');
   }
 
   refused(entry: PoolEntry, error: LastError): void {
-    this.report(entry, entry.state.refused(this.settings.now(), error));
+    this.report(entry, entry.state.refused(this.settings.now(), error), true);
   }
 
   probed(entry: PoolEntry, outcome: 'ok' | 'failed' | 'refused', error?: LastError): void {
-    this.report(entry, entry.state.probed(this.settings.now(), outcome, error));
+    this.report(entry, entry.state.probed(this.settings.now(), outcome, error), outcome !== 'ok');
   }
 
-  private report(entry: PoolEntry, change: Transition | null): void {
+  /** Announces a transition; shares the key's state when it changed (or its deadline moved). */
+  private report(entry: PoolEntry, change: Transition | null, moved = false): void {
     if (change) this.events.transition(entry, change);
+    if (change || moved) this.events.stateChanged?.(entry);
   }
 
   /** Records a 429 and says whether most of the pool was limited within the window. */

@@ -114,7 +114,10 @@ export class ProxiedRequest {
   private async forward(method: string, path: string): Promise<void> {
     const { ctx, req } = this;
     const taskId = polledTaskId(method, req.url ?? '/');
-    const remembered = taskId === undefined ? undefined : ctx.tasks.lookup(taskId, ctx.config.now());
+    let remembered = taskId === undefined ? undefined : ctx.tasks.lookup(taskId, ctx.config.now());
+    // Submitted through another replica (or before a restart): one store lookup.
+    if (taskId !== undefined && !remembered) remembered = await ctx.shared.lookupTask(taskId);
+    if (this.clientGone) return;
     // A task whose key has since been removed from the pool is not sent with that key again.
     const pinned = remembered && ctx.pool.has(remembered) ? remembered : undefined;
     const maxAttempts = pinned ? 1 : Math.min(ctx.config.retry.attempts, ctx.pool.entries.length);
@@ -158,6 +161,7 @@ export class ProxiedRequest {
     this.tried.add(entry);
     this.finalEntry = entry;
     const trial = ctx.pool.begin(entry);
+    ctx.shared.counted(entry);
     let released = false;
     const release = (): void => {
       if (released) return;
@@ -282,7 +286,10 @@ export class ProxiedRequest {
       finish: status >= 400 ? (body, headers) => this.errorAnswer(status, body, headers, outcome.verdict)
         : asyncSubmit ? (body) => {
           const taskId = submittedTaskId(body);
-          if (taskId) ctx.tasks.remember(taskId, outcome.entry, ctx.config.now());
+          if (taskId) {
+            ctx.tasks.remember(taskId, outcome.entry, ctx.config.now());
+            ctx.shared.rememberTask(taskId, outcome.entry, ctx.config.taskAffinity.ttlMs);
+          }
           return body;
         } : undefined,
     };

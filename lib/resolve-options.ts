@@ -17,6 +17,7 @@ import {
   type TimeoutOptions,
 } from './options.js';
 import { parseResetTime } from './quota-clock.js';
+import { MemoryStore, isStore, type Store } from './store.js';
 
 export type { ResolvedKey } from './resolve-keys.js';
 
@@ -45,13 +46,14 @@ export interface ResolvedConfig {
   accessTokens: string[];
   adminToken: string | undefined;
   forwardClientAddress: boolean;
+  store: Store;
   now: () => number;
 }
 
 const TOP_LEVEL = [
   'keys', 'target', 'healthCheck', 'logger', 'registry', 'metrics', 'retry', 'cooldown',
   'failureThreshold', 'invalidKeyRetryMs', 'timeouts', 'maxBodyBytes', 'maxBufferedBytes', 'cors', 'queueTimeoutMs',
-  'strategy', 'quota', 'taskAffinity', 'accessTokens', 'adminToken', 'forwardClientAddress', 'now',
+  'strategy', 'quota', 'taskAffinity', 'accessTokens', 'adminToken', 'forwardClientAddress', 'store', 'now',
 ];
 const STRATEGIES: Strategy[] = ['round-robin', 'weighted', 'least-in-flight', 'most-remaining'];
 
@@ -146,6 +148,12 @@ function resolveCors(value: unknown): CorsOptions | false {
   return { origins: origins as CorsOptions['origins'], maxAgeSeconds: positiveInteger('cors.maxAgeSeconds', given.maxAgeSeconds, 600, true) };
 }
 
+function resolveStore(value: unknown): Store {
+  if (value === undefined) return new MemoryStore();
+  if (!isStore(value)) fail('store', 'must be a Store, such as `new RedisStore({ url })` from \'modelscope-balance/redis\', or left out.');
+  return value;
+}
+
 function resolveQuota(value: unknown): ResolvedConfig['quota'] {
   const given = section<QuotaOptions>('quota', value, ['resetTimeZone', 'resetTime']);
   const resetTimeZone = given.resetTimeZone ?? 'Asia/Shanghai';
@@ -219,6 +227,7 @@ export function resolveOptions(input: unknown): ResolvedConfig {
     accessTokens: resolveTokens('accessTokens', o.accessTokens),
     adminToken: o.adminToken as string | undefined,
     forwardClientAddress: (o.forwardClientAddress as boolean | undefined) ?? false,
+    store: resolveStore(o.store),
     now: (o.now as (() => number) | undefined) ?? Date.now,
   });
 }

@@ -79,8 +79,8 @@ export function balancerRouter(parts: RouterParts): Router {
   const adminOnly = function adminOnly(req: Request, res: Response, next: NextFunction) {
     if (!requireAdmin || requireAdmin(req, res)) next();
   };
-  router.get('/health', guarded(createHealthHandler(pool), logger));
-  router.get('/stats', adminOnly, guarded(createStatsHandler(pool), logger));
+  router.get('/health', guarded(createHealthHandler(pool, () => config.store.status()), logger));
+  router.get('/stats', adminOnly, guarded(createStatsHandler(parts.stats), logger));
   if (config.metrics) {
     router.get(config.metrics.path, adminOnly, guarded(async function serveMetrics(_req, res) {
       const text = await config.registry.metrics();

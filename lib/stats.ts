@@ -17,7 +17,7 @@ function quotaView(figures: QuotaFigures | null, now: number) {
 }
 
 /** One key as /stats shows it: the seed's three fields first, then the rest. */
-export function keyStats(pool: KeyPool, entry: PoolEntry, now: number) {
+export function keyStats(pool: KeyPool, entry: PoolEntry, now: number, fleetRequests?: number) {
   const { state, account } = entry;
   const status = shownStatus(entry, now);
   const exhaustedUntil = account.exhaustedUntil(now);
@@ -35,27 +35,29 @@ export function keyStats(pool: KeyPool, entry: PoolEntry, now: number) {
     last_error: state.lastError ? { status: state.lastError.status, reason: state.lastError.reason, at: iso(state.lastError.at) } : null,
     weight: entry.weight,
     quota: { ...quotaView(account.overall, now), models },
+    // With a shared store: requests sent with this key by every replica, as last read.
+    ...(fleetRequests === undefined ? {} : { fleet_requests: fleetRequests }),
   };
 }
 
 /** GET /stats: an object keyed by each key's label, the shape of the original Go service. */
-export function createStatsHandler(pool: KeyPool) {
+export function createStatsHandler(stats: () => Record<string, unknown>) {
   return function serveStats(_req: IncomingMessage, res: ServerResponse): void {
-    const now = pool.now();
-    const body: Record<string, unknown> = {};
-    for (const entry of pool.entries) body[entry.label] = keyStats(pool, entry, now);
-    sendJson(res, 200, body, { 'cache-control': 'no-store' });
+    sendJson(res, 200, stats(), { 'cache-control': 'no-store' });
   };
 }
 
 /** GET /health: 200 while some key can take a request now, else 503. No key detail. */
-export function createHealthHandler(pool: KeyPool) {
+export function createHealthHandler(pool: KeyPool, store: () => 'ok' | 'degraded' | 'local') {
   return function serveHealth(_req: IncomingMessage, res: ServerResponse): void {
     const healthy = pool.usableCount();
+    const shared = store();
     sendJson(res, healthy > 0 ? 200 : 503, {
       status: healthy > 0 ? 'ok' : 'unavailable',
       healthy_keys: healthy,
       total_keys: pool.entries.length,
+      // A shared store that is down degrades sharing, not serving: the status stays ok.
+      ...(shared === 'local' ? {} : { store: shared }),
     }, { 'cache-control': 'no-store' });
   };
 }

@@ -138,14 +138,20 @@ export function assertNoKeyIn(text: string, keys: readonly string[] = KEYS): voi
   }
 }
 
-export function waitFor(check: () => boolean, timeoutMs = 2000): Promise<void> {
+export function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 2000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   return new Promise((resolve, reject) => {
-    const poll = () => {
-      if (check()) resolve();
+    const poll = async () => {
+      let ok = false;
+      try {
+        ok = await check();
+      } catch {
+        ok = false;
+      }
+      if (ok) resolve();
       else if (performance.now() > deadline) reject(new Error('condition not met in time'));
       else setTimeout(poll, 5);
     };
-    poll();
+    void poll();
   });
 }
