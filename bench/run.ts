@@ -4,6 +4,7 @@ import { loadTest, percentile, sequentialLatency, streamTest, type LoadResult } 
 import { memoryOf, startNginx, startScript, type Running } from './processes.js';
 import { scrubCost } from './scrub-cost.js';
 import { selectionCost } from './selection.js';
+import { startRedis, type RedisProcess } from '../test/fixtures/redis-server.js';
 
 /**
  * `npm run bench`: the balancer's cost next to a bare proxy, in one run on
@@ -40,10 +41,12 @@ async function main(): Promise<void> {
 
   // The three the targets compare are measured in alternating rounds, each in a fresh
   // process, and the median round kept: one run on a shared machine is noisy.
+  const redis: RedisProcess | undefined = await startRedis().catch(() => undefined);
   const compared: Array<[string, string, string[]]> = [
     ['floor (hpm)', 'floor.ts', target],
     ['balancer, 3 keys', 'balancer.ts', [...target, '--keys', '3']],
     ['balancer, 10000 keys', 'balancer.ts', [...target, '--keys', '10000']],
+    ...(redis ? [['balancer, 3 keys, RedisStore', 'balancer.ts', [...target, '--keys', '3', '--redis', redis.url]] as [string, string, string[]]] : []),
   ];
   const rounds: Record<string, LoadResult[]> = {};
   for (let round = 0; round < ROUNDS; round++) {
@@ -54,6 +57,8 @@ async function main(): Promise<void> {
     }
   }
   for (const [name] of compared) results[name] = medianRound(rounds[name]);
+  if (!redis) console.log('balancer with RedisStore skipped: redis-server not installed (apt-get install redis-server)');
+  await redis?.stop();
   for (const [name, start] of [
     ['standalone server', () => startScript('standalone server', 'standalone.ts', target)],
     ['node:http proxy', () => startScript('node:http proxy', 'node-proxy.ts', target)],
@@ -124,6 +129,8 @@ async function main(): Promise<void> {
     'throughput balancer/floor (target >= 0.90)': ratio(three.rps, floor.rps),
     'p99 balancer/floor (target <= 1.10)': ratio(three.p99, floor.p99),
     'throughput 10000 keys/3 keys (target >= 0.95)': ratio(tenK.rps, three.rps),
+    'throughput RedisStore/memory store (target >= 0.95)': results['balancer, 3 keys, RedisStore'] ? ratio((results['balancer, 3 keys, RedisStore'] as LoadResult).rps, three.rps) : null,
+    'p50 RedisStore minus memory store, ms': results['balancer, 3 keys, RedisStore'] ? (results['balancer, 3 keys, RedisStore'] as LoadResult).p50 - three.p50 : null,
     'throughput balancer/direct': ratio(three.rps, (results.direct as LoadResult).rps),
     'throughput balancer/node:http proxy': handWritten ? ratio(three.rps, handWritten.rps) : null,
     'throughput standalone server/node:http proxy': handWritten ? ratio((results['standalone server'] as LoadResult).rps, handWritten.rps) : null,

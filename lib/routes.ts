@@ -88,7 +88,7 @@ export function balancerRouter(parts: RouterParts): Router {
       res.end(text);
     }, logger));
   }
-  router.use(statusRouter(pool, parts.requireAdminInBrowser));
+  router.use('/status', statusRouter(pool, parts.requireAdminInBrowser));
   router.use('/admin', adminRouter({ keys: parts.keys, requireAdmin, stats: parts.stats }));
   router.use(guarded(parts.proxy, logger));
   router.use(function routeFailed(error: unknown, _req: Request, res: Response, _next: NextFunction) {

@@ -24,24 +24,27 @@ function asset(type: string, body: string) {
   };
 }
 
+/** Mounted at /status, so a proxied request passes it with one prefix check. */
 export function statusRouter(pool: KeyPool, guard: TokenCheck | undefined): Router {
   const router = express.Router();
   const guarded = function statusGuard(req: Request, res: Response, next: NextFunction) {
     if (!guard || guard(req, res)) next();
   };
-  router.get('/status', guarded, function statusPage(req: Request, res: Response) {
-    const html = Buffer.from(renderStatusPage(statusView(pool, pool.now()), req.baseUrl, REFRESH_SECONDS));
+  router.get('/', guarded, function statusPage(req: Request, res: Response) {
+    // req.baseUrl ends in /status: the page's own URLs are built from the balancer's mount point.
+    const base = req.baseUrl.slice(0, -'/status'.length);
+    const html = Buffer.from(renderStatusPage(statusView(pool, pool.now()), base, REFRESH_SECONDS));
     res.writeHead(200, { ...PAGE_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-length': html.length });
     res.end(html);
   });
-  router.get('/status/data', guarded, function statusData(_req: Request, res: Response) {
+  router.get('/data', guarded, function statusData(_req: Request, res: Response) {
     const now = pool.now();
     const view = statusView(pool, now);
     sendJson(res, 200, {
       view, html: { summary: renderSummary(view), rows: view.keys.map((key) => renderKeyRow(key, now)).join('') },
     }, PAGE_HEADERS);
   });
-  router.get('/status/app.js', asset('text/javascript; charset=utf-8', STATUS_SCRIPT));
-  router.get('/status/style.css', asset('text/css; charset=utf-8', STATUS_STYLE));
+  router.get('/app.js', asset('text/javascript; charset=utf-8', STATUS_SCRIPT));
+  router.get('/style.css', asset('text/css; charset=utf-8', STATUS_STYLE));
   return router;
 }

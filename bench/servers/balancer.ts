@@ -5,10 +5,12 @@ import { FAILOVER_KEY, announce, arg, benchKeys } from './common.js';
 /**
  * The balancer (an Express Router forwarding through http-proxy-middleware) mounted in Express, metrics on, with
  * --keys N keys. With --failover, two keys, the first always answered 429 and cooled for only 1 ms, so about half of
- * sequential requests start on it and fail over.
+ * sequential requests start on it and fail over. With --redis URL, key state is shared through a RedisStore.
  */
 const failover = process.argv.includes('--failover');
 const keys = failover ? [FAILOVER_KEY, benchKeys(1)[0]] : benchKeys(Number(arg('keys', '3')));
+const redisUrl = arg('redis');
+const store = redisUrl ? new (await import('../../lib/redis.js')).RedisStore({ url: redisUrl, prefix: `bench-${process.pid}:` }) : undefined;
 const app = express();
-app.use(modelscopeBalance({ keys, target: arg('target'), ...(failover ? { cooldown: { baseMs: 1, maxMs: 1 } } : {}) }));
+app.use(modelscopeBalance({ keys, target: arg('target'), ...(failover ? { cooldown: { baseMs: 1, maxMs: 1 } } : {}), ...(store ? { store } : {}) }));
 const server = app.listen(0, '127.0.0.1', () => announce(server));
