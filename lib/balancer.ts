@@ -19,7 +19,7 @@ import { ProxiedRequest } from './proxied-request.js';
 import { resolveOptions, type ResolvedConfig } from './resolve-options.js';
 import { KeyScrubber } from './scrub.js';
 import { silentLogger } from './logger.js';
-import { keyStats } from './stats.js';
+import { keyStats, type KeyStats } from './stats.js';
 import { balancerRouter } from './routes.js';
 import { requestTarget } from './target.js';
 import { TaskAffinity } from './task-affinity.js';
@@ -36,7 +36,7 @@ export interface BalancerHandles {
   /** The prom-client Registry the metrics are in. */
   readonly registry: Registry;
   /** The per-key view /stats serves, keyed by label. */
-  stats(): Record<string, ReturnType<typeof keyStats>>;
+  stats(): Record<string, KeyStats>;
   /** Runs one round of health probes now and resolves when it is done. */
   checkHealth(): Promise<void>;
   /** Stops health checks, refuses new requests (503) and frees upstream sockets once requests in flight end. Safe to call twice. */
@@ -69,9 +69,18 @@ function looksLikeRequest(value: unknown): boolean {
 }
 
 /**
- * Creates the balancer: a middleware that serves /health, /stats and
- * /metrics and forwards everything else to ModelScope with a pool key.
- * Options are checked here, once; a mistake throws a BalanceConfigError.
+ * Creates the balancer: an Express Router that serves /health, /stats,
+ * /metrics, /status and the admin API, and forwards everything else to
+ * ModelScope with a pool key. Options are checked here, once.
+ *
+ * @example
+ * ```ts
+ * const balancer = modelscopeBalance({ keys: process.env.MODELSCOPE_API_KEYS!.split(',') });
+ * app.use('/ms', balancer);
+ * // on shutdown
+ * await balancer.close();
+ * ```
+ * @throws {BalanceConfigError} when an option is wrong: its `code` (`ERR_MSB_*`), the `option` and the fix.
  */
 export function modelscopeBalance(options: BalanceOptions): Balancer {
   if (looksLikeRequest(options) && typeof arguments[2] === 'function') {

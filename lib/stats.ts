@@ -2,11 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { QuotaFigures } from './account-quota.js';
 import { sendJson } from './error-response.js';
 import type { KeyPool } from './pool.js';
-import { shownStatus, type PoolEntry } from './pool-entry.js';
+import { shownStatus, type PoolEntry, type ShownStatus } from './pool-entry.js';
 
 const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
 
-function quotaView(figures: QuotaFigures | null, now: number) {
+function quotaView(figures: QuotaFigures | null, now: number): QuotaStats | null {
   if (!figures) return null;
   return {
     remaining: figures.remaining,
@@ -16,12 +16,43 @@ function quotaView(figures: QuotaFigures | null, now: number) {
   };
 }
 
+/** Quota figures as /stats shows them. */
+export interface QuotaStats {
+  remaining: number | null;
+  limit: number | null;
+  /** When ModelScope reported them (ISO 8601). */
+  seen_at: string | null;
+  /** True once the daily reset has passed since: the figures no longer hold. */
+  stale: boolean;
+}
+
+/** One key as `/stats` and `stats()` show it: the Go service's three fields first, then the rest. */
+export interface KeyStats {
+  /** Whether the key can take a request now. */
+  healthy: boolean;
+  last_used: string | null;
+  /** Requests sent with this key by this replica. */
+  requests: number;
+  state: ShownStatus;
+  /** cooling: when the cooldown ends; exhausted: when the quota resets. */
+  cooldown_until: string | null;
+  /** unhealthy or invalid: when a trial request is allowed. */
+  retry_at: string | null;
+  consecutive_failures: number;
+  in_flight: number;
+  last_error: { status: number | 'error' | 'timeout'; reason: string; at: string | null } | null;
+  weight: number;
+  quota: Partial<QuotaStats> & { models: Record<string, QuotaStats | null> };
+  /** With a shared store: requests sent with this key by every replica, as last read. */
+  fleet_requests?: number;
+}
+
 /** One key as /stats shows it: the seed's three fields first, then the rest. */
-export function keyStats(pool: KeyPool, entry: PoolEntry, now: number, fleetRequests?: number) {
+export function keyStats(pool: KeyPool, entry: PoolEntry, now: number, fleetRequests?: number): KeyStats {
   const { state, account } = entry;
   const status = shownStatus(entry, now);
   const exhaustedUntil = account.exhaustedUntil(now);
-  const models: Record<string, unknown> = {};
+  const models: Record<string, QuotaStats | null> = {};
   for (const [model, figures] of account.models) models[model] = quotaView(figures, now);
   return {
     healthy: pool.isUsable(entry, now),
