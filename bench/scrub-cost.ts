@@ -1,4 +1,4 @@
-import { KeyScrubber } from '../lib/scrub.js';
+import { KeyScrubber } from '../lib/upstream/scrub.js';
 import { benchKeys } from './servers/common.js';
 
 /** Nanoseconds per byte to scrub an SSE body chunk by chunk (no key in it: the common case), for `size` keys. */

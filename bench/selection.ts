@@ -1,5 +1,5 @@
-import { KeyPool } from '../lib/pool.js';
-import type { Strategy } from '../lib/options.js';
+import { KeyPool } from '../lib/pool/pool.js';
+import type { Strategy } from '../lib/options/options.js';
 import { benchKeys } from './servers/common.js';
 
 /** Nanoseconds per pick, for a pool of `size` keys, all healthy. */

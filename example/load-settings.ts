@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { closestName } from '../lib/errors.js';
+import { closestName } from '../lib/index.js';
 import type { BalanceOptions, Strategy } from '../lib/index.js';
 import { createConfig, schema, type SettingName, type Settings } from './config-schema.js';
 

@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
 import pino, { type Logger as PinoLogger } from 'pino';
-import { KeyScrubber } from '../lib/scrub.js';
+import { KeyScrubber } from '../lib/index.js';
 
 /**
  * The server's pino logger: JSON lines, credentials redacted by path, and any

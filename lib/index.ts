@@ -1,14 +1,16 @@
 export { modelscopeBalance, type Balancer, type BalancerHandles } from './balancer.js';
-export type { BalancerErrorCode } from './error-response.js';
-export type { KeyCheck } from './key-admin.js';
-export type { MembershipChange } from './pool.js';
-export type { ShownStatus } from './pool-entry.js';
-export type { KeyStats, QuotaStats } from './stats.js';
-export { MemoryStore, type SharedUpdate, type Store, type StoreHandlers } from './store.js';
-export { BalanceConfigError } from './errors.js';
-export type { Logger } from './logger.js';
+export type { BalancerErrorCode } from './http/error-response.js';
+export type { KeyCheck } from './http/key-admin.js';
+export type { MembershipChange } from './pool/pool.js';
+export type { ShownStatus } from './pool/pool-entry.js';
+export type { KeyStats, QuotaStats } from './http/stats.js';
+export { MemoryStore, type SharedUpdate, type Store, type StoreHandlers } from './store/store.js';
+export { BalanceConfigError, closestName } from './options/errors.js';
+/** Removes every 12-character piece of the given keys from text or bytes (the example server's logger uses it). */
+export { KeyScrubber } from './upstream/scrub.js';
+export type { Logger } from './observe/logger.js';
 export type {
   BalanceOptions, CooldownOptions, CorsOptions, HealthCheckOptions, KeySpec, MetricsOptions, Options, QuotaOptions,
   RetryOptions, Strategy, TaskAffinityOptions, TimeoutOptions,
-} from './options.js';
-export type { KeyStatus } from './key-state.js';
+} from './options/options.js';
+export type { KeyStatus } from './pool/key-state.js';

@@ -1,0 +1,339 @@
+// One client request on its way through the pool: reads the body once, tries
+// keys until one answers acceptably (or attempts or time run out), then relays
+// that answer. Nothing reaches the client before the answer to relay is
+// chosen, which is what makes failover safe.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { hasModelQuotaHeaders } from '../pool/account-quota.js';
+import { describeFailure, lastErrorForFailure, lastErrorForStatus, verdictForStatus, type KeyVerdict } from '../upstream/attempt-outcome.js';
+import type { BalancerContext } from './context.js';
+import { sendError, type BalancerErrorCode } from './error-response.js';
+import { upstreamHeaders } from '../upstream/headers.js';
+import { answerNoKey, DONT_RETRY } from './no-key-answer.js';
+import type { PoolEntry } from '../pool/pool-entry.js';
+import type { NoKeyReason } from '../pool/pool.js';
+import { modelOf, readRequestBody } from './request-body.js';
+import { bufferResponse, streamResponse, type RelayContext, type RelayHooks } from './response-relay.js';
+import { failoverAllowed } from './retry-rules.js';
+import { polledTaskId, submittedTaskId } from '../pool/task-affinity.js';
+import { isTimeout, type AttemptFailure, type UpstreamAttempt } from '../upstream/upstream-attempt.js';
+import { openAiErrorBody } from './upstream-error.js';
+import { upstreamPath } from '../upstream/upstream-path.js';
+import { stripExpect } from '../upstream/upstream-proxy.js';
+
+/** An attempt whose answer was held back while another key was looked for. */
+export interface Pending {
+  entry: PoolEntry;
+  attempt: UpstreamAttempt;
+  response?: IncomingMessage;
+  failure?: AttemptFailure;
+  /** Whether the whole request had gone out before the failure. */
+  sentWhole?: boolean;
+  /** Whether the failure came on a socket opened for this attempt (not a reused keep-alive one). */
+  freshSocket?: boolean;
+  verdict?: KeyVerdict;
+  release: () => void;
+}
+
+/** The methods ModelScope's API serves; anything else is answered here, never forwarded. */
+const FORWARDED_METHODS = new Set(['GET', 'HEAD', 'POST']);
+/** A discarded answer is read to its end (so its socket can be reused) only when that is cheap. */
+const DISCARD_MAX_BYTES = 64 * 1024;
+const DISCARD_MAX_MS = 1000;
+/** Error bodies are small and come at once; one that takes longer than this is cut (502). */
+const BUFFERED_BODY_DEADLINE_MS = 10_000;
+export const ATTEMPTS_HEADER = 'x-modelscope-balance-attempts';
+
+function waitMs(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export class ProxiedRequest {
+  private readonly tried = new Set<PoolEntry>();
+  private clientGone = false;
+  private current: UpstreamAttempt | undefined;
+  private body: Buffer = Buffer.alloc(0);
+  private heldBytes = 0;
+  private model: string | undefined | null = null;
+  private readonly startedAt = performance.now();
+  private finalEntry: PoolEntry | undefined;
+  private readonly requestId: string;
+
+  constructor(
+    private readonly ctx: BalancerContext,
+    private readonly req: IncomingMessage & { body?: unknown },
+    private readonly res: ServerResponse,
+  ) {
+    const given = req.headers['x-request-id'];
+    this.requestId = typeof given === 'string' && /^[\x21-\x7e]{1,200}$/.test(given) ? given : randomUUID();
+  }
+
+  async run(): Promise<void> {
+    const { res, req, ctx } = this;
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        this.clientGone = true;
+        this.current?.abort();
+      }
+      ctx.bodies.give(this.heldBytes);
+      this.logDone();
+    });
+    res.setHeader('x-request-id', this.requestId);
+    const method = req.method ?? 'GET';
+    if (!FORWARDED_METHODS.has(method)) {
+      sendError(res, 405, 'method_not_allowed', `ModelScope's API takes GET and POST; ${method.slice(0, 20)} is not forwarded.`, { allow: 'GET, HEAD, POST' });
+      return;
+    }
+    const path = upstreamPath(ctx.config.target.pathname, req.url ?? '/');
+    if (path === undefined) {
+      sendError(res, 400, 'bad_path', 'The request path has dot segments, encoded slashes or backslashes; send a plain path such as /v1/chat/completions.');
+      return;
+    }
+    const read = await readRequestBody(req, ctx.config.maxBodyBytes, (bytes) => {
+      if (!ctx.bodies.take(bytes)) return false;
+      this.heldBytes += bytes;
+      return true;
+    });
+    if (this.clientGone) return;
+    if (!read.ok) {
+      const code = read.status === 413 ? 'request_too_large' : read.status === 503 ? 'server_busy' : 'bad_request';
+      sendError(res, read.status, code, read.message, read.status === 503 ? { 'retry-after': '1', connection: 'close' } : { connection: 'close' });
+      return;
+    }
+    this.body = read.body;
+    stripExpect(req);
+    await this.forward(method, path);
+  }
+
+  /** The request's model, parsed from the body at most once and only when asked. */
+  private modelName(): string | undefined {
+    if (this.model === null) this.model = modelOf(this.body, this.req.headers['content-type']);
+    return this.model;
+  }
+
+  private async forward(method: string, path: string): Promise<void> {
+    const { ctx, req } = this;
+    const taskId = polledTaskId(method, req.url ?? '/');
+    let remembered = taskId === undefined ? undefined : ctx.tasks.lookup(taskId, ctx.config.now());
+    // Submitted through another replica (or before a restart): one store lookup.
+    if (taskId !== undefined && !remembered) remembered = await ctx.shared.lookupTask(taskId);
+    if (this.clientGone) return;
+    // A task whose key has since been removed from the pool is not sent with that key again.
+    const pinned = remembered && ctx.pool.has(remembered) ? remembered : undefined;
+    const maxAttempts = pinned ? 1 : Math.min(ctx.config.retry.attempts, ctx.pool.entries.length);
+    // http-proxy adds two listeners to the client request per attempt.
+    if (maxAttempts > 4) req.setMaxListeners(maxAttempts * 2 + 10);
+    const queueDeadline = this.startedAt + ctx.config.queueTimeoutMs;
+    const deadline = this.startedAt + ctx.config.timeouts.totalMs;
+    let pending: Pending | undefined;
+    for (;;) {
+      const left = deadline - performance.now();
+      const entry = left <= 0 ? undefined
+        : pinned ?? (this.tried.size < maxAttempts ? ctx.pool.select({ exclude: this.tried, model: this.modelForSelection() }) : undefined);
+      if (pending && (!entry || left <= 0)) return this.commit(pending);
+      if (left <= 0) return this.answerError(504, 'upstream_timeout', 'No answer within the request deadline (timeouts.totalMs).');
+      if (!entry) {
+        const reason = ctx.pool.whyNone(this.modelForSelection());
+        const waited = await this.waitForCoolingKey(reason, queueDeadline);
+        if (this.clientGone) return;
+        if (waited) continue;
+        return this.answerNoKey(reason);
+      }
+      if (pending) this.discard(pending);
+      pending = undefined;
+      const outcome = await this.tryKey(entry, method, path, left);
+      if (!outcome) return;
+      const retryable = !pinned && this.tried.size < maxAttempts && failoverAllowed(outcome, method, ctx.config.retry);
+      if (!retryable) return this.commit(outcome);
+      ctx.metrics.retries.inc({ reason: outcome.failure ?? String(outcome.response?.statusCode) });
+      pending = outcome;
+    }
+  }
+
+  /** Only look at the model when some account has per-model figures: most requests never parse their body. */
+  private modelForSelection(): string | undefined {
+    return this.ctx.pool.tracksModels() ? this.modelName() : undefined;
+  }
+
+  /** One attempt on `entry`; undefined when the client left meanwhile. */
+  private async tryKey(entry: PoolEntry, method: string, path: string, msLeft: number): Promise<Pending | undefined> {
+    const { ctx, req } = this;
+    this.tried.add(entry);
+    this.finalEntry = entry;
+    const trial = ctx.pool.begin(entry);
+    ctx.shared.counted(entry);
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      ctx.pool.end(entry, trial);
+    };
+    const { timeouts } = ctx.config;
+    const headers = upstreamHeaders({
+      clientHeaders: req.headers,
+      host: ctx.config.target.host,
+      key: entry.key,
+      method,
+      bodyLength: this.body.length,
+      useApiKeyHeader: req.headers['x-api-key'] !== undefined,
+      clientAddress: ctx.config.forwardClientAddress ? req.socket.remoteAddress : undefined,
+    });
+    headers['x-request-id'] = this.requestId;
+    const sentAt = performance.now();
+    const attempt = ctx.proxy.send(req, this.res, {
+      path,
+      body: this.body,
+      headers,
+      timeouts: { connectMs: Math.min(timeouts.connectMs, msLeft), firstByteMs: Math.min(timeouts.firstByteMs, msLeft), idleMs: timeouts.idleMs },
+    });
+    this.current = attempt;
+    const result = await attempt.result;
+    if (this.clientGone) {
+      attempt.abort();
+      release();
+      return undefined;
+    }
+    const now = ctx.config.now();
+    if (result.kind === 'failure') {
+      entry.tallies.countResponse(isTimeout(result.failure) ? 'timeout' : 'error');
+      const error = lastErrorForFailure(result.failure, now);
+      // A slow answer is the model's doing, not the key's: shown in /stats, never fed to the breaker.
+      if (result.failure === 'first_byte_timeout') ctx.pool.noted(entry, error);
+      else ctx.pool.failed(entry, error);
+      release();
+      return { entry, attempt, failure: result.failure, sentWhole: result.sentWhole, freshSocket: result.freshSocket, release };
+    }
+    const { response } = result;
+    const status = response.statusCode ?? 502;
+    entry.tallies.countResponse(String(status));
+    entry.tallies.observeLatency((performance.now() - sentAt) / 1000);
+    const model = hasModelQuotaHeaders(response.headers) ? this.modelName() : undefined;
+    ctx.pool.recordQuota(entry, response.headers, model);
+    const verdict = verdictForStatus(status, response.headers, now);
+    this.applyVerdict(entry, verdict, status);
+    return { entry, attempt, response, verdict, release };
+  }
+
+  private applyVerdict(entry: PoolEntry, verdict: KeyVerdict, status: number): void {
+    const { pool, config } = this.ctx;
+    const error = lastErrorForStatus(status, config.now());
+    switch (verdict.kind) {
+      case 'success': return pool.succeeded(entry);
+      case 'refused': return pool.refused(entry, error);
+      case 'failed': return pool.failed(entry, error);
+      case 'rate_limited': return pool.rateLimited(entry, verdict.retryAfterMs, error);
+      case 'exhausted': return pool.exhausted(entry, verdict.scope === 'model' ? this.modelName() : undefined, error);
+      default:
+    }
+  }
+
+  /**
+   * Drops a held-back answer once another key is chosen. A short one is read
+   * to its end so its socket goes back to the agent; one that is large or
+   * trickles is destroyed, so a slow upstream can't hold sockets and in-flight counts.
+   */
+  private discard(pending: Pending): void {
+    const { response, attempt, release } = pending;
+    if (!response) return release();
+    let read = 0;
+    const giveUp = setTimeout(() => attempt.abort(), DISCARD_MAX_MS);
+    response.on('data', (chunk: Buffer) => {
+      read += chunk.length;
+      if (read > DISCARD_MAX_BYTES) attempt.abort();
+    });
+    response.once('close', () => {
+      clearTimeout(giveUp);
+      release();
+    });
+    response.resume();
+  }
+
+  private answerError(status: number, code: BalancerErrorCode, message: string, headers: Record<string, string> = {}): void {
+    sendError(this.res, status, code, message, { ...headers, [ATTEMPTS_HEADER]: String(this.tried.size) });
+  }
+
+  private commit(outcome: Pending): void {
+    const { res, ctx } = this;
+    if (outcome.failure) {
+      const timedOut = isTimeout(outcome.failure);
+      return this.answerError(timedOut ? 504 : 502, timedOut ? 'upstream_timeout' : 'upstream_unreachable',
+        timedOut ? `The upstream did not answer in time (${describeFailure(outcome.failure)}).` : `The upstream could not be reached (${describeFailure(outcome.failure)}).`);
+    }
+    const response = outcome.response as IncomingMessage;
+    const status = response.statusCode ?? 502;
+    if (outcome.verdict?.kind === 'refused') {
+      // ModelScope refused our pool key: a 401 to the client would read as the client's own credentials being wrong.
+      this.discard(outcome);
+      return this.answerError(503, 'pool_keys_refused',
+        'ModelScope refused the API keys of this balancer (401/403); your own credentials are not the problem. See /stats.', DONT_RETRY);
+    }
+    res.setHeader(ATTEMPTS_HEADER, String(this.tried.size));
+    const asyncSubmit = status < 300 && String(this.req.headers['x-modelscope-async-mode']).toLowerCase() === 'true';
+    const hooks: RelayHooks = {
+      completed: outcome.release,
+      broke: () => {
+        // A client that left aborted this upstream request itself: not the key's fault. Silence is the model's.
+        if (!this.clientGone) {
+          const error = lastErrorForFailure(outcome.attempt.breakReason, ctx.config.now());
+          if (outcome.attempt.breakReason === 'idle_timeout') ctx.pool.noted(outcome.entry, error);
+          else ctx.pool.failed(outcome.entry, error);
+        }
+        outcome.release();
+      },
+      clientStalled: () => {
+        this.clientGone = true;
+      },
+      finish: status >= 400 ? (body, headers) => this.errorAnswer(status, body, headers, outcome.verdict)
+        : asyncSubmit ? (body) => {
+          const taskId = submittedTaskId(body);
+          if (taskId) {
+            ctx.tasks.remember(taskId, outcome.entry, ctx.config.now());
+            ctx.shared.rememberTask(taskId, outcome.entry, ctx.config.taskAffinity.ttlMs);
+          }
+          return body;
+        } : undefined,
+    };
+    const { idleMs } = ctx.config.timeouts;
+    const relay: RelayContext = {
+      scrubber: ctx.scrubber, attempt: outcome.attempt, writeTimeoutMs: idleMs, bodyDeadlineMs: Math.min(idleMs, BUFFERED_BODY_DEADLINE_MS),
+    };
+    if (status >= 400 || asyncSubmit) bufferResponse(response, res, relay, hooks);
+    else streamResponse(response, res, relay, hooks);
+  }
+
+  /** An upstream error on its way to the client: OpenAI-shaped, and marked final when waiting won't help. */
+  private errorAnswer(status: number, body: Buffer, headers: OutgoingHttpHeaders, verdict: KeyVerdict | undefined): Buffer {
+    const code: BalancerErrorCode | undefined = verdict?.kind === 'exhausted' ? 'daily_quota_exhausted'
+      : verdict?.kind === 'rate_limited' ? 'rate_limited' : status >= 500 ? 'upstream_error' : undefined;
+    if (verdict?.kind === 'exhausted') Object.assign(headers, DONT_RETRY);
+    const shaped = openAiErrorBody(status, body, code);
+    if (shaped !== body) headers['content-type'] = 'application/json; charset=utf-8';
+    return shaped;
+  }
+
+  /** With every key cooling down, waits (up to queueTimeoutMs in all) for the first to return. */
+  private async waitForCoolingKey(reason: NoKeyReason, deadline: number): Promise<boolean> {
+    if (reason.kind !== 'cooling' || this.tried.size > 0) return false;
+    const untilReturn = reason.retryAt - this.ctx.config.now();
+    const left = deadline - performance.now();
+    if (left <= 0 || untilReturn > left) return false;
+    await waitMs(Math.max(untilReturn, 1));
+    return !this.clientGone;
+  }
+
+  private answerNoKey(reason: NoKeyReason): void {
+    this.ctx.metrics.noKeyAvailable.inc({ reason: reason.kind });
+    answerNoKey(this.res, reason, this.ctx.config.now(), { [ATTEMPTS_HEADER]: String(this.tried.size) });
+  }
+
+  private logDone(): void {
+    const { req, res, ctx } = this;
+    if (!ctx.logsRequests()) return;
+    const path = (req.url ?? '/').split('?', 1)[0];
+    ctx.logger.info({
+      method: req.method, path, status: this.clientGone ? 499 : res.statusCode,
+      key: this.finalEntry?.label ?? null, attempts: this.tried.size, request_id: ctx.scrubber.scrub(this.requestId),
+      ms: Math.round((performance.now() - this.startedAt) * 10) / 10,
+    }, this.clientGone ? 'client closed the request' : 'proxied');
+  }
+}

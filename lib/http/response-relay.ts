@@ -1,0 +1,207 @@
+// Sends the chosen upstream answer to the client: streamed as it arrives
+// (scrubbed chunk by chunk), or read whole first when it must be inspected.
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import zlib from 'node:zlib';
+import { sendError, streamErrorEvent } from './error-response.js';
+import { downstreamHeaders } from '../upstream/headers.js';
+import type { KeyScrubber } from '../upstream/scrub.js';
+import type { UpstreamAttempt } from '../upstream/upstream-attempt.js';
+
+/** Answers read whole (errors, async submissions) larger than this are replaced by our own error. */
+export const MAX_BUFFERED_BODY = 1024 * 1024;
+
+export interface RelayHooks {
+  /** The upstream body ended normally and the client has it all. */
+  completed(): void;
+  /** The upstream body broke after the headers (reset, idle timeout). */
+  broke(): void;
+  /** The client stopped reading for longer than the idle limit and was cut off: its doing, not the key's. */
+  clientStalled(): void;
+  /** The whole body of a buffered answer, scrubbed, before it is sent; may replace it. */
+  finish?(body: Buffer, headers: OutgoingHttpHeaders): Buffer;
+}
+
+export interface RelayContext {
+  scrubber: KeyScrubber;
+  attempt: UpstreamAttempt;
+  /** How long a client may leave a chunk unread before it is cut off. */
+  writeTimeoutMs: number;
+  /** How long a body read whole (an error, an async submission) may take in all: a trickle must not hold the client. */
+  bodyDeadlineMs: number;
+}
+
+function isEventStream(headers: OutgoingHttpHeaders): boolean {
+  return String(headers['content-type'] ?? '').includes('text/event-stream');
+}
+
+/** Response headers fit for the client: no hop-by-hop ones, no key piece in any value. */
+function clientHeaders(response: IncomingMessage, scrubber: KeyScrubber): OutgoingHttpHeaders {
+  const headers = downstreamHeaders(response.headers);
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value === 'string') headers[name] = scrubber.scrub(value);
+    else if (Array.isArray(value)) headers[name] = value.map((item) => scrubber.scrub(item));
+  }
+  return headers;
+}
+
+/** A decoder for a body we asked to get as identity but that came compressed anyway. */
+function decoderFor(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {
+  switch ((encoding ?? '').trim().toLowerCase()) {
+    case 'gzip': case 'x-gzip': return zlib.createGunzip();
+    case 'deflate': return zlib.createInflate();
+    case 'br': return zlib.createBrotliDecompress();
+    default: return undefined;
+  }
+}
+
+/**
+ * Streams an answer to the client as it arrives: SSE chunks go out when the
+ * upstream writes them, scrubbed of key pieces. When the client stops reading,
+ * we stop reading the upstream (the idle timer waits: that silence is ours),
+ * and a client that reads nothing for `writeTimeoutMs` is cut off. A body that
+ * breaks midway ends promptly, an event stream with a last error event.
+ */
+export function streamResponse(response: IncomingMessage, res: ServerResponse, relay: RelayContext, hooks: RelayHooks): void {
+  const { attempt } = relay;
+  const headers = clientHeaders(response, relay.scrubber);
+  const decoder = decoderFor(response.headers['content-encoding']);
+  if (decoder) {
+    delete headers['content-encoding'];
+    delete headers['content-length'];
+  }
+  const eventStream = isEventStream(headers);
+  // A compression middleware in the host app must not hold events back.
+  if (eventStream) headers['cache-control'] = 'no-cache, no-transform';
+  res.writeHead(response.statusCode ?? 502, headers);
+  // An event stream's headers go out now (the client sees the stream open); others ride with the first chunk.
+  if (eventStream) res.flushHeaders();
+  const scrub = relay.scrubber.stream();
+  const flush = (res as { flush?: () => void }).flush?.bind(res);
+  let settled = false;
+  let writeTimer: NodeJS.Timeout | undefined;
+  const source: NodeJS.ReadableStream = decoder ? response.pipe(decoder) : response;
+
+  const onBreak = (): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(writeTimer);
+    hooks.broke();
+    if (eventStream && !res.destroyed) res.end(streamErrorEvent(attempt.breakReason === 'idle_timeout' ? 'idle timeout' : 'connection reset'));
+    else res.destroy();
+  };
+  const send = (chunk: Buffer): void => {
+    if (chunk.length === 0 || res.destroyed) return;
+    const more = res.write(chunk);
+    flush?.();
+    if (more || writeTimer) return;
+    source.pause();
+    attempt.hold();
+    writeTimer = setTimeout(() => {
+      settled = true;
+      hooks.clientStalled();
+      res.destroy();
+      attempt.abort();
+      hooks.broke();
+    }, relay.writeTimeoutMs);
+    res.once('drain', () => {
+      clearTimeout(writeTimer);
+      writeTimer = undefined;
+      attempt.touched();
+      source.resume();
+    });
+  };
+  source.on('data', (chunk: Buffer) => {
+    attempt.touched();
+    send(scrub.push(chunk));
+  });
+  source.once('end', () => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(writeTimer);
+    send(scrub.end());
+    res.end();
+    hooks.completed();
+  });
+  decoder?.once('error', () => {
+    response.destroy();
+    onBreak();
+  });
+  response.once('error', onBreak);
+  response.once('close', () => {
+    if (!response.complete) onBreak();
+  });
+}
+
+/**
+ * Reads a whole (small) answer, scrubs it, lets `hooks.finish` see or reshape
+ * it, and sends it with a correct Content-Length. Used for errors and for async
+ * submissions whose task id must be remembered. An answer over 1 MiB is never
+ * cut and passed off as whole: the client gets our own error saying so.
+ */
+export function bufferResponse(response: IncomingMessage, res: ServerResponse, relay: RelayContext, hooks: RelayHooks): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let settled = false;
+  const status = response.statusCode ?? 502;
+  const fail = (): void => {
+    if (settled) return;
+    settled = true;
+    hooks.broke();
+    const reason = relay.attempt.breakReason === 'idle_timeout' ? 'idle timeout' : 'connection reset';
+    sendError(res, 502, 'stream_interrupted', `The upstream answer broke off (${reason}).`);
+  };
+  const tooLarge = (): void => {
+    settled = true;
+    relay.attempt.abort();
+    hooks.completed();
+    sendError(res, status >= 400 ? status : 502, 'upstream_answer_too_large',
+      `The upstream answered ${status} with a body over ${MAX_BUFFERED_BODY} bytes; it was not passed on.`);
+  };
+  const deadline = setTimeout(() => {
+    relay.attempt.breakReason = 'idle_timeout';
+    response.destroy();
+  }, relay.bodyDeadlineMs);
+  response.once('close', () => clearTimeout(deadline));
+  response.on('data', (chunk: Buffer) => {
+    if (settled) return;
+    relay.attempt.touched();
+    size += chunk.length;
+    if (size > MAX_BUFFERED_BODY) return tooLarge();
+    chunks.push(chunk);
+  });
+  response.once('error', fail);
+  response.once('close', () => {
+    if (!response.complete) fail();
+  });
+  response.once('end', () => {
+    if (settled) return;
+    settled = true;
+    const headers = clientHeaders(response, relay.scrubber);
+    let raw: Buffer = Buffer.concat(chunks);
+    if (decoderFor(response.headers['content-encoding'])) {
+      try {
+        raw = decompress(response.headers['content-encoding'] as string, raw);
+      } catch {
+        raw = Buffer.from(JSON.stringify({ error: { message: 'The upstream sent a compressed body that could not be read.' } }));
+      }
+      delete headers['content-encoding'];
+    }
+    let body = relay.scrubber.scrubBuffer(raw);
+    if (hooks.finish) body = hooks.finish(body, headers);
+    headers['content-length'] = String(body.length);
+    if (!res.destroyed && !res.headersSent) {
+      res.writeHead(status, headers);
+      res.end(body);
+    }
+    hooks.completed();
+  });
+}
+
+function decompress(encoding: string, raw: Buffer): Buffer {
+  const options = { maxOutputLength: MAX_BUFFERED_BODY };
+  switch (encoding.trim().toLowerCase()) {
+    case 'br': return zlib.brotliDecompressSync(raw, options);
+    case 'deflate': return zlib.inflateSync(raw, options);
+    default: return zlib.gunzipSync(raw, options);
+  }
+}

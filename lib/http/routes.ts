@@ -1,0 +1,99 @@
+// The balancer's own routes, as an Express Router: /health, /stats and the
+// metrics path as GET routes, then the proxy for everything else.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import cors from 'cors';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { TokenCheck } from './access.js';
+import { adminRouter } from './admin-routes.js';
+import type { KeyAdmin } from './key-admin.js';
+import { statusRouter } from './status-routes.js';
+import { sendError } from './error-response.js';
+import type { Logger } from '../observe/logger.js';
+import type { KeyPool } from '../pool/pool.js';
+import type { ResolvedConfig } from '../options/resolve-options.js';
+import { createHealthHandler, createStatsHandler } from './stats.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface RouterParts {
+  config: ResolvedConfig;
+  pool: KeyPool;
+  logger: Logger;
+  /** Whether the balancer is closed: everything then answers 503. */
+  closed(): boolean;
+  requireAdmin: TokenCheck | undefined;
+  proxy: Handler;
+  keys: KeyAdmin;
+  stats(): Record<string, unknown>;
+  /** The status page's guard: the admin token as Bearer or as a Basic password. */
+  requireAdminInBrowser: TokenCheck | undefined;
+}
+
+/** A handler whose synchronous throw or rejection becomes a JSON 500, never an exit or a hang. */
+function guarded(handler: Handler, logger: Logger) {
+  return function guardedRoute(req: Request, res: Response): void {
+    const fail = (error: unknown): void => {
+      logger.error({ err: String((error as Error)?.message ?? error).slice(0, 200) }, 'a balancer route failed');
+      sendError(res, 500, 'internal_error', 'The balancer failed while handling this request.');
+    };
+    try {
+      const done = handler(req, res);
+      if (done) done.catch(fail);
+    } catch (error) {
+      fail(error);
+    }
+  };
+}
+
+/** Headers a browser client may read on our answers: request id, retry hints, quota figures. */
+const EXPOSED_HEADERS = [
+  'x-request-id', 'retry-after', 'x-should-retry', 'x-modelscope-balance-attempts',
+  'modelscope-ratelimit-requests-limit', 'modelscope-ratelimit-requests-remaining',
+  'modelscope-ratelimit-model-requests-limit', 'modelscope-ratelimit-model-requests-remaining',
+];
+
+/**
+ * CORS by the `cors` package: preflights are answered here (204), never
+ * forwarded and needing no token (browsers send none on a preflight); the
+ * allow-origin headers go on JSON and SSE answers alike.
+ */
+function corsFor(options: Exclude<ResolvedConfig['cors'], false>) {
+  return cors({
+    origin: options.origins === '*' ? '*' : [...options.origins],
+    methods: ['GET', 'HEAD', 'POST'],
+    exposedHeaders: EXPOSED_HEADERS,
+    maxAge: options.maxAgeSeconds,
+    preflightContinue: false,
+    optionsSuccessStatus: 204,
+  });
+}
+
+export function balancerRouter(parts: RouterParts): Router {
+  const { config, pool, logger, requireAdmin } = parts;
+  const router = express.Router();
+  router.use(function refuseWhenClosed(_req: Request, res: Response, next: NextFunction) {
+    if (!parts.closed()) return next();
+    sendError(res, 503, 'balancer_closed', 'This balancer is shutting down.', { connection: 'close' });
+  });
+  if (config.cors) router.use(corsFor(config.cors));
+  const adminOnly = function adminOnly(req: Request, res: Response, next: NextFunction) {
+    if (!requireAdmin || requireAdmin(req, res)) next();
+  };
+  router.get('/health', guarded(createHealthHandler(pool, () => config.store.status()), logger));
+  router.get('/stats', adminOnly, guarded(createStatsHandler(parts.stats), logger));
+  if (config.metrics) {
+    router.get(config.metrics.path, adminOnly, guarded(async function serveMetrics(_req, res) {
+      const text = await config.registry.metrics();
+      res.writeHead(200, { 'content-type': config.registry.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+      res.end(text);
+    }, logger));
+  }
+  router.use('/status', statusRouter(pool, parts.requireAdminInBrowser));
+  router.use('/admin', adminRouter({ keys: parts.keys, requireAdmin, stats: parts.stats }));
+  router.use(guarded(parts.proxy, logger));
+  router.use(function routeFailed(error: unknown, _req: Request, res: Response, _next: NextFunction) {
+    logger.error({ err: String((error as Error)?.message ?? error).slice(0, 200) }, 'a balancer route failed');
+    sendError(res, 500, 'internal_error', 'The balancer failed while handling this request.');
+  });
+  return router;
+}

@@ -1,0 +1,152 @@
+import type { Registry } from 'prom-client';
+import type { Logger } from '../observe/logger.js';
+import type { Store } from '../store/store.js';
+
+/** A pool key given with extra settings instead of as a bare string. */
+export interface KeySpec {
+  /** The ModelScope access token. */
+  key: string;
+  /** Shown instead of the masked key in /stats, logs and metrics. Defaults to a masked form of the key. */
+  label?: string;
+  /** Share of traffic under the `weighted` strategy. Defaults to 1. */
+  weight?: number;
+  /** Keys with the same account share one daily quota. Defaults to a separate account per key. */
+  account?: string;
+}
+
+export type Strategy = 'round-robin' | 'weighted' | 'least-in-flight' | 'most-remaining';
+
+export interface HealthCheckOptions {
+  /** Path probed with each key (GET). Defaults to `/v1/models`. */
+  path: string;
+  /** Time between rounds of probes. Defaults to 30 000 ms. */
+  intervalMs: number;
+  /** A probe slower than this counts as failed. Defaults to 10 000 ms. */
+  timeoutMs: number;
+  /** Probes under way at once, so a large pool is probed at a steady pace. Defaults to 4. */
+  concurrency: number;
+}
+
+export interface MetricsOptions {
+  /** Route that serves the registry, relative to the mount point. Defaults to `/metrics`. */
+  path: string;
+  /** Prefix of every metric name. Defaults to `modelscope_balance_`. */
+  prefix: string;
+}
+
+export interface RetryOptions {
+  /** Tries per request in all, never more than the number of keys. Defaults to 3. */
+  attempts: number;
+  /** Upstream statuses that move the request to another key (401 and 403 always do). Defaults to `[429, 500, 502, 503, 504]`. */
+  on: number[];
+  /**
+   * Whether a first-byte timeout or a reset after a POST was fully sent moves it to another key. With
+   * `'idempotent'`, only GET and HEAD are resent (the upstream may be generating already, and a resend
+   * spends quota twice); `'always'` resends every method. Defaults to `'idempotent'`.
+   */
+  timeouts: 'idempotent' | 'always';
+}
+
+export interface CooldownOptions {
+  /** Cooldown after a 429 without Retry-After; doubles on repeats. Defaults to 5 000 ms. */
+  baseMs: number;
+  /** Longest cooldown. Defaults to 300 000 ms. */
+  maxMs: number;
+}
+
+export interface TimeoutOptions {
+  /** Time allowed to open a connection to the upstream. Defaults to 10 000 ms. */
+  connectMs: number;
+  /** Time allowed until the upstream's response headers. Defaults to 120 000 ms. */
+  firstByteMs: number;
+  /**
+   * Longest gap between two chunks of a response body while we wait for the upstream; also how long a
+   * client may leave a chunk unread before it is cut off. Defaults to 120 000 ms.
+   */
+  idleMs: number;
+  /** Longest time from a request's arrival until its answer begins, over all attempts; then 504. Defaults to 180 000 ms. */
+  totalMs: number;
+}
+
+/** Cross-origin access for browser clients. */
+export interface CorsOptions {
+  /** Origins allowed to call the balancer, or `'*'` for any. Required. */
+  origins: string[] | '*';
+  /** How long a browser may cache a preflight answer, in seconds. Defaults to 600. */
+  maxAgeSeconds: number;
+}
+
+export interface QuotaOptions {
+  /** IANA time zone whose midnight resets the daily allowance. Defaults to `Asia/Shanghai`. */
+  resetTimeZone: string;
+  /** Local time of the reset in that zone, `HH:MM`. Defaults to `00:00`. */
+  resetTime: string;
+}
+
+export interface TaskAffinityOptions {
+  /** Async task ids remembered at most. Defaults to 10 000. */
+  maxEntries: number;
+  /** How long a task id is remembered. Defaults to 86 400 000 ms (a day). */
+  ttlMs: number;
+}
+
+/** Everything `modelscopeBalance()` accepts. Only `keys` is required. */
+export interface Options {
+  /** ModelScope tokens, as strings or `KeySpec` objects: non-empty and unique. Required. */
+  keys: Array<string | KeySpec>;
+  /** Upstream base URL (http or https). Defaults to `https://api-inference.modelscope.cn`. */
+  target: string;
+  /** Active health probes, or `false` for none. Defaults to `{ path: '/v1/models', intervalMs: 30000, timeoutMs: 10000, concurrency: 4 }`. */
+  healthCheck: false | Partial<HealthCheckOptions>;
+  /** pino-compatible logger (debug/info/warn/error). Defaults to a silent logger. */
+  logger: Logger;
+  /** prom-client Registry for the metrics. Defaults to a fresh Registry owned by this balancer, never the global one. */
+  registry: Registry;
+  /** The metrics route, or `false` to serve none (metrics still go to `registry`). Defaults to `{ path: '/metrics', prefix: 'modelscope_balance_' }`. */
+  metrics: false | Partial<MetricsOptions>;
+  /** Failover to other keys. Defaults to `{ attempts: 3, on: [429, 500, 502, 503, 504], timeouts: 'idempotent' }`. */
+  retry: Partial<RetryOptions>;
+  /** Cooldown after a 429. Defaults to `{ baseMs: 5000, maxMs: 300000 }`. */
+  cooldown: Partial<CooldownOptions>;
+  /** Consecutive 5xx, timeouts or connection failures before a key is unhealthy. Defaults to 3. */
+  failureThreshold: number;
+  /** A key refused with 401/403 gets one trial request after this long. Defaults to 1 800 000 ms. */
+  invalidKeyRetryMs: number;
+  /** Upstream timeouts. Defaults to `{ connectMs: 10000, firstByteMs: 120000, idleMs: 120000, totalMs: 180000 }`. */
+  timeouts: Partial<TimeoutOptions>;
+  /** Largest request body accepted; larger ones get 413. Defaults to 10 MiB. */
+  maxBodyBytes: number;
+  /**
+   * Request bodies are held (for failover) until their request ends; past this many bytes held at once,
+   * new requests get 503 with Retry-After. Defaults to 256 MiB.
+   */
+  maxBufferedBytes: number;
+  /** Browser access (CORS): preflights answered here, never forwarded and needing no token. Defaults to `false` (off). */
+  cors: false | (Partial<CorsOptions> & Pick<CorsOptions, 'origins'>);
+  /** When every key is cooling down, wait this long for the first to return before answering 429. Defaults to 0. */
+  queueTimeoutMs: number;
+  /** How the next key is chosen. Defaults to `round-robin`. */
+  strategy: Strategy;
+  /** When the daily allowance resets. Defaults to `{ resetTimeZone: 'Asia/Shanghai', resetTime: '00:00' }`. */
+  quota: Partial<QuotaOptions>;
+  /** Memory of which key submitted an async task. Defaults to `{ maxEntries: 10000, ttlMs: 86400000 }`. */
+  taskAffinity: Partial<TaskAffinityOptions>;
+  /** Client tokens; when set, every proxied request must present one (Bearer or x-api-key). Defaults to none (open). */
+  accessTokens: string[];
+  /** When set, /stats and /metrics need `Authorization: Bearer <adminToken>`. Defaults to none (open). */
+  adminToken: string;
+  /** Add the client's address as X-Forwarded-For. Defaults to `false`. */
+  forwardClientAddress: boolean;
+  /**
+   * Where key state is shared: the default keeps it in this process; `new RedisStore({ url })` from
+   * `modelscope-balance/redis` shares it between replicas. `close()` closes it. Defaults to a `MemoryStore`.
+   */
+  store: Store;
+  /** The clock, in epoch milliseconds; for tests. Defaults to `Date.now`. */
+  now: () => number;
+}
+
+/** What callers pass: everything optional but `keys`. */
+export type BalanceOptions = Partial<Options> & Pick<Options, 'keys'>;
+
+export const DEFAULT_TARGET = 'https://api-inference.modelscope.cn';

@@ -1,0 +1,233 @@
+import { Registry } from 'prom-client';
+import { rejectUnknownOptions } from './errors.js';
+import { containsPieceOf } from './key-label.js';
+import { describe, fail, positiveInteger } from './option-checks.js';
+import { resolveKeys, type ResolvedKey } from './resolve-keys.js';
+import { isLogger, silentLogger, type Logger } from '../observe/logger.js';
+import {
+  DEFAULT_TARGET,
+  type CooldownOptions,
+  type CorsOptions,
+  type HealthCheckOptions,
+  type MetricsOptions,
+  type QuotaOptions,
+  type RetryOptions,
+  type Strategy,
+  type TaskAffinityOptions,
+  type TimeoutOptions,
+} from './options.js';
+import { parseResetTime } from '../pool/quota-clock.js';
+import { MemoryStore, isStore, type Store } from '../store/store.js';
+
+export type { ResolvedKey } from './resolve-keys.js';
+
+/** The complete, frozen configuration a balancer runs on. Built once. */
+export interface ResolvedConfig {
+  keys: ResolvedKey[];
+  target: URL;
+  healthCheck: HealthCheckOptions | false;
+  logger: Logger;
+  registry: Registry;
+  ownsRegistry: boolean;
+  metrics: MetricsOptions | false;
+  metricsPrefix: string;
+  retry: { attempts: number; on: ReadonlySet<number>; timeouts: 'idempotent' | 'always' };
+  cooldown: CooldownOptions;
+  failureThreshold: number;
+  invalidKeyRetryMs: number;
+  timeouts: TimeoutOptions;
+  maxBodyBytes: number;
+  maxBufferedBytes: number;
+  cors: CorsOptions | false;
+  queueTimeoutMs: number;
+  strategy: Strategy;
+  quota: QuotaOptions & { resetMinutes: number };
+  taskAffinity: TaskAffinityOptions;
+  accessTokens: string[];
+  adminToken: string | undefined;
+  forwardClientAddress: boolean;
+  store: Store;
+  now: () => number;
+}
+
+const TOP_LEVEL = [
+  'keys', 'target', 'healthCheck', 'logger', 'registry', 'metrics', 'retry', 'cooldown',
+  'failureThreshold', 'invalidKeyRetryMs', 'timeouts', 'maxBodyBytes', 'maxBufferedBytes', 'cors', 'queueTimeoutMs',
+  'strategy', 'quota', 'taskAffinity', 'accessTokens', 'adminToken', 'forwardClientAddress', 'store', 'now',
+];
+const STRATEGIES: Strategy[] = ['round-robin', 'weighted', 'least-in-flight', 'most-remaining'];
+
+
+
+
+function section<T extends object>(option: string, value: unknown, known: (keyof T & string)[]): Partial<T> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail(option, `must be an object with ${known.join(', ')}, got ${describe(value)}.`);
+  }
+  rejectUnknownOptions(value, known, option);
+  return value as Partial<T>;
+}
+
+/** A value quoted in an error, unless it holds part of a key (a key pasted in the wrong option). */
+function quoteSafely(value: string, keys: readonly ResolvedKey[]): string {
+  return keys.some((k) => containsPieceOf(value, k.key)) ? 'a value that contains one of the keys' : JSON.stringify(value);
+}
+
+function resolveTarget(value: unknown, keys: readonly ResolvedKey[]): URL {
+  if (value === undefined) return new URL(DEFAULT_TARGET);
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    fail('target', `must be an http(s) URL such as '${DEFAULT_TARGET}', got ${typeof value === 'string' ? quoteSafely(value, keys) : describe(value)}.`);
+  }
+  if (url.search || url.hash) fail('target', 'must not carry a query string or fragment.');
+  // Credentials in the URL would be logged with it at start-up and sent on every request: keys go in `keys`.
+  if (url.username || url.password) fail('target', 'must not carry credentials (user:password@); put tokens in `keys`.');
+  return url;
+}
+
+function resolvePath(option: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !value.startsWith('/')) fail(option, `must be a path starting with '/', got ${describe(value)}.`);
+  return value;
+}
+
+function resolveTokens(option: string, value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((t) => typeof t !== 'string' || t.trim() === '')) {
+    fail(option, 'must be an array of non-empty strings.');
+  }
+  return value as string[];
+}
+
+function resolveHealthCheck(value: unknown): HealthCheckOptions | false {
+  if (value === false) return false;
+  const given = section<HealthCheckOptions>('healthCheck', value, ['path', 'intervalMs', 'timeoutMs', 'concurrency']);
+  return {
+    path: resolvePath('healthCheck.path', given.path, '/v1/models'),
+    intervalMs: positiveInteger('healthCheck.intervalMs', given.intervalMs, 30_000),
+    timeoutMs: positiveInteger('healthCheck.timeoutMs', given.timeoutMs, 10_000),
+    concurrency: positiveInteger('healthCheck.concurrency', given.concurrency, 4),
+  };
+}
+
+function resolveMetrics(value: unknown): { route: MetricsOptions | false; prefix: string } {
+  if (value === false) return { route: false, prefix: 'modelscope_balance_' };
+  const given = section<MetricsOptions>('metrics', value, ['path', 'prefix']);
+  const prefix = given.prefix ?? 'modelscope_balance_';
+  if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
+    fail('metrics.prefix', 'must match [a-zA-Z_:][a-zA-Z0-9_:]* (a Prometheus name prefix).');
+  }
+  return { route: { path: resolvePath('metrics.path', given.path, '/metrics'), prefix }, prefix };
+}
+
+function resolveRetry(value: unknown): ResolvedConfig['retry'] {
+  const given = section<RetryOptions>('retry', value, ['attempts', 'on', 'timeouts']);
+  const on = given.on ?? [429, 500, 502, 503, 504];
+  if (!Array.isArray(on) || on.some((s) => !Number.isInteger(s) || s < 400 || s > 599)) {
+    fail('retry.on', 'must be an array of HTTP status codes from 400 to 599.');
+  }
+  const timeouts = given.timeouts ?? 'idempotent';
+  if (timeouts !== 'idempotent' && timeouts !== 'always') fail('retry.timeouts', `must be 'idempotent' or 'always', got ${describe(timeouts)}.`);
+  return { attempts: positiveInteger('retry.attempts', given.attempts, 3), on: new Set(on), timeouts };
+}
+
+function resolveCors(value: unknown): CorsOptions | false {
+  if (value === undefined || value === false) return false;
+  const given = section<CorsOptions>('cors', value, ['origins', 'maxAgeSeconds']);
+  const { origins } = given;
+  const listed = Array.isArray(origins) && origins.length > 0 && origins.every((o) => typeof o === 'string' && /^https?:\/\/[^/\s]+$/.test(o));
+  if (origins !== '*' && !listed) {
+    fail('cors.origins', 'must be \'*\' or a non-empty array of origins such as \'https://app.example.com\' (scheme and host, no path).');
+  }
+  return { origins: origins as CorsOptions['origins'], maxAgeSeconds: positiveInteger('cors.maxAgeSeconds', given.maxAgeSeconds, 600, true) };
+}
+
+function resolveStore(value: unknown): Store {
+  if (value === undefined) return new MemoryStore();
+  if (!isStore(value)) fail('store', 'must be a Store, such as `new RedisStore({ url })` from \'modelscope-balance/redis\', or left out.');
+  return value;
+}
+
+function resolveQuota(value: unknown): ResolvedConfig['quota'] {
+  const given = section<QuotaOptions>('quota', value, ['resetTimeZone', 'resetTime']);
+  const resetTimeZone = given.resetTimeZone ?? 'Asia/Shanghai';
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: resetTimeZone });
+  } catch {
+    fail('quota.resetTimeZone', `must be an IANA time zone such as 'Asia/Shanghai', got ${describe(resetTimeZone)}.`);
+  }
+  const resetTime = given.resetTime ?? '00:00';
+  const resetMinutes = typeof resetTime === 'string' ? parseResetTime(resetTime) : undefined;
+  if (resetMinutes === undefined) fail('quota.resetTime', `must be a time of day 'HH:MM', got ${describe(resetTime)}.`);
+  return { resetTimeZone, resetTime, resetMinutes };
+}
+
+/** Checks every option once, at construction, and returns the complete configuration. */
+export function resolveOptions(input: unknown): ResolvedConfig {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    fail('options', 'must be an object such as `modelscopeBalance({ keys: [\'ms-…\'] })`.', 'ERR_MSB_OPTIONS');
+  }
+  rejectUnknownOptions(input, TOP_LEVEL, '');
+  const o = input as Record<string, unknown>;
+  const keys = resolveKeys(o.keys);
+  if (o.logger !== undefined && !isLogger(o.logger)) fail('logger', 'must have debug, info, warn and error methods (pino works).');
+  if (o.registry !== undefined && !(o.registry instanceof Registry)) fail('registry', 'must be a prom-client Registry.');
+  if (o.strategy !== undefined && !STRATEGIES.includes(o.strategy as Strategy)) {
+    fail('strategy', `must be one of ${STRATEGIES.map((s) => `'${s}'`).join(', ')}, got ${describe(o.strategy)}.`);
+  }
+  if (o.now !== undefined && typeof o.now !== 'function') fail('now', 'must be a function returning epoch milliseconds.');
+  if (o.adminToken !== undefined && (typeof o.adminToken !== 'string' || o.adminToken.trim() === '')) {
+    fail('adminToken', 'must be a non-empty string.');
+  }
+  if (o.forwardClientAddress !== undefined && typeof o.forwardClientAddress !== 'boolean') fail('forwardClientAddress', 'must be true or false.');
+  const cooldown = section<CooldownOptions>('cooldown', o.cooldown, ['baseMs', 'maxMs']);
+  const timeouts = section<TimeoutOptions>('timeouts', o.timeouts, ['connectMs', 'firstByteMs', 'idleMs', 'totalMs']);
+  const affinity = section<TaskAffinityOptions>('taskAffinity', o.taskAffinity, ['maxEntries', 'ttlMs']);
+  const metrics = resolveMetrics(o.metrics);
+  const resolvedCooldown = {
+    baseMs: positiveInteger('cooldown.baseMs', cooldown.baseMs, 5_000),
+    maxMs: positiveInteger('cooldown.maxMs', cooldown.maxMs, 300_000),
+  };
+  if (resolvedCooldown.maxMs < resolvedCooldown.baseMs) fail('cooldown.maxMs', 'must be at least cooldown.baseMs.');
+  return Object.freeze({
+    keys,
+    target: resolveTarget(o.target, keys),
+    healthCheck: resolveHealthCheck(o.healthCheck),
+    logger: (o.logger as Logger | undefined) ?? silentLogger,
+    registry: (o.registry as Registry | undefined) ?? new Registry(),
+    ownsRegistry: o.registry === undefined,
+    metrics: metrics.route,
+    metricsPrefix: metrics.prefix,
+    retry: resolveRetry(o.retry),
+    cooldown: resolvedCooldown,
+    failureThreshold: positiveInteger('failureThreshold', o.failureThreshold, 3),
+    invalidKeyRetryMs: positiveInteger('invalidKeyRetryMs', o.invalidKeyRetryMs, 1_800_000),
+    timeouts: {
+      connectMs: positiveInteger('timeouts.connectMs', timeouts.connectMs, 10_000),
+      firstByteMs: positiveInteger('timeouts.firstByteMs', timeouts.firstByteMs, 120_000),
+      idleMs: positiveInteger('timeouts.idleMs', timeouts.idleMs, 120_000),
+      totalMs: positiveInteger('timeouts.totalMs', timeouts.totalMs, 180_000),
+    },
+    maxBodyBytes: positiveInteger('maxBodyBytes', o.maxBodyBytes, 10 * 1024 * 1024),
+    maxBufferedBytes: positiveInteger('maxBufferedBytes', o.maxBufferedBytes, 256 * 1024 * 1024),
+    cors: resolveCors(o.cors),
+    queueTimeoutMs: positiveInteger('queueTimeoutMs', o.queueTimeoutMs, 0, true),
+    strategy: (o.strategy as Strategy | undefined) ?? 'round-robin',
+    quota: resolveQuota(o.quota),
+    taskAffinity: {
+      maxEntries: positiveInteger('taskAffinity.maxEntries', affinity.maxEntries, 10_000),
+      ttlMs: positiveInteger('taskAffinity.ttlMs', affinity.ttlMs, 86_400_000),
+    },
+    accessTokens: resolveTokens('accessTokens', o.accessTokens),
+    adminToken: o.adminToken as string | undefined,
+    forwardClientAddress: (o.forwardClientAddress as boolean | undefined) ?? false,
+    store: resolveStore(o.store),
+    now: (o.now as (() => number) | undefined) ?? Date.now,
+  });
+}

@@ -1,0 +1,113 @@
+// Binds the pool to a store: local changes are handed to it (it coalesces and
+// sends them), changes from other replicas are applied to the pool's entries.
+import type { KeyPool } from '../pool/pool.js';
+import type { PoolEntry } from '../pool/pool-entry.js';
+import { fingerprint, type SharedUpdate, type Store } from './store.js';
+
+export class SharedState {
+  private readonly fingerprints = new Map<string, string>();
+  /** When each key's state and each account's figures last changed, here or anywhere (0: never). */
+  private readonly changedAt = new Map<string, number>();
+  /** Entries by key id and by account id, rebuilt when the pool's membership changes. */
+  private index: { of: readonly PoolEntry[]; keys: Map<string, PoolEntry>; accounts: Map<string, PoolEntry[]> } | undefined;
+
+  constructor(private readonly pool: KeyPool, readonly store: Store) {}
+
+  start(): void {
+    this.store.start({ apply: (update) => this.apply(update), snapshot: () => this.snapshot() });
+  }
+
+  /** A key's fingerprint (computed once per key). */
+  keyId(entry: PoolEntry): string {
+    let id = this.fingerprints.get(entry.key);
+    if (!id) this.fingerprints.set(entry.key, (id = fingerprint(entry.key)));
+    return id;
+  }
+
+  /** An account's id: the key's own for a key's private account, else the account name's fingerprint. */
+  private accountId(entry: PoolEntry): string {
+    return entry.accountName.startsWith('key:') ? this.keyId(entry) : fingerprint(entry.accountName, 'account');
+  }
+
+  keyChanged(entry: PoolEntry): void {
+    this.changedAt.set(`key:${this.keyId(entry)}`, this.pool.now());
+    this.store.publish(this.keyUpdate(entry));
+  }
+
+  quotaChanged(entry: PoolEntry): void {
+    this.changedAt.set(`quota:${this.accountId(entry)}`, this.pool.now());
+    this.store.publish(this.quotaUpdate(entry));
+  }
+
+  counted(entry: PoolEntry): void {
+    this.store.count(this.keyId(entry));
+  }
+
+  rememberTask(taskId: string, entry: PoolEntry, ttlMs: number): void {
+    this.store.rememberTask(taskId, this.keyId(entry), ttlMs);
+  }
+
+  /** The key that submitted a task through another replica (one store lookup), if it is in this pool. */
+  async lookupTask(taskId: string): Promise<PoolEntry | undefined> {
+    const id = await this.store.lookupTask(taskId);
+    return id === undefined ? undefined : this.lookup().keys.get(id);
+  }
+
+  /** Requests sent with this key by the whole fleet, as last read from the store. */
+  fleetRequests(entry: PoolEntry): number | undefined {
+    return this.store.fleetCounts().get(this.keyId(entry));
+  }
+
+  private keyUpdate(entry: PoolEntry): SharedUpdate {
+    const { status, until, lastError } = entry.state;
+    const id = this.keyId(entry);
+    return { kind: 'key', id, at: this.changedAt.get(`key:${id}`) ?? 0, status, until, lastError };
+  }
+
+  private quotaUpdate(entry: PoolEntry): SharedUpdate {
+    const id = this.accountId(entry);
+    return { kind: 'quota', id, at: this.changedAt.get(`quota:${id}`) ?? 0, overall: entry.account.overall, models: [...entry.account.models] };
+  }
+
+  /** This replica's view of what changed here or was learnt (never-changed keys say nothing). */
+  private snapshot(): SharedUpdate[] {
+    return this.pool.entries.flatMap((entry) => [this.keyUpdate(entry), this.quotaUpdate(entry)]).filter((update) => update.at > 0);
+  }
+
+  private lookup() {
+    const entries = this.pool.entries;
+    if (this.index?.of !== entries) {
+      const keys = new Map<string, PoolEntry>();
+      const accounts = new Map<string, PoolEntry[]>();
+      for (const entry of entries) {
+        keys.set(this.keyId(entry), entry);
+        const id = this.accountId(entry);
+        accounts.set(id, [...(accounts.get(id) ?? []), entry]);
+      }
+      this.index = { of: entries, keys, accounts };
+    }
+    return this.index;
+  }
+
+  /** Another replica's change. It says nothing new to log or count here: that replica did both. */
+  private apply(update: SharedUpdate): void {
+    const id = `${update.kind}:${update.id}`;
+    if (!(update.at > (this.changedAt.get(id) ?? 0))) return;
+    this.changedAt.set(id, update.at);
+    if (update.kind === 'key') {
+      const entry = this.lookup().keys.get(update.id);
+      if (!entry || entry.state.held) return;
+      entry.state.status = update.status;
+      entry.state.until = update.until;
+      entry.state.lastError = update.lastError;
+      if (update.status === 'healthy') entry.state.consecutiveFailures = 0;
+      return;
+    }
+    // Keys of one account share one AccountQuota object: updating the first updates them all.
+    const entry = this.lookup().accounts.get(update.id)?.[0];
+    if (!entry) return;
+    entry.account.overall = update.overall;
+    entry.account.models.clear();
+    for (const [model, figures] of update.models) entry.account.models.set(model, figures);
+  }
+}
