@@ -15,8 +15,12 @@ const CHAT = JSON.stringify({ model: 'Qwen/Qwen2.5-7B-Instruct', messages: [{ ro
 export async function loadTest(port: number, connections: number, seconds: number): Promise<LoadResult> {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/v1/chat/completions`,
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: CHAT,
-    connections, duration: seconds, pipelining: 1,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: CHAT,
+    connections,
+    duration: seconds,
+    pipelining: 1,
   });
   return {
     rps: result.requests.average,
@@ -31,17 +35,30 @@ export async function loadTest(port: number, connections: number, seconds: numbe
  * Sequential requests on one keep-alive connection, timed one by one with a
  * monotonic clock (autocannon reports whole milliseconds, too coarse here).
  */
-export async function sequentialLatency(port: number, count: number): Promise<{ p50: number; p99: number; byAttempts: Record<string, number[]> }> {
+export async function sequentialLatency(
+  port: number,
+  count: number,
+): Promise<{ p50: number; p99: number; byAttempts: Record<string, number[]> }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const times: number[] = [];
   const byAttempts: Record<string, number[]> = {};
   for (let i = 0; i < count; i++) {
     const started = performance.now();
     const attempts = await new Promise<string>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(String(res.headers['x-modelscope-balance-attempts'] ?? '-')));
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v1/chat/completions',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(String(res.headers['x-modelscope-balance-attempts'] ?? '-')));
+        },
+      );
       req.on('error', reject);
       req.end(CHAT);
     });
@@ -66,36 +83,47 @@ export async function streamTest(port: number, count: number): Promise<StreamRes
   const delays: number[] = [];
   let completed = 0;
   let failed = 0;
-  const one = () => new Promise<void>((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-      let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        const now = performance.timeOrigin + performance.now();
-        buffer += chunk;
-        let end;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const event = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const match = /"created_ms":([\d.]+)/.exec(event);
-          if (match) delays.push(now - Number(match[1]));
-        }
-      });
-      res.on('end', () => {
-        completed++;
-        resolve();
-      });
-      res.on('error', () => {
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v1/chat/completions',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          let buffer = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            const now = performance.timeOrigin + performance.now();
+            buffer += chunk;
+            let end: number;
+            while ((end = buffer.indexOf('\n\n')) !== -1) {
+              const event = buffer.slice(0, end);
+              buffer = buffer.slice(end + 2);
+              const match = /"created_ms":([\d.]+)/.exec(event);
+              if (match) delays.push(now - Number(match[1]));
+            }
+          });
+          res.on('end', () => {
+            completed++;
+            resolve();
+          });
+          res.on('error', () => {
+            failed++;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
         failed++;
         resolve();
       });
+      req.end(JSON.stringify({ model: 'm', stream: true, messages: [] }));
     });
-    req.on('error', () => {
-      failed++;
-      resolve();
-    });
-    req.end(JSON.stringify({ model: 'm', stream: true, messages: [] }));
-  });
   await Promise.all(Array.from({ length: count }, one));
   agent.destroy();
   return { completed, failed, delays };

@@ -33,12 +33,15 @@ function waitReady(name: string, child: ChildProcess): Promise<Running> {
 
 function handle(name: string, child: ChildProcess, port: number): Running {
   return {
-    name, port, pid: child.pid ?? 0,
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    name,
+    port,
+    pid: child.pid ?? 0,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -54,7 +57,9 @@ export async function startNginx(upstreamPort: number, port: number): Promise<Ru
   const binary = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => spawnSync('test', ['-x', p]).status === 0);
   if (!binary) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'msb-nginx-'));
-  writeFileSync(join(dir, 'nginx.conf'), `
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `
 worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
@@ -73,7 +78,8 @@ http {
       proxy_buffering off;
     }
   }
-}`);
+}`,
+  );
   const child = spawn(binary, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
   await new Promise((resolve) => setTimeout(resolve, 500));
   if (child.exitCode !== null) return undefined;

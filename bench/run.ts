@@ -27,12 +27,18 @@ const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 async function measure(contender: Running): Promise<LoadResult> {
   await loadTest(contender.port, CONNECTIONS, 2); // warm-up: JIT, keep-alive sockets
   const result = await loadTest(contender.port, CONNECTIONS, SECONDS);
-  console.log(`${contender.name.padEnd(22)} ${result.rps.toFixed(0).padStart(7)} req/s   p50 ${ms(result.p50)}   p99 ${ms(result.p99)}   errors ${result.errors + result.non2xx}`);
+  console.log(
+    `${contender.name.padEnd(22)} ${result.rps.toFixed(0).padStart(7)} req/s   p50 ${ms(result.p50)}   p99 ` +
+      `${ms(result.p99)}   errors ${result.errors + result.non2xx}`,
+  );
   return result;
 }
 
 async function main(): Promise<void> {
-  console.log(`modelscope-balance bench on ${cpus().length} cores, node ${process.version}: ${CONNECTIONS} connections, ${SECONDS} s each\n`);
+  console.log(
+    `modelscope-balance bench on ${cpus().length} cores, node ${process.version}: ${CONNECTIONS} connections, ` +
+      `${SECONDS} s each\n`,
+  );
   const upstream = await startScript('upstream', 'upstream.ts');
   const target = ['--target', `http://127.0.0.1:${upstream.port}`];
   const results: Record<string, LoadResult | null> = {};
@@ -46,7 +52,15 @@ async function main(): Promise<void> {
     ['floor (hpm)', 'floor.ts', target],
     ['balancer, 3 keys', 'balancer.ts', [...target, '--keys', '3']],
     ['balancer, 10000 keys', 'balancer.ts', [...target, '--keys', '10000']],
-    ...(redis ? [['balancer, 3 keys, RedisStore', 'balancer.ts', [...target, '--keys', '3', '--redis', redis.url]] as [string, string, string[]]] : []),
+    ...(redis
+      ? [
+          ['balancer, 3 keys, RedisStore', 'balancer.ts', [...target, '--keys', '3', '--redis', redis.url]] as [
+            string,
+            string,
+            string[],
+          ],
+        ]
+      : []),
   ];
   const rounds: Record<string, LoadResult[]> = {};
   for (let round = 0; round < ROUNDS; round++) {
@@ -57,7 +71,8 @@ async function main(): Promise<void> {
     }
   }
   for (const [name] of compared) results[name] = medianRound(rounds[name]);
-  if (!redis) console.log('balancer with RedisStore skipped: redis-server not installed (apt-get install redis-server)');
+  if (!redis)
+    console.log('balancer with RedisStore skipped: redis-server not installed (apt-get install redis-server)');
   await redis?.stop();
   for (const [name, start] of [
     ['standalone server', () => startScript('standalone server', 'standalone.ts', target)],
@@ -92,11 +107,20 @@ async function main(): Promise<void> {
   const plainP50 = percentile(failover.byAttempts['1'] ?? [], 50);
   const failoverP50 = percentile(failover.byAttempts['2'] ?? [], 50);
   const failoverCost = failoverP50 - plainP50;
-  console.log(`one attempt p50 ${ms(plainP50)} (${failover.byAttempts['1']?.length ?? 0} requests), two attempts p50 ${ms(failoverP50)} (${failover.byAttempts['2']?.length ?? 0}): a failover adds ${ms(failoverCost)}`);
+  console.log(
+    `one attempt p50 ${ms(plainP50)} (${failover.byAttempts['1']?.length ?? 0} requests), two attempts p50 ` +
+      `${ms(failoverP50)} (${failover.byAttempts['2']?.length ?? 0}): a failover adds ${ms(failoverCost)}`,
+  );
 
   console.log(`\n${STREAMS} concurrent SSE streams (20 chunks, 50 ms apart):`);
-  const streams: Record<string, { completed: number; failed: number; median: number; p99: number; bytesPerStream?: number }> = {};
-  for (const [name, script, args] of [['floor (hpm)', 'floor.ts', target], ['balancer, 3 keys', 'balancer.ts', [...target, '--keys', '3']]] as const) {
+  const streams: Record<
+    string,
+    { completed: number; failed: number; median: number; p99: number; bytesPerStream?: number }
+  > = {};
+  for (const [name, script, args] of [
+    ['floor (hpm)', 'floor.ts', target],
+    ['balancer, 3 keys', 'balancer.ts', [...target, '--keys', '3']],
+  ] as const) {
     const running = await startScript(name, script, [...args]);
     await streamTest(running.port, 10);
     const idle = memoryOf(running.pid).rss;
@@ -104,21 +128,36 @@ async function main(): Promise<void> {
     const peak = memoryOf(running.pid).peak;
     await running.stop();
     streams[name] = {
-      completed: result.completed, failed: result.failed,
-      median: percentile(result.delays, 50), p99: percentile(result.delays, 99),
+      completed: result.completed,
+      failed: result.failed,
+      median: percentile(result.delays, 50),
+      p99: percentile(result.delays, 99),
       bytesPerStream: Math.max(0, (peak - idle) / STREAMS),
     };
-    console.log(`${name.padEnd(22)} completed ${result.completed}/${STREAMS}, chunk delay median ${ms(streams[name].median)} p99 ${ms(streams[name].p99)}, memory ${(streams[name].bytesPerStream! / 1024).toFixed(1)} KiB per stream`);
+    console.log(
+      `${name.padEnd(22)} completed ${result.completed}/${STREAMS}, chunk delay median ${ms(streams[name].median)} ` +
+        `p99 ${ms(streams[name].p99)}, memory ${((streams[name].bytesPerStream ?? 0) / 1024).toFixed(1)} KiB per ` +
+        `stream`,
+    );
   }
   await upstream.stop();
 
   const selection = {
-    roundRobin3: selectionCost(3, 'round-robin'), roundRobin10k: selectionCost(10_000, 'round-robin'),
-    weighted3: selectionCost(3, 'weighted'), weighted10k: selectionCost(10_000, 'weighted'),
+    roundRobin3: selectionCost(3, 'round-robin'),
+    roundRobin10k: selectionCost(10_000, 'round-robin'),
+    weighted3: selectionCost(3, 'weighted'),
+    weighted10k: selectionCost(10_000, 'weighted'),
   };
   const scrubbing = { keys3: scrubCost(3), keys10k: scrubCost(10_000) };
-  console.log(`\nScrubbing streamed bodies for key pieces: ${scrubbing.keys3.toFixed(1)} ns/byte (3 keys), ${scrubbing.keys10k.toFixed(1)} ns/byte (10,000 keys)`);
-  console.log(`Key selection: round robin ${selection.roundRobin3.toFixed(0)} ns (3 keys) vs ${selection.roundRobin10k.toFixed(0)} ns (10,000 keys); weighted ${selection.weighted3.toFixed(0)} ns vs ${selection.weighted10k.toFixed(0)} ns`);
+  console.log(
+    `\nScrubbing streamed bodies for key pieces: ${scrubbing.keys3.toFixed(1)} ns/byte (3 keys), ` +
+      `${scrubbing.keys10k.toFixed(1)} ns/byte (10,000 keys)`,
+  );
+  console.log(
+    `Key selection: round robin ${selection.roundRobin3.toFixed(0)} ns (3 keys) vs ` +
+      `${selection.roundRobin10k.toFixed(0)} ns (10,000 keys); weighted ${selection.weighted3.toFixed(0)} ns vs ` +
+      `${selection.weighted10k.toFixed(0)} ns`,
+  );
 
   const floor = results['floor (hpm)'] as LoadResult;
   const three = results['balancer, 3 keys'] as LoadResult;
@@ -129,27 +168,59 @@ async function main(): Promise<void> {
     'throughput balancer/floor (target >= 0.90)': ratio(three.rps, floor.rps),
     'p99 balancer/floor (target <= 1.10)': ratio(three.p99, floor.p99),
     'throughput 10000 keys/3 keys (target >= 0.95)': ratio(tenK.rps, three.rps),
-    'throughput RedisStore/memory store (target >= 0.95)': results['balancer, 3 keys, RedisStore'] ? ratio((results['balancer, 3 keys, RedisStore'] as LoadResult).rps, three.rps) : null,
-    'p50 RedisStore minus memory store, ms': results['balancer, 3 keys, RedisStore'] ? (results['balancer, 3 keys, RedisStore'] as LoadResult).p50 - three.p50 : null,
+    'throughput RedisStore/memory store (target >= 0.95)': results['balancer, 3 keys, RedisStore']
+      ? ratio((results['balancer, 3 keys, RedisStore'] as LoadResult).rps, three.rps)
+      : null,
+    'p50 RedisStore minus memory store, ms': results['balancer, 3 keys, RedisStore']
+      ? (results['balancer, 3 keys, RedisStore'] as LoadResult).p50 - three.p50
+      : null,
     'throughput balancer/direct': ratio(three.rps, (results.direct as LoadResult).rps),
     'throughput balancer/node:http proxy': handWritten ? ratio(three.rps, handWritten.rps) : null,
-    'throughput standalone server/node:http proxy': handWritten ? ratio((results['standalone server'] as LoadResult).rps, handWritten.rps) : null,
+    'throughput standalone server/node:http proxy': handWritten
+      ? ratio((results['standalone server'] as LoadResult).rps, handWritten.rps)
+      : null,
     'throughput balancer/nginx': nginx ? ratio(three.rps, nginx.rps) : null,
     'p50 added at 1 connection, ms (target < 1)': Math.round(addedP50 * 100) / 100,
     'p50 added by one failover (429 then 200), ms': Math.round(failoverCost * 100) / 100,
-    'stream chunk delay over floor, median ms (target < 2)': Math.round((streams['balancer, 3 keys'].median - streams['floor (hpm)'].median) * 100) / 100,
-    'stream chunk delay over floor, p99 ms': Math.round((streams['balancer, 3 keys'].p99 - streams['floor (hpm)'].p99) * 100) / 100,
-    'memory per open stream, KiB (target < 64)': Math.round((streams['balancer, 3 keys'].bytesPerStream ?? 0) / 1024 * 10) / 10,
+    'stream chunk delay over floor, median ms (target < 2)':
+      Math.round((streams['balancer, 3 keys'].median - streams['floor (hpm)'].median) * 100) / 100,
+    'stream chunk delay over floor, p99 ms':
+      Math.round((streams['balancer, 3 keys'].p99 - streams['floor (hpm)'].p99) * 100) / 100,
+    'memory per open stream, KiB (target < 64)':
+      Math.round(((streams['balancer, 3 keys'].bytesPerStream ?? 0) / 1024) * 10) / 10,
   };
   console.log('\nRatios:');
   for (const [name, value] of Object.entries(ratios)) console.log(`  ${name.padEnd(56)} ${value ?? 'n/a'}`);
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify({
-    date: new Date().toISOString(), cores: cpus().length, node: process.version, seconds: SECONDS, connections: CONNECTIONS,
-    results, rounds, single: { direct: { p50: single.direct.p50, p99: single.direct.p99 }, balancer: { p50: single.balancer.p50, p99: single.balancer.p99 } },
-    failover: { onePlainP50: plainP50, twoAttemptsP50: failoverP50, counts: { 1: failover.byAttempts['1']?.length ?? 0, 2: failover.byAttempts['2']?.length ?? 0 } },
-    streams, selection, scrubbing, ratios,
-  }, null, 2)}\n`);
+  writeFileSync(
+    new URL('./results/latest.json', import.meta.url),
+    `${JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        cores: cpus().length,
+        node: process.version,
+        seconds: SECONDS,
+        connections: CONNECTIONS,
+        results,
+        rounds,
+        single: {
+          direct: { p50: single.direct.p50, p99: single.direct.p99 },
+          balancer: { p50: single.balancer.p50, p99: single.balancer.p99 },
+        },
+        failover: {
+          onePlainP50: plainP50,
+          twoAttemptsP50: failoverP50,
+          counts: { 1: failover.byAttempts['1']?.length ?? 0, 2: failover.byAttempts['2']?.length ?? 0 },
+        },
+        streams,
+        selection,
+        scrubbing,
+        ratios,
+      },
+      null,
+      2,
+    )}\n`,
+  );
   console.log('\nWritten to bench/results/latest.json');
 }
 

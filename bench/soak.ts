@@ -4,7 +4,9 @@ import { runHostileSoak } from '../test/fixtures/hostile-soak.js';
 const seconds = Number(process.env.SOAK_SECONDS ?? 60);
 console.log(`hostile soak for ${seconds} s …`);
 const report = await runHostileSoak(seconds, 20);
-console.log(JSON.stringify({ requests: report.requests, statuses: report.statuses, non_readers: report.nonReaders }, null, 2));
+console.log(
+  JSON.stringify({ requests: report.requests, statuses: report.statuses, non_readers: report.nonReaders }, null, 2),
+);
 if (report.problems.length > 0) {
   console.error(`problems:\n- ${report.problems.join('\n- ')}`);
   process.exit(1);

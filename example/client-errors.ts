@@ -20,7 +20,9 @@ export function answerClientErrors(server: Server): void {
     }
     const [status, code, message] = ANSWERS[error.code ?? ''] ?? [400, 'bad_request', 'The request is not valid HTTP.'];
     const body = JSON.stringify({ error: { message, type: 'invalid_request_error', code } });
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n`
-      + `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   });
 }

@@ -10,7 +10,8 @@ import convict from 'convict';
 const LIST_FORMAT = {
   name: 'string-list',
   validate(value: unknown) {
-    if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) throw new Error('must be a list of strings');
+    if (!Array.isArray(value) || value.some((item) => typeof item !== 'string'))
+      throw new Error('must be a list of strings');
   },
   /** Comma-separated in the environment; entries trimmed, empty ones dropped (convict's Array keeps `''`). */
   coerce(value: unknown) {
@@ -22,7 +23,8 @@ const LIST_FORMAT = {
 const PORT_FORMAT = {
   name: 'port-number',
   validate(value: unknown) {
-    if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 65535) throw new Error('must be a port number from 0 to 65535');
+    if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 65535)
+      throw new Error('must be a port number from 0 to 65535');
   },
   /** The seed writes the port as a string ("8080"); numbers work too. */
   coerce(value: unknown) {
@@ -38,9 +40,13 @@ const POSITIVE = {
   coerce: (value: unknown) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
 };
 
-const NON_NEGATIVE = { ...POSITIVE, name: 'non-negative-int', validate(value: unknown) {
-  if (!Number.isInteger(value) || (value as number) < 0) throw new Error('must be a whole number, 0 or more');
-} };
+const NON_NEGATIVE = {
+  ...POSITIVE,
+  name: 'non-negative-int',
+  validate(value: unknown) {
+    if (!Number.isInteger(value) || (value as number) < 0) throw new Error('must be a whole number, 0 or more');
+  },
+};
 
 const BOOLEAN_FORMAT = {
   name: 'flag',
@@ -56,24 +62,68 @@ const BOOLEAN_FORMAT = {
   },
 };
 
-convict.addFormats({ flag: BOOLEAN_FORMAT,  'string-list': LIST_FORMAT, 'port-number': PORT_FORMAT, 'positive-int': POSITIVE, 'non-negative-int': NON_NEGATIVE });
+convict.addFormats({
+  flag: BOOLEAN_FORMAT,
+  'string-list': LIST_FORMAT,
+  'port-number': PORT_FORMAT,
+  'positive-int': POSITIVE,
+  'non-negative-int': NON_NEGATIVE,
+});
 
-const ms = (doc: string, env: string, value: number, format = 'positive-int') => ({ doc, format, default: value, env, arg: env.toLowerCase() });
+const ms = (doc: string, env: string, value: number, format = 'positive-int') => ({
+  doc,
+  format,
+  default: value,
+  env,
+  arg: env.toLowerCase(),
+});
 
 export const schema = {
-  api_keys: { doc: 'ModelScope tokens.', format: 'string-list', default: [] as string[], env: 'MODELSCOPE_API_KEYS', sensitive: true },
-  api_keys_file: { doc: 'A file with one token per line (a mounted secret); added to api_keys.', format: String, default: '', env: 'MODELSCOPE_API_KEYS_FILE' },
+  api_keys: {
+    doc: 'ModelScope tokens.',
+    format: 'string-list',
+    default: [] as string[],
+    env: 'MODELSCOPE_API_KEYS',
+    sensitive: true,
+  },
+  api_keys_file: {
+    doc: 'A file with one token per line (a mounted secret); added to api_keys.',
+    format: String,
+    default: '',
+    env: 'MODELSCOPE_API_KEYS_FILE',
+  },
   server_port: { doc: 'Port to listen on.', format: 'port-number', default: 8080, env: 'PORT', arg: 'port' },
   host: { doc: 'Address to bind.', format: String, default: '0.0.0.0', env: 'HOST', arg: 'host' },
-  target_url: { doc: 'ModelScope base URL.', format: String, default: 'https://api-inference.modelscope.cn', env: 'MODELSCOPE_TARGET_URL' },
+  target_url: {
+    doc: 'ModelScope base URL.',
+    format: String,
+    default: 'https://api-inference.modelscope.cn',
+    env: 'MODELSCOPE_TARGET_URL',
+  },
   health_check: { doc: 'Probe each key periodically.', format: 'flag', default: true, env: 'HEALTH_CHECK' },
   health_path: { doc: 'Path probed with each key.', format: String, default: '/v1/models', env: 'HEALTH_PATH' },
   health_interval_ms: ms('Time between probe rounds.', 'HEALTH_INTERVAL_MS', 30_000),
   health_timeout_ms: ms('Probe timeout.', 'HEALTH_TIMEOUT_MS', 10_000),
   mount_path: { doc: 'Where the balancer is mounted.', format: String, default: '/', env: 'MOUNT_PATH' },
-  log_level: { doc: 'pino log level.', format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', env: 'LOG_LEVEL', arg: 'log-level' },
-  shutdown_grace_ms: ms('On SIGTERM/SIGINT, how long requests in flight may take to finish.', 'SHUTDOWN_GRACE_MS', 10_000, 'non-negative-int'),
-  strategy: { doc: 'Key selection.', format: ['round-robin', 'weighted', 'least-in-flight', 'most-remaining'], default: 'round-robin', env: 'BALANCE_STRATEGY' },
+  log_level: {
+    doc: 'pino log level.',
+    format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    default: 'info',
+    env: 'LOG_LEVEL',
+    arg: 'log-level',
+  },
+  shutdown_grace_ms: ms(
+    'On SIGTERM/SIGINT, how long requests in flight may take to finish.',
+    'SHUTDOWN_GRACE_MS',
+    10_000,
+    'non-negative-int',
+  ),
+  strategy: {
+    doc: 'Key selection.',
+    format: ['round-robin', 'weighted', 'least-in-flight', 'most-remaining'],
+    default: 'round-robin',
+    env: 'BALANCE_STRATEGY',
+  },
   retry_attempts: ms('Tries per request in all.', 'RETRY_ATTEMPTS', 3),
   failure_threshold: ms('Consecutive failures before a key is unhealthy.', 'FAILURE_THRESHOLD', 3),
   cooldown_base_ms: ms('Cooldown after a 429 without Retry-After.', 'COOLDOWN_BASE_MS', 5_000),
@@ -83,19 +133,66 @@ export const schema = {
   first_byte_timeout_ms: ms('Upstream time-to-first-byte timeout.', 'FIRST_BYTE_TIMEOUT_MS', 120_000),
   idle_timeout_ms: ms('Longest gap between stream chunks.', 'IDLE_TIMEOUT_MS', 120_000),
   total_timeout_ms: ms('Longest time until an answer begins, over all attempts.', 'TOTAL_TIMEOUT_MS', 180_000),
-  retry_timeouts: { doc: 'Resend a POST after a timeout or reset: idempotent (GET/HEAD only) or always.', format: ['idempotent', 'always'], default: 'idempotent', env: 'RETRY_TIMEOUTS' },
+  retry_timeouts: {
+    doc: 'Resend a POST after a timeout or reset: idempotent (GET/HEAD only) or always.',
+    format: ['idempotent', 'always'],
+    default: 'idempotent',
+    env: 'RETRY_TIMEOUTS',
+  },
   max_body_bytes: ms('Largest request body.', 'MAX_BODY_BYTES', 10 * 1024 * 1024),
-  max_buffered_bytes: ms('Request body bytes held at once before new requests get 503.', 'MAX_BUFFERED_BYTES', 256 * 1024 * 1024),
-  cors_origins: { doc: 'Browser origins allowed (CORS), or * for any; empty: off.', format: 'string-list', default: [] as string[], env: 'CORS_ORIGINS' },
+  max_buffered_bytes: ms(
+    'Request body bytes held at once before new requests get 503.',
+    'MAX_BUFFERED_BYTES',
+    256 * 1024 * 1024,
+  ),
+  cors_origins: {
+    doc: 'Browser origins allowed (CORS), or * for any; empty: off.',
+    format: 'string-list',
+    default: [] as string[],
+    env: 'CORS_ORIGINS',
+  },
   queue_timeout_ms: ms('Wait for a cooling key before answering 429.', 'QUEUE_TIMEOUT_MS', 0, 'non-negative-int'),
-  quota_reset_time_zone: { doc: 'Time zone of the daily quota reset.', format: String, default: 'Asia/Shanghai', env: 'QUOTA_RESET_TIME_ZONE' },
-  quota_reset_time: { doc: 'Local time of the daily quota reset, HH:MM.', format: String, default: '00:00', env: 'QUOTA_RESET_TIME' },
+  quota_reset_time_zone: {
+    doc: 'Time zone of the daily quota reset.',
+    format: String,
+    default: 'Asia/Shanghai',
+    env: 'QUOTA_RESET_TIME_ZONE',
+  },
+  quota_reset_time: {
+    doc: 'Local time of the daily quota reset, HH:MM.',
+    format: String,
+    default: '00:00',
+    env: 'QUOTA_RESET_TIME',
+  },
   metrics: { doc: 'Serve Prometheus metrics.', format: 'flag', default: true, env: 'METRICS' },
   metrics_path: { doc: 'Path of the metrics route.', format: String, default: '/metrics', env: 'METRICS_PATH' },
-  access_tokens: { doc: 'Client tokens; when set, every proxied request needs one.', format: 'string-list', default: [] as string[], env: 'BALANCE_ACCESS_TOKENS', sensitive: true },
-  admin_token: { doc: 'Token for /stats and /metrics.', format: String, default: '', env: 'BALANCE_ADMIN_TOKEN', sensitive: true },
-  forward_client_address: { doc: 'Send X-Forwarded-For upstream.', format: 'flag', default: false, env: 'FORWARD_CLIENT_ADDRESS' },
-  redis_url: { doc: 'Redis URL (redis:// or rediss://) to share key state between replicas; empty: none.', format: String, default: '', env: 'REDIS_URL', sensitive: true },
+  access_tokens: {
+    doc: 'Client tokens; when set, every proxied request needs one.',
+    format: 'string-list',
+    default: [] as string[],
+    env: 'BALANCE_ACCESS_TOKENS',
+    sensitive: true,
+  },
+  admin_token: {
+    doc: 'Token for /stats and /metrics.',
+    format: String,
+    default: '',
+    env: 'BALANCE_ADMIN_TOKEN',
+    sensitive: true,
+  },
+  forward_client_address: {
+    doc: 'Send X-Forwarded-For upstream.',
+    format: 'flag',
+    default: false,
+    env: 'FORWARD_CLIENT_ADDRESS',
+  },
+  redis_url: {
+    doc: 'Redis URL (redis:// or rediss://) to share key state between replicas; empty: none.',
+    format: String,
+    default: '',
+    env: 'REDIS_URL',
+    sensitive: true,
+  },
   redis_prefix: { doc: 'Prefix of every Redis key and channel.', format: String, default: 'msb:', env: 'REDIS_PREFIX' },
   request_timeout_ms: ms('Longest time a client may take to send a whole request.', 'REQUEST_TIMEOUT_MS', 60_000),
   headers_timeout_ms: ms('Longest time a client may take to send its headers.', 'HEADERS_TIMEOUT_MS', 20_000),
@@ -108,14 +205,44 @@ export type SettingName = keyof typeof schema;
 
 /** The settings once loaded and checked. */
 export interface Settings {
-  api_keys: string[]; api_keys_file: string; server_port: number; host: string; target_url: string;
-  health_check: boolean; health_path: string; health_interval_ms: number; health_timeout_ms: number;
-  mount_path: string; log_level: string; shutdown_grace_ms: number; strategy: string;
-  retry_attempts: number; failure_threshold: number; cooldown_base_ms: number; cooldown_max_ms: number;
-  invalid_key_retry_ms: number; connect_timeout_ms: number; first_byte_timeout_ms: number; idle_timeout_ms: number;
-  total_timeout_ms: number; retry_timeouts: string; max_body_bytes: number; max_buffered_bytes: number; cors_origins: string[]; queue_timeout_ms: number; quota_reset_time_zone: string; quota_reset_time: string;
-  metrics: boolean; metrics_path: string; access_tokens: string[]; admin_token: string; forward_client_address: boolean;
-  request_timeout_ms: number; headers_timeout_ms: number; redis_url: string; redis_prefix: string;
+  api_keys: string[];
+  api_keys_file: string;
+  server_port: number;
+  host: string;
+  target_url: string;
+  health_check: boolean;
+  health_path: string;
+  health_interval_ms: number;
+  health_timeout_ms: number;
+  mount_path: string;
+  log_level: string;
+  shutdown_grace_ms: number;
+  strategy: string;
+  retry_attempts: number;
+  failure_threshold: number;
+  cooldown_base_ms: number;
+  cooldown_max_ms: number;
+  invalid_key_retry_ms: number;
+  connect_timeout_ms: number;
+  first_byte_timeout_ms: number;
+  idle_timeout_ms: number;
+  total_timeout_ms: number;
+  retry_timeouts: string;
+  max_body_bytes: number;
+  max_buffered_bytes: number;
+  cors_origins: string[];
+  queue_timeout_ms: number;
+  quota_reset_time_zone: string;
+  quota_reset_time: string;
+  metrics: boolean;
+  metrics_path: string;
+  access_tokens: string[];
+  admin_token: string;
+  forward_client_address: boolean;
+  request_timeout_ms: number;
+  headers_timeout_ms: number;
+  redis_url: string;
+  redis_prefix: string;
 }
 
 export function createConfig(env: NodeJS.ProcessEnv, args: string[]) {

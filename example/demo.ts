@@ -9,15 +9,23 @@ import { startServer } from './create-server.js';
  * loopback with three demo keys (the third fails its health checks), puts the
  * balancer in front of it, and prints commands to try.
  */
-const DEMO_KEYS = ['ms-demo0001-aaaa-4bbb-8ccc-000000000001', 'ms-demo0002-aaaa-4bbb-8ccc-000000000002', 'ms-demo0003-aaaa-4bbb-8ccc-000000000003'];
+const DEMO_KEYS = [
+  'ms-demo0001-aaaa-4bbb-8ccc-000000000001',
+  'ms-demo0002-aaaa-4bbb-8ccc-000000000002',
+  'ms-demo0003-aaaa-4bbb-8ccc-000000000003',
+];
 
 async function demo(): Promise<void> {
   const fake = await startFakeModelScope({ streamChunks: 8, streamIntervalMs: 150 });
   fake.probe(DEMO_KEYS[2], 'fail');
   const config = createConfig({}, []);
   config.load({
-    api_keys: DEMO_KEYS, target_url: fake.url, host: '127.0.0.1', server_port: Number(process.env.PORT ?? 8080),
-    health_interval_ms: 10_000, log_level: process.env.LOG_LEVEL ?? 'warn',
+    api_keys: DEMO_KEYS,
+    target_url: fake.url,
+    host: '127.0.0.1',
+    server_port: Number(process.env.PORT ?? 8080),
+    health_interval_ms: 10_000,
+    log_level: process.env.LOG_LEVEL ?? 'warn',
   });
   const settings = config.getProperties();
   const logger = createLogger(settings.log_level, DEMO_KEYS);
@@ -41,7 +49,11 @@ Three demo keys; the third fails its health checks, so requests go to the other 
 
 Ctrl-C stops it.
 `);
-  const stop = () => void running.shutdown().then(() => fake.close()).then(() => process.exit(0));
+  const stop = () =>
+    void running
+      .shutdown()
+      .then(() => fake.close())
+      .then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

@@ -6,7 +6,11 @@ import { createConfig, schema, type SettingName, type Settings } from './config-
 
 /** A setting that stops start-up; its message is the one line the operator sees. */
 export class SettingsError extends Error {
-  constructor(readonly setting: string, problem: string, fix: string) {
+  constructor(
+    readonly setting: string,
+    problem: string,
+    fix: string,
+  ) {
     super(`${setting}: ${problem}. ${fix}`);
     this.name = 'SettingsError';
   }
@@ -16,7 +20,9 @@ const PLACEHOLDER = /^your_api_key_\d+_here$/i;
 
 function howToSet(name: string): string {
   const item = (schema as Record<string, { env?: string; arg?: string }>)[name];
-  return item?.env ? `Set "${name}" in the config file, the environment variable ${item.env}, or --${item.arg ?? name}.` : `Fix "${name}" in the config file.`;
+  return item?.env
+    ? `Set "${name}" in the config file, the environment variable ${item.env}, or --${item.arg ?? name}.`
+    : `Fix "${name}" in the config file.`;
 }
 
 function flagValue(args: string[], flag: string): string | undefined {
@@ -31,7 +37,11 @@ function explain(error: Error): SettingsError {
   const undeclared = /configuration param '([^']+)' not declared/.exec(first);
   if (undeclared) {
     const guess = closestName(undeclared[1], Object.keys(schema));
-    return new SettingsError(undeclared[1], 'is not a known setting', guess ? `Did you mean "${guess}"?` : 'Remove it; the README lists every setting.');
+    return new SettingsError(
+      undeclared[1],
+      'is not a known setting',
+      guess ? `Did you mean "${guess}"?` : 'Remove it; the README lists every setting.',
+    );
   }
   const named = /^([\w.]+): (.*)$/.exec(first);
   if (named) return new SettingsError(named[1], named[2].replace(/: value was .*/, ''), howToSet(named[1]));
@@ -44,15 +54,23 @@ function explain(error: Error): SettingsError {
  */
 function shownPath(path: string): string {
   const name = path.split(/[\\/]/).pop() ?? '';
-  return /^(?=.*\d)[\w-]{20,}$/.test(name) ? 'the path given (not shown: it looks like a token, not a file name)' : path;
+  return /^(?=.*\d)[\w-]{20,}$/.test(name)
+    ? 'the path given (not shown: it looks like a token, not a file name)'
+    : path;
 }
 
 function readKeysFile(path: string): string[] {
   try {
-    return readFileSync(path, 'utf8').split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+    return readFileSync(path, 'utf8')
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
   } catch (error) {
-    throw new SettingsError('api_keys_file', `cannot read ${shownPath(path)} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-      'Point MODELSCOPE_API_KEYS_FILE at a readable file with one token per line (the file name, not a token).');
+    throw new SettingsError(
+      'api_keys_file',
+      `cannot read ${shownPath(path)} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      'Point MODELSCOPE_API_KEYS_FILE at a readable file with one token per line (the file name, not a token).',
+    );
   }
 }
 
@@ -72,11 +90,19 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, args: string[
     } catch (error) {
       // JSON.parse quotes the text around the mistake, which may be a token: only its position is shown.
       const position = /position (\d+)/.exec((error as Error).message)?.[1];
-      throw new SettingsError('config', `${shownPath(path)} is not valid JSON${position ? ` (at character ${position})` : ''}`, 'Fix the file or point --config at another.');
+      throw new SettingsError(
+        'config',
+        `${shownPath(path)} is not valid JSON${position ? ` (at character ${position})` : ''}`,
+        'Fix the file or point --config at another.',
+      );
     }
     config.load(parsed as Partial<Settings>);
   } else if (explicitPath) {
-    throw new SettingsError('config', `no file at ${shownPath(path)}`, 'Check --config or MODELSCOPE_BALANCE_CONFIG (a file name, not a token).');
+    throw new SettingsError(
+      'config',
+      `no file at ${shownPath(path)}`,
+      'Check --config or MODELSCOPE_BALANCE_CONFIG (a file name, not a token).',
+    );
   }
   try {
     config.validate({ allowed: 'strict' });
@@ -86,16 +112,30 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, args: string[
   const settings = config.getProperties();
   const keys = [...settings.api_keys, ...(settings.api_keys_file ? readKeysFile(settings.api_keys_file) : [])];
   if (keys.some((key) => PLACEHOLDER.test(key))) {
-    throw new SettingsError('api_keys', 'still holds the sample placeholders (your_api_key_1_here …)',
-      'Put your ModelScope tokens in MODELSCOPE_API_KEYS (comma-separated) or a keys file, not in a committed config.json.');
+    throw new SettingsError(
+      'api_keys',
+      'still holds the sample placeholders (your_api_key_1_here …)',
+      'Put your ModelScope tokens in MODELSCOPE_API_KEYS (comma-separated) or a keys file, not in a committed ' +
+        'config.json.',
+    );
   }
   if (keys.length === 0) {
-    throw new SettingsError('api_keys', 'no ModelScope token was given', 'Set MODELSCOPE_API_KEYS=ms-…,ms-… or "api_keys" in config.json, or name a keys file in MODELSCOPE_API_KEYS_FILE.');
+    throw new SettingsError(
+      'api_keys',
+      'no ModelScope token was given',
+      'Set MODELSCOPE_API_KEYS=ms-…,ms-… or "api_keys" in config.json, or name a keys file in ' +
+        'MODELSCOPE_API_KEYS_FILE.',
+    );
   }
   if (settings.headers_timeout_ms > settings.request_timeout_ms) {
-    throw new SettingsError('headers_timeout_ms', `(${settings.headers_timeout_ms}) is longer than request_timeout_ms (${settings.request_timeout_ms})`, 'Make it shorter: the headers are part of the request.');
+    throw new SettingsError(
+      'headers_timeout_ms',
+      `(${settings.headers_timeout_ms}) is longer than request_timeout_ms (${settings.request_timeout_ms})`,
+      'Make it shorter: the headers are part of the request.',
+    );
   }
-  if (!settings.mount_path.startsWith('/')) throw new SettingsError('mount_path', 'must start with "/"', howToSet('mount_path'));
+  if (!settings.mount_path.startsWith('/'))
+    throw new SettingsError('mount_path', 'must start with "/"', howToSet('mount_path'));
   return { ...settings, api_keys: [...new Set(keys)] };
 }
 
@@ -114,12 +154,17 @@ export function balancerOptions(settings: Settings): Omit<BalanceOptions, 'logge
     cooldown: { baseMs: settings.cooldown_base_ms, maxMs: settings.cooldown_max_ms },
     invalidKeyRetryMs: settings.invalid_key_retry_ms,
     timeouts: {
-      connectMs: settings.connect_timeout_ms, firstByteMs: settings.first_byte_timeout_ms,
-      idleMs: settings.idle_timeout_ms, totalMs: settings.total_timeout_ms,
+      connectMs: settings.connect_timeout_ms,
+      firstByteMs: settings.first_byte_timeout_ms,
+      idleMs: settings.idle_timeout_ms,
+      totalMs: settings.total_timeout_ms,
     },
     maxBodyBytes: settings.max_body_bytes,
     maxBufferedBytes: settings.max_buffered_bytes,
-    cors: settings.cors_origins.length > 0 ? { origins: settings.cors_origins.includes('*') ? '*' : settings.cors_origins } : false,
+    cors:
+      settings.cors_origins.length > 0
+        ? { origins: settings.cors_origins.includes('*') ? '*' : settings.cors_origins }
+        : false,
     queueTimeoutMs: settings.queue_timeout_ms,
     quota: { resetTimeZone: settings.quota_reset_time_zone, resetTime: settings.quota_reset_time },
     accessTokens: settings.access_tokens,
@@ -128,4 +173,4 @@ export function balancerOptions(settings: Settings): Omit<BalanceOptions, 'logge
   };
 }
 
-export { type SettingName };
+export type { SettingName };

@@ -18,23 +18,35 @@ export function addLoggerSecrets(logger: PinoLogger, secrets: readonly string[])
 
 export function createLogger(level: string, keys: readonly string[], destination?: pino.DestinationStream): PinoLogger {
   const scrubber = new KeyScrubber(keys);
-  const logger = pino({
-    level,
-    base: undefined,
-    redact: {
-      paths: [
-        'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization',
-        'headers["x-api-key"]', '*.headers["x-api-key"]', 'api_keys', '*.api_keys', 'access_tokens', 'admin_token', 'key_secret',
-      ],
-      censor: '[redacted]',
-    },
-    hooks: {
-      logMethod(args, method) {
-        const clean = args.map((arg: unknown) => (typeof arg === 'string' ? scrubber.scrub(arg) : arg));
-        method.apply(this, clean as Parameters<typeof method>);
+  const logger = pino(
+    {
+      level,
+      base: undefined,
+      redact: {
+        paths: [
+          'authorization',
+          '*.authorization',
+          'headers.authorization',
+          '*.headers.authorization',
+          'headers["x-api-key"]',
+          '*.headers["x-api-key"]',
+          'api_keys',
+          '*.api_keys',
+          'access_tokens',
+          'admin_token',
+          'key_secret',
+        ],
+        censor: '[redacted]',
+      },
+      hooks: {
+        logMethod(args, method) {
+          const clean = args.map((arg: unknown) => (typeof arg === 'string' ? scrubber.scrub(arg) : arg));
+          method.apply(this, clean as Parameters<typeof method>);
+        },
       },
     },
-  }, destination ?? stdoutLines());
+    destination ?? stdoutLines(),
+  );
   scrubbers.set(logger, scrubber);
   return logger;
 }

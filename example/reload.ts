@@ -15,7 +15,12 @@ const RELOADABLE = new Set(['api_keys', 'api_keys_file']);
  * finish. A file that is empty or does not load is refused with a warning, and
  * the current keys stay. Returns the settings now in force.
  */
-export function reloadKeys(balancer: Balancer, current: Settings, logger: PinoLogger, load: () => Settings = () => loadSettings()): Settings {
+export function reloadKeys(
+  balancer: Balancer,
+  current: Settings,
+  logger: PinoLogger,
+  load: () => Settings = () => loadSettings(),
+): Settings {
   let next: Settings;
   try {
     if (current.api_keys_file && readFileSync(current.api_keys_file, 'utf8').trim() === '') {
@@ -24,12 +29,20 @@ export function reloadKeys(balancer: Balancer, current: Settings, logger: PinoLo
     next = load();
     addLoggerSecrets(logger, next.api_keys);
     const change = balancer.replaceKeys(next.api_keys);
-    const restartNeeded = Object.keys(next).filter((name) => !RELOADABLE.has(name)
-      && JSON.stringify(next[name as keyof Settings]) !== JSON.stringify(current[name as keyof Settings]));
-    logger.info({ added: change.added, removed: change.removed, kept: change.kept, restart_needed: restartNeeded },
-      `keys reloaded: ${change.added.length} added, ${change.removed.length} removed, ${change.kept.length} kept`
-      + (restartNeeded.length > 0 ? `; ${restartNeeded.join(', ')} changed and take effect only after a restart` : ''));
-    return { ...next, ...Object.fromEntries(restartNeeded.map((name) => [name, current[name as keyof Settings]])) } as Settings;
+    const restartNeeded = Object.keys(next).filter(
+      (name) =>
+        !RELOADABLE.has(name) &&
+        JSON.stringify(next[name as keyof Settings]) !== JSON.stringify(current[name as keyof Settings]),
+    );
+    logger.info(
+      { added: change.added, removed: change.removed, kept: change.kept, restart_needed: restartNeeded },
+      `keys reloaded: ${change.added.length} added, ${change.removed.length} removed, ${change.kept.length} kept` +
+        (restartNeeded.length > 0 ? `; ${restartNeeded.join(', ')} changed and take effect only after a restart` : ''),
+    );
+    return {
+      ...next,
+      ...Object.fromEntries(restartNeeded.map((name) => [name, current[name as keyof Settings]])),
+    } as Settings;
   } catch (error) {
     logger.warn({}, `reload refused, the current keys stay: ${(error as Error).message}`);
     return current;

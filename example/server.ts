@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { createLogger } from './logger.js';
-import { startServer } from './create-server.js';
+import type { Settings } from './config-schema.js';
+import { startServer, type RunningServer } from './create-server.js';
 import { loadSettings, SettingsError } from './load-settings.js';
 import { reloadKeys, watchKeysFile } from './reload.js';
 
@@ -9,7 +10,7 @@ import { reloadKeys, watchKeysFile } from './reload.js';
  * service's format works as is), the environment and the command line.
  */
 async function main(): Promise<void> {
-  let settings;
+  let settings: Settings;
   try {
     settings = loadSettings();
   } catch (error) {
@@ -19,8 +20,11 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(settings.log_level, [...settings.api_keys, ...settings.access_tokens, settings.admin_token].filter(Boolean));
-  let running;
+  const logger = createLogger(
+    settings.log_level,
+    [...settings.api_keys, ...settings.access_tokens, settings.admin_token].filter(Boolean),
+  );
+  let running: RunningServer;
   try {
     running = await startServer(settings, logger);
   } catch (error) {
@@ -43,10 +47,12 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     logger.info({ signal }, 'signal received');
-    // Whatever happens below (a request that ignores the grace period, a logger stuck on a dead pipe), the process ends.
+    // Whatever happens below (a request that ignores the grace period, a logger stuck on a dead pipe), the process
+    // ends.
     setTimeout(() => process.exit(1), settings.shutdown_grace_ms + 5_000).unref();
     void running.shutdown().then(() => {
-      // No logger.flush(): the logger writes synchronously, and pino's flush loops forever on EPIPE when the log reader is gone.
+      // No logger.flush(): the logger writes synchronously, and pino's flush loops forever on EPIPE when the log reader
+      // is gone.
       logger.info({}, 'stopped');
       process.exit(0);
     });

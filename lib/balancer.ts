@@ -39,11 +39,20 @@ export interface BalancerHandles {
   stats(): Record<string, KeyStats>;
   /** Runs one round of health probes now and resolves when it is done. */
   checkHealth(): Promise<void>;
-  /** Stops health checks, refuses new requests (503) and frees upstream sockets once requests in flight end. Safe to call twice. */
+  /**
+   * Stops health checks, refuses new requests (503) and frees upstream sockets once requests in flight end. Safe to
+   * call twice.
+   */
   close(): Promise<void>;
-  /** Adds a key at runtime and returns its label; a duplicate or malformed key throws a BalanceConfigError (never quoting the key). */
+  /**
+   * Adds a key at runtime and returns its label; a duplicate or malformed key throws a BalanceConfigError (never
+   * quoting the key).
+   */
   addKey(spec: string | KeySpec): string;
-  /** Removes a key: no new request uses it, requests and streams under way on it finish, its metric series go. False when unknown. */
+  /**
+   * Removes a key: no new request uses it, requests and streams under way on it finish, its metric series go. False
+   * when unknown.
+   */
   removeKey(label: string): boolean;
   /** Holds a key (state `disabled`): no traffic, no probes, until `enableKey`. False when unknown. */
   disableKey(label: string): boolean;
@@ -83,20 +92,40 @@ function looksLikeRequest(value: unknown): boolean {
  * @throws {BalanceConfigError} when an option is wrong: its `code` (`ERR_MSB_*`), the `option` and the fix.
  */
 export function modelscopeBalance(options: BalanceOptions): Balancer {
-  if (looksLikeRequest(options) && typeof arguments[2] === 'function') {
-    const error = new BalanceConfigError('ERR_MSB_NOT_CALLED', 'modelscopeBalance',
-      'was mounted without being called: write `app.use(modelscopeBalance({ keys: [...] }))`, not `app.use(modelscopeBalance)`.');
-    (arguments[2] as (error: unknown) => void)(error);
+  // Called as a middleware (`app.use(modelscopeBalance)`): the third argument is Express's `next`.
+  // biome-ignore lint/complexity/noArguments: one argument is public; only a mistaken mount passes three
+  const next: unknown = arguments[2];
+  if (looksLikeRequest(options) && typeof next === 'function') {
+    const error = new BalanceConfigError(
+      'ERR_MSB_NOT_CALLED',
+      'modelscopeBalance',
+      'was mounted without being called: write `app.use(modelscopeBalance({ keys: [...] }))`, not ' +
+        '`app.use(modelscopeBalance)`.',
+    );
+    (next as (error: unknown) => void)(error);
     return undefined as unknown as Balancer;
   }
   const config = resolveOptions(options);
   let metrics!: BalancerMetrics;
   let shared!: SharedState;
-  const pool = new KeyPool(config.keys, {
-    strategy: config.strategy, failureThreshold: config.failureThreshold, cooldownBaseMs: config.cooldown.baseMs,
-    cooldownMaxMs: config.cooldown.maxMs, invalidKeyRetryMs: config.invalidKeyRetryMs,
-    resetTimeZone: config.quota.resetTimeZone, resetMinutes: config.quota.resetMinutes, now: config.now,
-  }, poolEvents(config, () => metrics, () => shared));
+  const pool = new KeyPool(
+    config.keys,
+    {
+      strategy: config.strategy,
+      failureThreshold: config.failureThreshold,
+      cooldownBaseMs: config.cooldown.baseMs,
+      cooldownMaxMs: config.cooldown.maxMs,
+      invalidKeyRetryMs: config.invalidKeyRetryMs,
+      resetTimeZone: config.quota.resetTimeZone,
+      resetMinutes: config.quota.resetMinutes,
+      now: config.now,
+    },
+    poolEvents(
+      config,
+      () => metrics,
+      () => shared,
+    ),
+  );
   shared = new SharedState(pool, config.store);
   metrics = BalancerMetrics.for(config.registry, config.metricsPrefix);
   const storeStatus = () => config.store.status();
@@ -106,7 +135,13 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
   const agent = config.target.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const target = requestTarget(config.target);
   const ctx: BalancerContext = {
-    config, pool, metrics, logger: config.logger, agent, target, proxy: new UpstreamProxy(config.target, agent),
+    config,
+    pool,
+    metrics,
+    logger: config.logger,
+    agent,
+    target,
+    proxy: new UpstreamProxy(config.target, agent),
     scrubber: new KeyScrubber(config.keys.map((k) => k.key)),
     bodies: new BodyBudget(config.maxBufferedBytes),
     tasks: new TaskAffinity(config.taskAffinity.maxEntries, config.taskAffinity.ttlMs),
@@ -117,12 +152,22 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
 
   // Built even without periodic checks: an operator may still probe one key now (`checkKey`).
   const checker = new HealthChecker({
-    pool, target, agent, options: config.healthCheck || MANUAL_PROBES, now: config.now,
+    pool,
+    target,
+    agent,
+    options: config.healthCheck || MANUAL_PROBES,
+    now: config.now,
     onProbe(entry, result: ProbeResult) {
       metrics.healthChecks.inc({ key: entry.label, result });
       const now = config.now();
-      const error = result === 'ok' ? undefined
-        : { status: result === 'refused' ? 401 : ('error' as const), reason: result === 'refused' ? 'probe refused the token' : 'health probe failed', at: now };
+      const error =
+        result === 'ok'
+          ? undefined
+          : {
+              status: result === 'refused' ? 401 : ('error' as const),
+              reason: result === 'refused' ? 'probe refused the token' : 'health probe failed',
+              at: now,
+            };
       pool.probed(entry, result, error);
     },
   });
@@ -145,10 +190,20 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
 
   const stats = () => {
     const now = pool.now();
-    return Object.fromEntries(pool.entries.map((entry) => [entry.label, keyStats(pool, entry, now, shared.fleetRequests(entry))]));
+    return Object.fromEntries(
+      pool.entries.map((entry) => [entry.label, keyStats(pool, entry, now, shared.fleetRequests(entry))]),
+    );
   };
   const router = balancerRouter({
-    config, pool, logger: config.logger, requireAdmin, proxy: proxyThroughPool, closed: () => closing !== undefined, keys, stats, requireAdminInBrowser,
+    config,
+    pool,
+    logger: config.logger,
+    requireAdmin,
+    proxy: proxyThroughPool,
+    closed: () => closing !== undefined,
+    keys,
+    stats,
+    requireAdminInBrowser,
   });
   let closing: Promise<void> | undefined;
   Object.defineProperty(router, internals, { value: ctx });

@@ -10,7 +10,17 @@ export { BalanceConfigError, closestName } from './options/errors.js';
 export { KeyScrubber } from './upstream/scrub.js';
 export type { Logger } from './observe/logger.js';
 export type {
-  BalanceOptions, CooldownOptions, CorsOptions, HealthCheckOptions, KeySpec, MetricsOptions, Options, QuotaOptions,
-  RetryOptions, Strategy, TaskAffinityOptions, TimeoutOptions,
+  BalanceOptions,
+  CooldownOptions,
+  CorsOptions,
+  HealthCheckOptions,
+  KeySpec,
+  MetricsOptions,
+  Options,
+  QuotaOptions,
+  RetryOptions,
+  Strategy,
+  TaskAffinityOptions,
+  TimeoutOptions,
 } from './options/options.js';
 export type { KeyStatus } from './pool/key-state.js';

@@ -23,7 +23,11 @@ export function captureLogger(): Logger & { lines: LogLine[]; text(): string } {
     lines.push({ level, obj, msg });
   };
   return {
-    lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'),
+    lines,
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
     text: () => lines.map((l) => JSON.stringify(l)).join('\n'),
   };
 }
@@ -67,7 +71,12 @@ export interface RigOptions {
 export async function startRig(options: Partial<BalanceOptions> = {}, rig: RigOptions = {}): Promise<Rig> {
   const fake = await startFakeModelScope(rig.fake);
   rig.setup?.(fake);
-  const balancer = modelscopeBalance({ keys: KEYS, healthCheck: false, ...options, target: options.target ?? fake.url + (rig.targetPath ?? '') });
+  const balancer = modelscopeBalance({
+    keys: KEYS,
+    healthCheck: false,
+    ...options,
+    target: options.target ?? fake.url + (rig.targetPath ?? ''),
+  });
   const app = express();
   const mount = rig.mount ?? '/ms';
   if (rig.before) app.use(mount, ...rig.before);
@@ -75,7 +84,10 @@ export async function startRig(options: Partial<BalanceOptions> = {}, rig: RigOp
   const server = await listen(app);
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    fake, balancer, app, server,
+    fake,
+    balancer,
+    app,
+    server,
     url: mount === '/' ? base : base + mount,
     async close() {
       server.closeAllConnections();
@@ -101,7 +113,10 @@ export interface RawResponse {
 }
 
 /** A plain HTTP request that records when each chunk arrived. */
-export function request(url: string, init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<RawResponse> {
+export function request(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const req = http.request(url, { method: init.method ?? 'GET', headers: init.headers, agent: false }, (res) => {
@@ -111,9 +126,14 @@ export function request(url: string, init: { method?: string; headers?: Record<s
         chunks.push(chunk);
         chunkTimes.push(performance.now() - started);
       });
-      const done = () => resolve({
-        status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), chunkTimes, complete: res.complete,
-      });
+      const done = () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          chunkTimes,
+          complete: res.complete,
+        });
       res.on('end', done);
       res.on('error', done);
     });
@@ -122,9 +142,15 @@ export function request(url: string, init: { method?: string; headers?: Record<s
   });
 }
 
-export function chat(url: string, body: object = { model: 'Qwen/Qwen2.5-7B-Instruct', messages: [{ role: 'user', content: 'hi' }] }, headers: Record<string, string> = {}) {
+export function chat(
+  url: string,
+  body: object = { model: 'Qwen/Qwen2.5-7B-Instruct', messages: [{ role: 'user', content: 'hi' }] },
+  headers: Record<string, string> = {},
+) {
   return request(`${url}/v1/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body),
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
   });
 }
 
@@ -133,7 +159,8 @@ export function assertNoKeyIn(text: string, keys: readonly string[] = KEYS): voi
   for (const key of keys) {
     for (let i = 0; i + 12 <= key.length; i++) {
       const piece = key.slice(i, i + 12);
-      if (text.includes(piece)) throw new Error(`a piece of a key (${piece.slice(0, 3)}…) leaked into: ${text.slice(0, 200)}`);
+      if (text.includes(piece))
+        throw new Error(`a piece of a key (${piece.slice(0, 3)}…) leaked into: ${text.slice(0, 200)}`);
     }
   }
 }

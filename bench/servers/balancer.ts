@@ -10,7 +10,16 @@ import { FAILOVER_KEY, announce, arg, benchKeys } from './common.js';
 const failover = process.argv.includes('--failover');
 const keys = failover ? [FAILOVER_KEY, benchKeys(1)[0]] : benchKeys(Number(arg('keys', '3')));
 const redisUrl = arg('redis');
-const store = redisUrl ? new (await import('../../lib/redis.js')).RedisStore({ url: redisUrl, prefix: `bench-${process.pid}:` }) : undefined;
+const store = redisUrl
+  ? new (await import('../../lib/redis.js')).RedisStore({ url: redisUrl, prefix: `bench-${process.pid}:` })
+  : undefined;
 const app = express();
-app.use(modelscopeBalance({ keys, target: arg('target'), ...(failover ? { cooldown: { baseMs: 1, maxMs: 1 } } : {}), ...(store ? { store } : {}) }));
+app.use(
+  modelscopeBalance({
+    keys,
+    target: arg('target'),
+    ...(failover ? { cooldown: { baseMs: 1, maxMs: 1 } } : {}),
+    ...(store ? { store } : {}),
+  }),
+);
 const server = app.listen(0, '127.0.0.1', () => announce(server));

@@ -37,7 +37,11 @@ export type TokenCheck = (req: IncomingMessage, res: ServerResponse) => boolean;
 export type OnRefused = (req: IncomingMessage, code: 'invalid_access_token' | 'invalid_admin_token') => void;
 
 function guard(
-  tokens: readonly string[], realm: string, code: 'invalid_access_token' | 'invalid_admin_token', message: string, onRefused?: OnRefused,
+  tokens: readonly string[],
+  realm: string,
+  code: 'invalid_access_token' | 'invalid_admin_token',
+  message: string,
+  onRefused?: OnRefused,
 ): TokenCheck {
   const digests = tokens.map(digest);
   return function requireToken(req, res) {
@@ -50,14 +54,25 @@ function guard(
 
 /** Every proxied request must present one of `accessTokens`. */
 export function requireAccessToken(tokens: readonly string[], onRefused?: OnRefused) {
-  return guard(tokens, 'modelscope-balance', 'invalid_access_token',
-    'Missing or wrong access token: send `Authorization: Bearer <access token>` (or x-api-key) issued by the operator of this balancer.', onRefused);
+  return guard(
+    tokens,
+    'modelscope-balance',
+    'invalid_access_token',
+    'Missing or wrong access token: send `Authorization: Bearer <access token>` (or x-api-key) issued by the ' +
+      'operator of this balancer.',
+    onRefused,
+  );
 }
 
 /** /stats and /metrics need the admin token. */
 export function requireAdminToken(token: string, onRefused?: OnRefused) {
-  return guard([token], 'modelscope-balance-admin', 'invalid_admin_token',
-    'This route needs the admin token: send `Authorization: Bearer <admin token>`.', onRefused);
+  return guard(
+    [token],
+    'modelscope-balance-admin',
+    'invalid_admin_token',
+    'This route needs the admin token: send `Authorization: Bearer <admin token>`.',
+    onRefused,
+  );
 }
 
 /** The password of an `Authorization: Basic` header (any user name). */
@@ -79,8 +94,13 @@ export function requireAdminForBrowser(token: string, onRefused?: OnRefused): To
   return function requireAdminOrBasic(req, res) {
     if (matchesAny(presentedToken(req.headers) ?? basicPassword(req.headers), digests)) return true;
     onRefused?.(req, 'invalid_admin_token');
-    sendError(res, 401, 'invalid_admin_token', 'The status page needs the admin token: sign in with any user name and the admin token as the password.',
-      { 'www-authenticate': 'Basic realm="modelscope-balance status", charset="UTF-8"' });
+    sendError(
+      res,
+      401,
+      'invalid_admin_token',
+      'The status page needs the admin token: sign in with any user name and the admin token as the password.',
+      { 'www-authenticate': 'Basic realm="modelscope-balance status", charset="UTF-8"' },
+    );
     return false;
   };
 }
@@ -99,8 +119,18 @@ export function refusalLogger(logger: Logger, now: () => number = Date.now, inte
       unlogged++;
       return;
     }
-    logger.warn({ client: req.socket.remoteAddress, method: req.method, path: (req.url ?? '/').split('?', 1)[0].slice(0, 200), code, not_logged_since_last: unlogged },
-      code === 'invalid_admin_token' ? 'refused a request without the admin token' : 'refused a request without a valid access token');
+    logger.warn(
+      {
+        client: req.socket.remoteAddress,
+        method: req.method,
+        path: (req.url ?? '/').split('?', 1)[0].slice(0, 200),
+        code,
+        not_logged_since_last: unlogged,
+      },
+      code === 'invalid_admin_token'
+        ? 'refused a request without the admin token'
+        : 'refused a request without a valid access token',
+    );
     lastAt = at;
     unlogged = 0;
   };

@@ -11,7 +11,8 @@ const MAX_ADMIN_BODY = 64 * 1024;
 
 /** The JSON body of an admin request: parsed already by the host app, or read here (64 KiB at most). */
 function jsonBody(req: IncomingMessage & { body?: unknown }): Promise<unknown> {
-  if (req.body !== undefined && typeof req.body === 'object' && !Buffer.isBuffer(req.body)) return Promise.resolve(req.body);
+  if (req.body !== undefined && typeof req.body === 'object' && !Buffer.isBuffer(req.body))
+    return Promise.resolve(req.body);
   if (req.readableEnded) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -42,7 +43,12 @@ export function adminRouter({ keys, requireAdmin, stats }: AdminParts): Router {
   const router = express.Router();
   router.use(function adminGuard(req: Request, res: Response, next: NextFunction) {
     if (!requireAdmin) {
-      return sendError(res, 403, 'admin_disabled', 'The admin API is off: set the adminToken option (BALANCE_ADMIN_TOKEN) to use it.');
+      return sendError(
+        res,
+        403,
+        'admin_disabled',
+        'The admin API is off: set the adminToken option (BALANCE_ADMIN_TOKEN) to use it.',
+      );
     }
     if (requireAdmin(req, res)) next();
   });
@@ -51,23 +57,48 @@ export function adminRouter({ keys, requireAdmin, stats }: AdminParts): Router {
   });
   router.post('/keys', async function addKey(req: Request, res: Response) {
     const body = await jsonBody(req);
-    if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof (body as { key?: unknown }).key !== 'string') {
-      return sendError(res, 400, 'bad_request', 'Send a JSON object such as {"key": "ms-…", "label": "alice", "weight": 1, "account": "team"}.');
+    if (
+      typeof body !== 'object' ||
+      body === null ||
+      Array.isArray(body) ||
+      typeof (body as { key?: unknown }).key !== 'string'
+    ) {
+      return sendError(
+        res,
+        400,
+        'bad_request',
+        'Send a JSON object such as {"key": "ms-…", "label": "alice", "weight": 1, "account": "team"}.',
+      );
     }
     try {
       sendJson(res, 201, { label: keys.add(body as { key: string }) });
     } catch (error) {
-      if (!(error instanceof BalanceConfigError)) return sendError(res, 500, 'internal_error', 'The key could not be added.');
-      sendError(res, error.code === 'ERR_MSB_KEY_EXISTS' ? 409 : 400, error.code === 'ERR_MSB_KEY_EXISTS' ? 'key_exists' : 'bad_request', error.message);
+      if (!(error instanceof BalanceConfigError))
+        return sendError(res, 500, 'internal_error', 'The key could not be added.');
+      sendError(
+        res,
+        error.code === 'ERR_MSB_KEY_EXISTS' ? 409 : 400,
+        error.code === 'ERR_MSB_KEY_EXISTS' ? 'key_exists' : 'bad_request',
+        error.message,
+      );
     }
   });
-  const notFound = (res: Response, label: string) => sendError(res, 404, 'key_not_found', `No key is labelled ${JSON.stringify(label.slice(0, 100))}; GET /admin/keys lists them.`);
+  const notFound = (res: Response, label: string) =>
+    sendError(
+      res,
+      404,
+      'key_not_found',
+      `No key is labelled ${JSON.stringify(label.slice(0, 100))}; GET /admin/keys lists them.`,
+    );
   router.delete('/keys/:label', function removeKey(req: Request, res: Response) {
     const label = String(req.params.label);
     if (!keys.remove(label)) return notFound(res, label);
     sendJson(res, 200, { removed: label });
   });
-  for (const [action, held] of [['disable', true], ['enable', false]] as const) {
+  for (const [action, held] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
     router.post(`/keys/:label/${action}`, function holdKey(req: Request, res: Response) {
       const label = String(req.params.label);
       if (!keys.hold(label, held)) return notFound(res, label);
@@ -82,7 +113,13 @@ export function adminRouter({ keys, requireAdmin, stats }: AdminParts): Router {
   });
   // Anything else under /admin is ours too: never forwarded upstream with a pool key.
   router.use(function unknownAdminRoute(_req: Request, res: Response) {
-    sendError(res, 404, 'not_found', 'Admin routes: GET/POST /admin/keys, DELETE /admin/keys/{label}, POST /admin/keys/{label}/(disable|enable|check).');
+    sendError(
+      res,
+      404,
+      'not_found',
+      'Admin routes: GET/POST /admin/keys, DELETE /admin/keys/{label}, POST ' +
+        '/admin/keys/{label}/(disable|enable|check).',
+    );
   });
   return router;
 }

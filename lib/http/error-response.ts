@@ -2,16 +2,43 @@ import type { ServerResponse } from 'node:http';
 
 /** Error codes the balancer itself answers with (never the upstream's). */
 export type BalancerErrorCode =
-  | 'no_key_available' | 'all_keys_cooling' | 'daily_quota_exhausted' | 'upstream_unreachable'
-  | 'upstream_timeout' | 'request_too_large' | 'bad_request' | 'invalid_access_token' | 'invalid_admin_token'
-  | 'bad_path' | 'not_found' | 'stream_interrupted' | 'balancer_closed' | 'internal_error' | 'upstream_answer_too_large'
-  | 'method_not_allowed' | 'server_busy' | 'pool_keys_refused' | 'rate_limited' | 'upstream_error' | 'upstream_rejected'
-  | 'admin_disabled' | 'key_exists' | 'key_not_found';
+  | 'no_key_available'
+  | 'all_keys_cooling'
+  | 'daily_quota_exhausted'
+  | 'upstream_unreachable'
+  | 'upstream_timeout'
+  | 'request_too_large'
+  | 'bad_request'
+  | 'invalid_access_token'
+  | 'invalid_admin_token'
+  | 'bad_path'
+  | 'not_found'
+  | 'stream_interrupted'
+  | 'balancer_closed'
+  | 'internal_error'
+  | 'upstream_answer_too_large'
+  | 'method_not_allowed'
+  | 'server_busy'
+  | 'pool_keys_refused'
+  | 'rate_limited'
+  | 'upstream_error'
+  | 'upstream_rejected'
+  | 'admin_disabled'
+  | 'key_exists'
+  | 'key_not_found';
 
 const TYPES: Record<number, string> = {
-  400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'invalid_request_error', 409: 'invalid_request_error',
-  405: 'invalid_request_error', 413: 'invalid_request_error', 429: 'rate_limit_error', 502: 'upstream_error',
-  503: 'service_unavailable', 504: 'upstream_error',
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'invalid_request_error',
+  409: 'invalid_request_error',
+  405: 'invalid_request_error',
+  413: 'invalid_request_error',
+  429: 'rate_limit_error',
+  502: 'upstream_error',
+  503: 'service_unavailable',
+  504: 'upstream_error',
 };
 
 /** The OpenAI error `type` for a status. */
@@ -24,15 +51,27 @@ export function errorBody(message: string, code: BalancerErrorCode, status: numb
 }
 
 /** Sends a JSON body with a correct Content-Length; works with or without Express. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
 /** Answers with an OpenAI-style JSON error, unless the response has already begun. */
 export function sendError(
-  res: ServerResponse, status: number, code: BalancerErrorCode, message: string,
+  res: ServerResponse,
+  status: number,
+  code: BalancerErrorCode,
+  message: string,
   extraHeaders: Record<string, string> = {},
 ): void {
   if (res.headersSent) {
@@ -50,5 +89,6 @@ export function sendError(
 
 /** The last SSE event of a stream that broke midway, so clients never take a cut answer for a whole one. */
 export function streamErrorEvent(reason: string): string {
-  return `data: ${errorBody(`The upstream stream was interrupted (${reason}); the answer is incomplete.`, 'stream_interrupted', 502)}\n\n`;
+  const message = `The upstream stream was interrupted (${reason}); the answer is incomplete.`;
+  return `data: ${errorBody(message, 'stream_interrupted', 502)}\n\n`;
 }

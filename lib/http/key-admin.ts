@@ -18,7 +18,12 @@ export interface KeyCheck {
 }
 
 function asSpec(entry: PoolEntry): KeySpec {
-  return { key: entry.key, label: entry.label, weight: entry.weight, ...(entry.accountName.startsWith('key:') ? {} : { account: entry.accountName }) };
+  return {
+    key: entry.key,
+    label: entry.label,
+    weight: entry.weight,
+    ...(entry.accountName.startsWith('key:') ? {} : { account: entry.accountName }),
+  };
 }
 
 function explicitLabel(spec: unknown): boolean {
@@ -35,7 +40,11 @@ export class KeyAdmin {
   add(spec: string | KeySpec): string {
     const key = typeof spec === 'string' ? spec : spec?.key;
     if (typeof key === 'string' && this.ctx.pool.hasKey(key)) {
-      throw new BalanceConfigError('ERR_MSB_KEY_EXISTS', 'key', 'is already in the pool; remove it first to change its settings.');
+      throw new BalanceConfigError(
+        'ERR_MSB_KEY_EXISTS',
+        'key',
+        'is already in the pool; remove it first to change its settings.',
+      );
     }
     const resolved = this.resolve([...this.ctx.pool.entries.map(asSpec), spec]);
     const added = resolved[resolved.length - 1];
@@ -61,7 +70,10 @@ export class KeyAdmin {
     if (!entry) return false;
     if (entry.state.held !== held) {
       entry.state.held = held;
-      this.ctx.logger.info({ key: label, disabled: held }, held ? `key ${label} disabled by the operator` : `key ${label} enabled by the operator`);
+      this.ctx.logger.info(
+        { key: label, disabled: held },
+        held ? `key ${label} disabled by the operator` : `key ${label} enabled by the operator`,
+      );
     }
     return true;
   }
@@ -76,8 +88,10 @@ export class KeyAdmin {
     for (const spec of resolved) this.ctx.scrubber.add(spec.key);
     const change = this.ctx.pool.replace(resolved);
     for (const label of change.removed) this.ctx.metrics.forgetKey(label);
-    this.ctx.logger.info({ added: change.added, removed: change.removed, kept: change.kept.length },
-      `keys replaced: ${change.added.length} added, ${change.removed.length} removed, ${change.kept.length} kept`);
+    this.ctx.logger.info(
+      { added: change.added, removed: change.removed, kept: change.kept.length },
+      `keys replaced: ${change.added.length} added, ${change.removed.length} removed, ${change.kept.length} kept`,
+    );
     return change;
   }
 

@@ -8,23 +8,49 @@ import type { NoKeyReason } from '../pool/pool.js';
 /** Tells OpenAI SDKs (Node and Python) not to retry: waiting for a daily reset or a new token takes hours. */
 export const DONT_RETRY = { 'x-should-retry': 'false' } as const;
 
-export function answerNoKey(res: ServerResponse, reason: NoKeyReason, now: number, headers: Record<string, string>): void {
+export function answerNoKey(
+  res: ServerResponse,
+  reason: NoKeyReason,
+  now: number,
+  headers: Record<string, string>,
+): void {
   if (reason.kind === 'unavailable') {
-    sendError(res, 503, 'no_key_available', 'No API key can take requests now: every key is unhealthy. See /stats.', headers);
+    sendError(
+      res,
+      503,
+      'no_key_available',
+      'No API key can take requests now: every key is unhealthy. See /stats.',
+      headers,
+    );
     return;
   }
   if (reason.kind === 'refused') {
-    sendError(res, 503, 'pool_keys_refused',
-      'ModelScope refuses every API key of this balancer (401/403): the pool needs valid tokens, your own credentials are not the problem. See /stats.',
-      { ...headers, ...DONT_RETRY });
+    sendError(
+      res,
+      503,
+      'pool_keys_refused',
+      'ModelScope refuses every API key of this balancer (401/403): the pool needs valid tokens, your own ' +
+        'credentials are not the problem. See /stats.',
+      { ...headers, ...DONT_RETRY },
+    );
     return;
   }
   const seconds = String(Math.max(1, Math.ceil((reason.retryAt - now) / 1000)));
   if (reason.kind === 'cooling') {
-    sendError(res, 429, 'all_keys_cooling', `Every usable API key is rate limited; the first returns in ${seconds} s.`, { ...headers, 'retry-after': seconds });
+    sendError(
+      res,
+      429,
+      'all_keys_cooling',
+      `Every usable API key is rate limited; the first returns in ${seconds} s.`,
+      { ...headers, 'retry-after': seconds },
+    );
   } else {
-    sendError(res, 429, 'daily_quota_exhausted',
+    sendError(
+      res,
+      429,
+      'daily_quota_exhausted',
       `The daily quota of every API key is used up; it resets at ${new Date(reason.retryAt).toISOString()}.`,
-      { ...headers, 'retry-after': seconds, ...DONT_RETRY });
+      { ...headers, 'retry-after': seconds, ...DONT_RETRY },
+    );
   }
 }

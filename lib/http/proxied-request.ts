@@ -5,7 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { hasModelQuotaHeaders } from '../pool/account-quota.js';
-import { describeFailure, lastErrorForFailure, lastErrorForStatus, verdictForStatus, type KeyVerdict } from '../upstream/attempt-outcome.js';
+import {
+  describeFailure,
+  lastErrorForFailure,
+  lastErrorForStatus,
+  verdictForStatus,
+  type KeyVerdict,
+} from '../upstream/attempt-outcome.js';
 import type { BalancerContext } from './context.js';
 import { sendError, type BalancerErrorCode } from './error-response.js';
 import { upstreamHeaders } from '../upstream/headers.js';
@@ -81,12 +87,24 @@ export class ProxiedRequest {
     res.setHeader('x-request-id', this.requestId);
     const method = req.method ?? 'GET';
     if (!FORWARDED_METHODS.has(method)) {
-      sendError(res, 405, 'method_not_allowed', `ModelScope's API takes GET and POST; ${method.slice(0, 20)} is not forwarded.`, { allow: 'GET, HEAD, POST' });
+      sendError(
+        res,
+        405,
+        'method_not_allowed',
+        `ModelScope's API takes GET and POST; ${method.slice(0, 20)} is not forwarded.`,
+        { allow: 'GET, HEAD, POST' },
+      );
       return;
     }
     const path = upstreamPath(ctx.config.target.pathname, req.url ?? '/');
     if (path === undefined) {
-      sendError(res, 400, 'bad_path', 'The request path has dot segments, encoded slashes or backslashes; send a plain path such as /v1/chat/completions.');
+      sendError(
+        res,
+        400,
+        'bad_path',
+        'The request path has dot segments, encoded slashes or backslashes; send a plain path such as ' +
+          '/v1/chat/completions.',
+      );
       return;
     }
     const read = await readRequestBody(req, ctx.config.maxBodyBytes, (bytes) => {
@@ -97,7 +115,13 @@ export class ProxiedRequest {
     if (this.clientGone) return;
     if (!read.ok) {
       const code = read.status === 413 ? 'request_too_large' : read.status === 503 ? 'server_busy' : 'bad_request';
-      sendError(res, read.status, code, read.message, read.status === 503 ? { 'retry-after': '1', connection: 'close' } : { connection: 'close' });
+      sendError(
+        res,
+        read.status,
+        code,
+        read.message,
+        read.status === 503 ? { 'retry-after': '1', connection: 'close' } : { connection: 'close' },
+      );
       return;
     }
     this.body = read.body;
@@ -128,10 +152,16 @@ export class ProxiedRequest {
     let pending: Pending | undefined;
     for (;;) {
       const left = deadline - performance.now();
-      const entry = left <= 0 ? undefined
-        : pinned ?? (this.tried.size < maxAttempts ? ctx.pool.select({ exclude: this.tried, model: this.modelForSelection() }) : undefined);
+      const entry =
+        left <= 0
+          ? undefined
+          : (pinned ??
+            (this.tried.size < maxAttempts
+              ? ctx.pool.select({ exclude: this.tried, model: this.modelForSelection() })
+              : undefined));
       if (pending && (!entry || left <= 0)) return this.commit(pending);
-      if (left <= 0) return this.answerError(504, 'upstream_timeout', 'No answer within the request deadline (timeouts.totalMs).');
+      if (left <= 0)
+        return this.answerError(504, 'upstream_timeout', 'No answer within the request deadline (timeouts.totalMs).');
       if (!entry) {
         const reason = ctx.pool.whyNone(this.modelForSelection());
         const waited = await this.waitForCoolingKey(reason, queueDeadline);
@@ -184,7 +214,11 @@ export class ProxiedRequest {
       path,
       body: this.body,
       headers,
-      timeouts: { connectMs: Math.min(timeouts.connectMs, msLeft), firstByteMs: Math.min(timeouts.firstByteMs, msLeft), idleMs: timeouts.idleMs },
+      timeouts: {
+        connectMs: Math.min(timeouts.connectMs, msLeft),
+        firstByteMs: Math.min(timeouts.firstByteMs, msLeft),
+        idleMs: timeouts.idleMs,
+      },
     });
     this.current = attempt;
     const result = await attempt.result;
@@ -201,7 +235,14 @@ export class ProxiedRequest {
       if (result.failure === 'first_byte_timeout') ctx.pool.noted(entry, error);
       else ctx.pool.failed(entry, error);
       release();
-      return { entry, attempt, failure: result.failure, sentWhole: result.sentWhole, freshSocket: result.freshSocket, release };
+      return {
+        entry,
+        attempt,
+        failure: result.failure,
+        sentWhole: result.sentWhole,
+        freshSocket: result.freshSocket,
+        release,
+      };
     }
     const { response } = result;
     const status = response.statusCode ?? 502;
@@ -218,11 +259,16 @@ export class ProxiedRequest {
     const { pool, config } = this.ctx;
     const error = lastErrorForStatus(status, config.now());
     switch (verdict.kind) {
-      case 'success': return pool.succeeded(entry);
-      case 'refused': return pool.refused(entry, error);
-      case 'failed': return pool.failed(entry, error);
-      case 'rate_limited': return pool.rateLimited(entry, verdict.retryAfterMs, error);
-      case 'exhausted': return pool.exhausted(entry, verdict.scope === 'model' ? this.modelName() : undefined, error);
+      case 'success':
+        return pool.succeeded(entry);
+      case 'refused':
+        return pool.refused(entry, error);
+      case 'failed':
+        return pool.failed(entry, error);
+      case 'rate_limited':
+        return pool.rateLimited(entry, verdict.retryAfterMs, error);
+      case 'exhausted':
+        return pool.exhausted(entry, verdict.scope === 'model' ? this.modelName() : undefined, error);
       default:
     }
   }
@@ -248,7 +294,12 @@ export class ProxiedRequest {
     response.resume();
   }
 
-  private answerError(status: number, code: BalancerErrorCode, message: string, headers: Record<string, string> = {}): void {
+  private answerError(
+    status: number,
+    code: BalancerErrorCode,
+    message: string,
+    headers: Record<string, string> = {},
+  ): void {
     sendError(this.res, status, code, message, { ...headers, [ATTEMPTS_HEADER]: String(this.tried.size) });
   }
 
@@ -256,16 +307,26 @@ export class ProxiedRequest {
     const { res, ctx } = this;
     if (outcome.failure) {
       const timedOut = isTimeout(outcome.failure);
-      return this.answerError(timedOut ? 504 : 502, timedOut ? 'upstream_timeout' : 'upstream_unreachable',
-        timedOut ? `The upstream did not answer in time (${describeFailure(outcome.failure)}).` : `The upstream could not be reached (${describeFailure(outcome.failure)}).`);
+      return this.answerError(
+        timedOut ? 504 : 502,
+        timedOut ? 'upstream_timeout' : 'upstream_unreachable',
+        timedOut
+          ? `The upstream did not answer in time (${describeFailure(outcome.failure)}).`
+          : `The upstream could not be reached (${describeFailure(outcome.failure)}).`,
+      );
     }
     const response = outcome.response as IncomingMessage;
     const status = response.statusCode ?? 502;
     if (outcome.verdict?.kind === 'refused') {
       // ModelScope refused our pool key: a 401 to the client would read as the client's own credentials being wrong.
       this.discard(outcome);
-      return this.answerError(503, 'pool_keys_refused',
-        'ModelScope refused the API keys of this balancer (401/403); your own credentials are not the problem. See /stats.', DONT_RETRY);
+      return this.answerError(
+        503,
+        'pool_keys_refused',
+        'ModelScope refused the API keys of this balancer (401/403); your own credentials are not the problem. See ' +
+          '/stats.',
+        DONT_RETRY,
+      );
     }
     res.setHeader(ATTEMPTS_HEADER, String(this.tried.size));
     const asyncSubmit = status < 300 && String(this.req.headers['x-modelscope-async-mode']).toLowerCase() === 'true';
@@ -283,28 +344,46 @@ export class ProxiedRequest {
       clientStalled: () => {
         this.clientGone = true;
       },
-      finish: status >= 400 ? (body, headers) => this.errorAnswer(status, body, headers, outcome.verdict)
-        : asyncSubmit ? (body) => {
-          const taskId = submittedTaskId(body);
-          if (taskId) {
-            ctx.tasks.remember(taskId, outcome.entry, ctx.config.now());
-            ctx.shared.rememberTask(taskId, outcome.entry, ctx.config.taskAffinity.ttlMs);
-          }
-          return body;
-        } : undefined,
+      finish:
+        status >= 400
+          ? (body, headers) => this.errorAnswer(status, body, headers, outcome.verdict)
+          : asyncSubmit
+            ? (body) => {
+                const taskId = submittedTaskId(body);
+                if (taskId) {
+                  ctx.tasks.remember(taskId, outcome.entry, ctx.config.now());
+                  ctx.shared.rememberTask(taskId, outcome.entry, ctx.config.taskAffinity.ttlMs);
+                }
+                return body;
+              }
+            : undefined,
     };
     const { idleMs } = ctx.config.timeouts;
     const relay: RelayContext = {
-      scrubber: ctx.scrubber, attempt: outcome.attempt, writeTimeoutMs: idleMs, bodyDeadlineMs: Math.min(idleMs, BUFFERED_BODY_DEADLINE_MS),
+      scrubber: ctx.scrubber,
+      attempt: outcome.attempt,
+      writeTimeoutMs: idleMs,
+      bodyDeadlineMs: Math.min(idleMs, BUFFERED_BODY_DEADLINE_MS),
     };
     if (status >= 400 || asyncSubmit) bufferResponse(response, res, relay, hooks);
     else streamResponse(response, res, relay, hooks);
   }
 
   /** An upstream error on its way to the client: OpenAI-shaped, and marked final when waiting won't help. */
-  private errorAnswer(status: number, body: Buffer, headers: OutgoingHttpHeaders, verdict: KeyVerdict | undefined): Buffer {
-    const code: BalancerErrorCode | undefined = verdict?.kind === 'exhausted' ? 'daily_quota_exhausted'
-      : verdict?.kind === 'rate_limited' ? 'rate_limited' : status >= 500 ? 'upstream_error' : undefined;
+  private errorAnswer(
+    status: number,
+    body: Buffer,
+    headers: OutgoingHttpHeaders,
+    verdict: KeyVerdict | undefined,
+  ): Buffer {
+    const code: BalancerErrorCode | undefined =
+      verdict?.kind === 'exhausted'
+        ? 'daily_quota_exhausted'
+        : verdict?.kind === 'rate_limited'
+          ? 'rate_limited'
+          : status >= 500
+            ? 'upstream_error'
+            : undefined;
     if (verdict?.kind === 'exhausted') Object.assign(headers, DONT_RETRY);
     const shaped = openAiErrorBody(status, body, code);
     if (shaped !== body) headers['content-type'] = 'application/json; charset=utf-8';
@@ -330,10 +409,17 @@ export class ProxiedRequest {
     const { req, res, ctx } = this;
     if (!ctx.logsRequests()) return;
     const path = (req.url ?? '/').split('?', 1)[0];
-    ctx.logger.info({
-      method: req.method, path, status: this.clientGone ? 499 : res.statusCode,
-      key: this.finalEntry?.label ?? null, attempts: this.tried.size, request_id: ctx.scrubber.scrub(this.requestId),
-      ms: Math.round((performance.now() - this.startedAt) * 10) / 10,
-    }, this.clientGone ? 'client closed the request' : 'proxied');
+    ctx.logger.info(
+      {
+        method: req.method,
+        path,
+        status: this.clientGone ? 499 : res.statusCode,
+        key: this.finalEntry?.label ?? null,
+        attempts: this.tried.size,
+        request_id: ctx.scrubber.scrub(this.requestId),
+        ms: Math.round((performance.now() - this.startedAt) * 10) / 10,
+      },
+      this.clientGone ? 'client closed the request' : 'proxied',
+    );
   }
 }

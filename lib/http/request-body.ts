@@ -2,14 +2,16 @@ import type { IncomingMessage } from 'node:http';
 import qs from 'qs';
 
 /** The request body as bytes, ready to be sent (and sent again on failover). */
-export type BodyResult =
-  | { ok: true; body: Buffer }
-  | { ok: false; status: 400 | 413 | 503; message: string };
+export type BodyResult = { ok: true; body: Buffer } | { ok: false; status: 400 | 413 | 503; message: string };
 
 const EMPTY = Buffer.alloc(0);
 
 function tooLarge(limit: number): BodyResult {
-  return { ok: false, status: 413, message: `Request body is larger than the limit of ${limit} bytes (option maxBodyBytes).` };
+  return {
+    ok: false,
+    status: 413,
+    message: `Request body is larger than the limit of ${limit} bytes (option maxBodyBytes).`,
+  };
 }
 
 function hasObjectInArray(value: unknown): boolean {
@@ -35,7 +37,11 @@ function encodeParsedBody(req: IncomingMessage, parsed: unknown): Buffer {
 }
 
 function busy(): BodyResult {
-  return { ok: false, status: 503, message: 'The balancer holds as many request bodies as it may (option maxBufferedBytes); try again shortly.' };
+  return {
+    ok: false,
+    status: 503,
+    message: 'The balancer holds as many request bodies as it may (option maxBufferedBytes); try again shortly.',
+  };
 }
 
 /** Whether an earlier middleware read the stream already (body-parser 1 sets `_body`, 2 leaves it ended). */
@@ -49,7 +55,9 @@ function alreadyConsumed(req: IncomingMessage): boolean {
  * for byte.
  */
 export function readRequestBody(
-  req: IncomingMessage & { body?: unknown }, limit: number, reserve: (bytes: number) => boolean = () => true,
+  req: IncomingMessage & { body?: unknown },
+  limit: number,
+  reserve: (bytes: number) => boolean = () => true,
 ): Promise<BodyResult> {
   if (alreadyConsumed(req)) {
     const body = encodeParsedBody(req, req.body);

@@ -47,10 +47,15 @@ function clientHeaders(response: IncomingMessage, scrubber: KeyScrubber): Outgoi
 /** A decoder for a body we asked to get as identity but that came compressed anyway. */
 function decoderFor(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {
   switch ((encoding ?? '').trim().toLowerCase()) {
-    case 'gzip': case 'x-gzip': return zlib.createGunzip();
-    case 'deflate': return zlib.createInflate();
-    case 'br': return zlib.createBrotliDecompress();
-    default: return undefined;
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip();
+    case 'deflate':
+      return zlib.createInflate();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    default:
+      return undefined;
   }
 }
 
@@ -61,7 +66,12 @@ function decoderFor(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | 
  * and a client that reads nothing for `writeTimeoutMs` is cut off. A body that
  * breaks midway ends promptly, an event stream with a last error event.
  */
-export function streamResponse(response: IncomingMessage, res: ServerResponse, relay: RelayContext, hooks: RelayHooks): void {
+export function streamResponse(
+  response: IncomingMessage,
+  res: ServerResponse,
+  relay: RelayContext,
+  hooks: RelayHooks,
+): void {
   const { attempt } = relay;
   const headers = clientHeaders(response, relay.scrubber);
   const decoder = decoderFor(response.headers['content-encoding']);
@@ -86,7 +96,8 @@ export function streamResponse(response: IncomingMessage, res: ServerResponse, r
     settled = true;
     clearTimeout(writeTimer);
     hooks.broke();
-    if (eventStream && !res.destroyed) res.end(streamErrorEvent(attempt.breakReason === 'idle_timeout' ? 'idle timeout' : 'connection reset'));
+    if (eventStream && !res.destroyed)
+      res.end(streamErrorEvent(attempt.breakReason === 'idle_timeout' ? 'idle timeout' : 'connection reset'));
     else res.destroy();
   };
   const send = (chunk: Buffer): void => {
@@ -138,7 +149,12 @@ export function streamResponse(response: IncomingMessage, res: ServerResponse, r
  * submissions whose task id must be remembered. An answer over 1 MiB is never
  * cut and passed off as whole: the client gets our own error saying so.
  */
-export function bufferResponse(response: IncomingMessage, res: ServerResponse, relay: RelayContext, hooks: RelayHooks): void {
+export function bufferResponse(
+  response: IncomingMessage,
+  res: ServerResponse,
+  relay: RelayContext,
+  hooks: RelayHooks,
+): void {
   const chunks: Buffer[] = [];
   let size = 0;
   let settled = false;
@@ -154,8 +170,12 @@ export function bufferResponse(response: IncomingMessage, res: ServerResponse, r
     settled = true;
     relay.attempt.abort();
     hooks.completed();
-    sendError(res, status >= 400 ? status : 502, 'upstream_answer_too_large',
-      `The upstream answered ${status} with a body over ${MAX_BUFFERED_BODY} bytes; it was not passed on.`);
+    sendError(
+      res,
+      status >= 400 ? status : 502,
+      'upstream_answer_too_large',
+      `The upstream answered ${status} with a body over ${MAX_BUFFERED_BODY} bytes; it was not passed on.`,
+    );
   };
   const deadline = setTimeout(() => {
     relay.attempt.breakReason = 'idle_timeout';
@@ -182,7 +202,9 @@ export function bufferResponse(response: IncomingMessage, res: ServerResponse, r
       try {
         raw = decompress(response.headers['content-encoding'] as string, raw);
       } catch {
-        raw = Buffer.from(JSON.stringify({ error: { message: 'The upstream sent a compressed body that could not be read.' } }));
+        raw = Buffer.from(
+          JSON.stringify({ error: { message: 'The upstream sent a compressed body that could not be read.' } }),
+        );
       }
       delete headers['content-encoding'];
     }
@@ -200,8 +222,11 @@ export function bufferResponse(response: IncomingMessage, res: ServerResponse, r
 function decompress(encoding: string, raw: Buffer): Buffer {
   const options = { maxOutputLength: MAX_BUFFERED_BODY };
   switch (encoding.trim().toLowerCase()) {
-    case 'br': return zlib.brotliDecompressSync(raw, options);
-    case 'deflate': return zlib.inflateSync(raw, options);
-    default: return zlib.gunzipSync(raw, options);
+    case 'br':
+      return zlib.brotliDecompressSync(raw, options);
+    case 'deflate':
+      return zlib.inflateSync(raw, options);
+    default:
+      return zlib.gunzipSync(raw, options);
   }
 }

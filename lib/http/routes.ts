@@ -47,9 +47,14 @@ function guarded(handler: Handler, logger: Logger) {
 
 /** Headers a browser client may read on our answers: request id, retry hints, quota figures. */
 const EXPOSED_HEADERS = [
-  'x-request-id', 'retry-after', 'x-should-retry', 'x-modelscope-balance-attempts',
-  'modelscope-ratelimit-requests-limit', 'modelscope-ratelimit-requests-remaining',
-  'modelscope-ratelimit-model-requests-limit', 'modelscope-ratelimit-model-requests-remaining',
+  'x-request-id',
+  'retry-after',
+  'x-should-retry',
+  'x-modelscope-balance-attempts',
+  'modelscope-ratelimit-requests-limit',
+  'modelscope-ratelimit-requests-remaining',
+  'modelscope-ratelimit-model-requests-limit',
+  'modelscope-ratelimit-model-requests-remaining',
 ];
 
 /**
@@ -79,14 +84,28 @@ export function balancerRouter(parts: RouterParts): Router {
   const adminOnly = function adminOnly(req: Request, res: Response, next: NextFunction) {
     if (!requireAdmin || requireAdmin(req, res)) next();
   };
-  router.get('/health', guarded(createHealthHandler(pool, () => config.store.status()), logger));
+  router.get(
+    '/health',
+    guarded(
+      createHealthHandler(pool, () => config.store.status()),
+      logger,
+    ),
+  );
   router.get('/stats', adminOnly, guarded(createStatsHandler(parts.stats), logger));
   if (config.metrics) {
-    router.get(config.metrics.path, adminOnly, guarded(async function serveMetrics(_req, res) {
-      const text = await config.registry.metrics();
-      res.writeHead(200, { 'content-type': config.registry.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-      res.end(text);
-    }, logger));
+    router.get(
+      config.metrics.path,
+      adminOnly,
+      guarded(async function serveMetrics(_req, res) {
+        const text = await config.registry.metrics();
+        res.writeHead(200, {
+          'content-type': config.registry.contentType,
+          'content-length': Buffer.byteLength(text),
+          'cache-control': 'no-store',
+        });
+        res.end(text);
+      }, logger),
+    );
   }
   router.use('/status', statusRouter(pool, parts.requireAdminInBrowser));
   router.use('/admin', adminRouter({ keys: parts.keys, requireAdmin, stats: parts.stats }));

@@ -63,7 +63,9 @@ export function keyStats(pool: KeyPool, entry: PoolEntry, now: number, fleetRequ
     retry_at: status === 'unhealthy' || status === 'invalid' ? iso(state.until) : null,
     consecutive_failures: state.consecutiveFailures,
     in_flight: state.inFlight,
-    last_error: state.lastError ? { status: state.lastError.status, reason: state.lastError.reason, at: iso(state.lastError.at) } : null,
+    last_error: state.lastError
+      ? { status: state.lastError.status, reason: state.lastError.reason, at: iso(state.lastError.at) }
+      : null,
     weight: entry.weight,
     quota: { ...quotaView(account.overall, now), models },
     // With a shared store: requests sent with this key by every replica, as last read.
@@ -83,12 +85,17 @@ export function createHealthHandler(pool: KeyPool, store: () => 'ok' | 'degraded
   return function serveHealth(_req: IncomingMessage, res: ServerResponse): void {
     const healthy = pool.usableCount();
     const shared = store();
-    sendJson(res, healthy > 0 ? 200 : 503, {
-      status: healthy > 0 ? 'ok' : 'unavailable',
-      healthy_keys: healthy,
-      total_keys: pool.entries.length,
-      // A shared store that is down degrades sharing, not serving: the status stays ok.
-      ...(shared === 'local' ? {} : { store: shared }),
-    }, { 'cache-control': 'no-store' });
+    sendJson(
+      res,
+      healthy > 0 ? 200 : 503,
+      {
+        status: healthy > 0 ? 'ok' : 'unavailable',
+        healthy_keys: healthy,
+        total_keys: pool.entries.length,
+        // A shared store that is down degrades sharing, not serving: the status stays ok.
+        ...(shared === 'local' ? {} : { store: shared }),
+      },
+      { 'cache-control': 'no-store' },
+    );
   };
 }

@@ -20,46 +20,69 @@ export function duration(ms: number): string {
 const UNTIL_WORDS = { cooldown: 'back in', trial: 'trial in', reset: 'resets in' } as const;
 
 function keyRow(key: StatusKey, now: number): string {
-  const quota = key.quota && key.quota.remaining !== null
-    ? `<progress max="${key.quota.limit ?? key.quota.remaining}" value="${key.quota.remaining}"></progress> <span>${key.quota.remaining}${key.quota.limit !== null ? ` / ${key.quota.limit}` : ''}</span>`
-    : '<span class="muted">unknown</span>';
-  const until = key.until && key.until_kind
-    ? `${UNTIL_WORDS[key.until_kind]} <time data-until="${key.until}">${duration(Date.parse(key.until) - now)}</time>` : '';
+  let quota = '<span class="muted">unknown</span>';
+  if (key.quota && key.quota.remaining !== null) {
+    const { remaining, limit } = key.quota;
+    const figures = limit !== null ? `${remaining} / ${limit}` : String(remaining);
+    quota = `<progress max="${limit ?? remaining}" value="${remaining}"></progress> <span>${figures}</span>`;
+  }
+  const until =
+    key.until && key.until_kind
+      ? `${UNTIL_WORDS[key.until_kind]} <time data-until="${key.until}">${duration(Date.parse(key.until) - now)}</time>`
+      : '';
   const error = key.last_error
-    ? `${escapeHtml(key.last_error.reason)} <time class="muted" datetime="${key.last_error.at}">${key.last_error.at.slice(11, 19)}</time>` : '';
-  return `<tr data-label="${escapeHtml(key.label)}"><td data-h="key">${escapeHtml(key.label)}</td>`
-    + `<td data-h="state"><span class="badge state-${key.state}">${key.state}</span></td>`
-    + `<td data-h="requests">${key.requests}</td><td data-h="in flight">${key.in_flight}</td>`
-    + `<td data-h="quota">${quota}</td><td data-h="wait">${until}</td><td data-h="last error">${error}</td></tr>`;
+    ? `${escapeHtml(key.last_error.reason)} <time class="muted" ` +
+      `datetime="${key.last_error.at}">${key.last_error.at.slice(11, 19)}</time>`
+    : '';
+  return (
+    `<tr data-label="${escapeHtml(key.label)}"><td data-h="key">${escapeHtml(key.label)}</td>` +
+    `<td data-h="state"><span class="badge state-${key.state}">${key.state}</span></td>` +
+    `<td data-h="requests">${key.requests}</td><td data-h="in flight">${key.in_flight}</td>` +
+    `<td data-h="quota">${quota}</td><td data-h="wait">${until}</td><td data-h="last error">${error}</td></tr>`
+  );
 }
 
 function summary(view: StatusView): string {
   const s = view.summary;
   const counts = SHOWN_STATES.filter((state) => s.states[state] > 0)
-    .map((state) => `<span class="badge state-${state}">${s.states[state]} ${state}</span>`).join(' ');
-  const quota = s.quota_left === null ? 'unknown' : `${s.quota_left}${s.quota_limit !== null ? ` of ${s.quota_limit}` : ''}`;
-  const dry = s.runs_dry_at ? `runs dry at <time datetime="${s.runs_dry_at}">${s.runs_dry_at.slice(11, 16)} UTC</time>` : 'lasts until the reset';
-  return `<dl class="summary">`
-    + `<div><dt>Keys</dt><dd id="states">${s.total} · ${counts}</dd></div>`
-    + `<div><dt>Requests</dt><dd id="requests">${s.requests_last_minute} last minute · ${s.requests_today} today</dd></div>`
-    + `<div><dt>Quota left today</dt><dd id="quota">${quota}</dd></div>`
-    + `<div><dt>Forecast</dt><dd id="forecast">${s.per_minute_last_15}/min over 15 min: ${dry}; resets at <time datetime="${s.resets_at}">${s.resets_at.slice(11, 16)} UTC</time></dd></div>`
-    + `</dl>`;
+    .map((state) => `<span class="badge state-${state}">${s.states[state]} ${state}</span>`)
+    .join(' ');
+  const quota =
+    s.quota_left === null ? 'unknown' : `${s.quota_left}${s.quota_limit !== null ? ` of ${s.quota_limit}` : ''}`;
+  const dry = s.runs_dry_at
+    ? `runs dry at <time datetime="${s.runs_dry_at}">${s.runs_dry_at.slice(11, 16)} UTC</time>`
+    : 'lasts until the reset';
+  return (
+    `<dl class="summary">` +
+    `<div><dt>Keys</dt><dd id="states">${s.total} · ${counts}</dd></div>` +
+    `<div><dt>Requests</dt><dd id="requests">${s.requests_last_minute} last minute · ${s.requests_today} ` +
+    `today</dd></div>` +
+    `<div><dt>Quota left today</dt><dd id="quota">${quota}</dd></div>` +
+    `<div><dt>Forecast</dt><dd id="forecast">${s.per_minute_last_15}/min over 15 min: ${dry}; resets at <time ` +
+    `datetime="${s.resets_at}">${s.resets_at.slice(11, 16)} UTC</time></dd></div>` +
+    `</dl>`
+  );
 }
 
 export function renderStatusPage(view: StatusView, base: string, refreshSeconds: number): string {
   const now = Date.parse(view.generated_at);
   const rows = view.keys.map((key) => keyRow(key, now)).join('');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8">`
-    + `<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark">`
-    + `<title>modelscope-balance status</title><link rel="stylesheet" href="${escapeHtml(base)}/status/style.css"></head>`
-    + `<body><main id="status" data-data="${escapeHtml(base)}/status/data" data-refresh="${refreshSeconds}">`
-    + `<header><h1>modelscope-balance</h1><p id="freshness" class="muted">updated <time datetime="${view.generated_at}">${view.generated_at.slice(11, 19)} UTC</time></p></header>`
-    + `<section id="summary">${summary(view)}</section>`
-    + `<table><thead><tr><th>key</th><th>state</th><th>requests</th><th>in flight</th><th>quota left</th><th>wait</th><th>last error</th></tr></thead>`
-    + `<tbody id="keys">${rows}</tbody></table>`
-    + `<noscript><p class="muted">Scripts are off: reload the page to refresh.</p></noscript>`
-    + `</main><script src="${escapeHtml(base)}/status/app.js" defer></script></body></html>`;
+  return (
+    `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
+    `<meta name="viewport" content="width=device-width, " +
+      "initial-scale=1"><meta name="color-scheme" content="light dark">` +
+    `<title>modelscope-balance status</title><link rel="stylesheet" ` +
+    `href="${escapeHtml(base)}/status/style.css"></head>` +
+    `<body><main id="status" data-data="${escapeHtml(base)}/status/data" data-refresh="${refreshSeconds}">` +
+    `<header><h1>modelscope-balance</h1><p id="freshness" class="muted">updated <time ` +
+    `datetime="${view.generated_at}">${view.generated_at.slice(11, 19)} UTC</time></p></header>` +
+    `<section id="summary">${summary(view)}</section>` +
+    `<table><thead><tr><th>key</th><th>state</th><th>requests</th><th>in flight</th><th>quota ` +
+    `left</th><th>wait</th><th>last error</th></tr></thead>` +
+    `<tbody id="keys">${rows}</tbody></table>` +
+    `<noscript><p class="muted">Scripts are off: reload the page to refresh.</p></noscript>` +
+    `</main><script src="${escapeHtml(base)}/status/app.js" defer></script></body></html>`
+  );
 }
 
 export { keyRow as renderKeyRow, summary as renderSummary };

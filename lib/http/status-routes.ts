@@ -19,7 +19,12 @@ const PAGE_HEADERS = {
 function asset(type: string, body: string) {
   const bytes = Buffer.from(body);
   return function serveAsset(_req: Request, res: Response): void {
-    res.writeHead(200, { 'content-type': type, 'content-length': bytes.length, 'x-content-type-options': 'nosniff', 'cache-control': 'public, max-age=300' });
+    res.writeHead(200, {
+      'content-type': type,
+      'content-length': bytes.length,
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'public, max-age=300',
+    });
     res.end(bytes);
   };
 }
@@ -40,9 +45,15 @@ export function statusRouter(pool: KeyPool, guard: TokenCheck | undefined): Rout
   router.get('/data', guarded, function statusData(_req: Request, res: Response) {
     const now = pool.now();
     const view = statusView(pool, now);
-    sendJson(res, 200, {
-      view, html: { summary: renderSummary(view), rows: view.keys.map((key) => renderKeyRow(key, now)).join('') },
-    }, PAGE_HEADERS);
+    sendJson(
+      res,
+      200,
+      {
+        view,
+        html: { summary: renderSummary(view), rows: view.keys.map((key) => renderKeyRow(key, now)).join('') },
+      },
+      PAGE_HEADERS,
+    );
   });
   router.get('/app.js', asset('text/javascript; charset=utf-8', STATUS_SCRIPT));
   router.get('/style.css', asset('text/css; charset=utf-8', STATUS_STYLE));

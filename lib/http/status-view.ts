@@ -3,7 +3,14 @@
 import type { KeyPool } from '../pool/pool.js';
 import { shownStatus, type ShownStatus } from '../pool/pool-entry.js';
 
-export const SHOWN_STATES: readonly ShownStatus[] = ['healthy', 'cooling', 'unhealthy', 'invalid', 'exhausted', 'disabled'];
+export const SHOWN_STATES: readonly ShownStatus[] = [
+  'healthy',
+  'cooling',
+  'unhealthy',
+  'invalid',
+  'exhausted',
+  'disabled',
+];
 
 export interface StatusKey {
   label: string;
@@ -47,18 +54,30 @@ export function statusView(pool: KeyPool, now: number): StatusView {
     if (figures) accounts.set(entry.accountName, { remaining: figures.remaining, limit: figures.limit });
     const exhaustedUntil = entry.account.exhaustedUntil(now);
     const { status, until, lastError } = entry.state;
-    const kind = state === 'cooling' ? 'cooldown' : state === 'exhausted' ? 'reset'
-      : (status === 'unhealthy' || status === 'invalid') && !entry.state.held ? 'trial' : null;
+    const kind =
+      state === 'cooling'
+        ? 'cooldown'
+        : state === 'exhausted'
+          ? 'reset'
+          : (status === 'unhealthy' || status === 'invalid') && !entry.state.held
+            ? 'trial'
+            : null;
     const untilMs = kind === 'reset' ? exhaustedUntil : kind ? until : 0;
     return {
-      label: entry.label, state, requests: entry.state.requests, in_flight: entry.state.inFlight,
+      label: entry.label,
+      state,
+      requests: entry.state.requests,
+      in_flight: entry.state.inFlight,
       quota: figures ? { remaining: figures.remaining, limit: figures.limit } : null,
-      until: kind && untilMs > now ? iso(untilMs) : null, until_kind: kind && untilMs > now ? kind : null,
+      until: kind && untilMs > now ? iso(untilMs) : null,
+      until_kind: kind && untilMs > now ? kind : null,
       last_error: lastError ? { reason: lastError.reason, status: lastError.status, at: iso(lastError.at) } : null,
     };
   });
   const known = [...accounts.values()];
-  const quotaLeft = known.some((a) => a.remaining !== null) ? known.reduce((sum, a) => sum + (a.remaining ?? 0), 0) : null;
+  const quotaLeft = known.some((a) => a.remaining !== null)
+    ? known.reduce((sum, a) => sum + (a.remaining ?? 0), 0)
+    : null;
   const quotaLimit = known.some((a) => a.limit !== null) ? known.reduce((sum, a) => sum + (a.limit ?? 0), 0) : null;
   const perMinute = pool.rate.within(now, 15) / 15;
   const resetsAt = pool.nextReset(now);
@@ -66,10 +85,15 @@ export function statusView(pool: KeyPool, now: number): StatusView {
   return {
     generated_at: iso(now),
     summary: {
-      total: keys.length, states,
-      requests_last_minute: pool.rate.within(now, 1), requests_today: pool.rate.sinceReset(now),
-      quota_left: quotaLeft, quota_limit: quotaLimit, per_minute_last_15: Math.round(perMinute * 10) / 10,
-      runs_dry_at: dryAt < resetsAt ? iso(dryAt) : null, resets_at: iso(resetsAt),
+      total: keys.length,
+      states,
+      requests_last_minute: pool.rate.within(now, 1),
+      requests_today: pool.rate.sinceReset(now),
+      quota_left: quotaLeft,
+      quota_limit: quotaLimit,
+      per_minute_last_15: Math.round(perMinute * 10) / 10,
+      runs_dry_at: dryAt < resetsAt ? iso(dryAt) : null,
+      resets_at: iso(resetsAt),
     },
     keys,
   };

@@ -24,20 +24,32 @@ function readBody(body: Buffer): Found | undefined {
     parsed = JSON.parse(raw);
   } catch {
     // Text or HTML (a gateway's error page): its first line, without markup.
-    const plain = raw.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+    const plain = raw
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
     return { message: text(plain) };
   }
   if (typeof parsed !== 'object' || parsed === null) return { message: text(String(parsed)) };
   const record = parsed as Record<string, unknown>;
   const openAi = record.error;
-  if (typeof openAi === 'object' && openAi !== null && typeof (openAi as { message?: unknown }).message === 'string') return undefined;
+  if (typeof openAi === 'object' && openAi !== null && typeof (openAi as { message?: unknown }).message === 'string')
+    return undefined;
   const errors = record.errors;
   if (typeof errors === 'object' && errors !== null) {
     const inner = errors as Record<string, unknown>;
-    return { message: text(inner.message), requestId: text(inner.request_id) ?? text(record.request_id), code: text(inner.code) };
+    return {
+      message: text(inner.message),
+      requestId: text(inner.request_id) ?? text(record.request_id),
+      code: text(inner.code),
+    };
   }
   if (typeof openAi === 'string' || typeof record.message === 'string') {
-    return { message: text(openAi) ?? text(record.message), requestId: text(record.request_id), code: text(record.code) };
+    return {
+      message: text(openAi) ?? text(record.message),
+      requestId: text(record.request_id),
+      code: text(record.code),
+    };
   }
   return undefined;
 }

@@ -33,7 +33,16 @@ const STATES = ['healthy', 'cooling', 'unhealthy', 'invalid', 'exhausted', 'disa
 const PROBE_RESULTS = ['ok', 'failed', 'refused'] as const;
 /** Every reason a state change may carry (TransitionReason, plus quota for exhaustion). */
 const TRANSITION_REASONS = [
-  'rate_limited', 'throttled', 'cooldown_over', 'failures', 'probe_failed', 'probe_passed', 'invalid_token', 'trial_due', 'success', 'quota',
+  'rate_limited',
+  'throttled',
+  'cooldown_over',
+  'failures',
+  'probe_failed',
+  'probe_passed',
+  'invalid_token',
+  'trial_due',
+  'success',
+  'quota',
 ] as const;
 
 /**
@@ -53,54 +62,82 @@ export class BalancerMetrics {
   private constructor(registry: Registry, prefix: string) {
     const pools = this.pools;
     const registers = [registry];
-    registry.registerMetric(new CollectedMetric(`${prefix}requests_total`,
-      'Requests forwarded upstream, by key and upstream status code (error/timeout when none came).', 'counter', () => {
-        const samples: Sample[] = [];
-        for (const pool of pools) {
-          for (const entry of pool.entries) {
-            for (const [code, value] of entry.tallies.byCode) samples.push({ labels: { key: entry.label, code }, value });
+    registry.registerMetric(
+      new CollectedMetric(
+        `${prefix}requests_total`,
+        'Requests forwarded upstream, by key and upstream status code (error/timeout when none came).',
+        'counter',
+        () => {
+          const samples: Sample[] = [];
+          for (const pool of pools) {
+            for (const entry of pool.entries) {
+              for (const [code, value] of entry.tallies.byCode)
+                samples.push({ labels: { key: entry.label, code }, value });
+            }
           }
-        }
-        return samples;
-      }) as never);
+          return samples;
+        },
+      ) as never,
+    );
     const histogram = `${prefix}upstream_response_seconds`;
-    registry.registerMetric(new CollectedMetric(histogram,
-      'Time from sending a request upstream to its response headers (time to first byte).', 'histogram', () => {
-        const samples: Sample[] = [];
-        for (const pool of pools) {
-          for (const { label, tallies } of pool.entries) {
-            let cumulative = 0;
-            LATENCY_BUCKETS.forEach((le, slot) => {
-              cumulative += tallies.buckets[slot];
-              samples.push({ metricName: `${histogram}_bucket`, labels: { le, key: label }, value: cumulative });
-            });
-            samples.push({ metricName: `${histogram}_bucket`, labels: { le: '+Inf', key: label }, value: tallies.latencyCount });
-            samples.push({ metricName: `${histogram}_sum`, labels: { key: label }, value: tallies.latencySum });
-            samples.push({ metricName: `${histogram}_count`, labels: { key: label }, value: tallies.latencyCount });
+    registry.registerMetric(
+      new CollectedMetric(
+        histogram,
+        'Time from sending a request upstream to its response headers (time to first byte).',
+        'histogram',
+        () => {
+          const samples: Sample[] = [];
+          for (const pool of pools) {
+            for (const { label, tallies } of pool.entries) {
+              let cumulative = 0;
+              LATENCY_BUCKETS.forEach((le, slot) => {
+                cumulative += tallies.buckets[slot];
+                samples.push({ metricName: `${histogram}_bucket`, labels: { le, key: label }, value: cumulative });
+              });
+              samples.push({
+                metricName: `${histogram}_bucket`,
+                labels: { le: '+Inf', key: label },
+                value: tallies.latencyCount,
+              });
+              samples.push({ metricName: `${histogram}_sum`, labels: { key: label }, value: tallies.latencySum });
+              samples.push({ metricName: `${histogram}_count`, labels: { key: label }, value: tallies.latencyCount });
+            }
           }
-        }
-        return samples;
-      }) as never);
+          return samples;
+        },
+      ) as never,
+    );
     this.healthChecks = new Counter({
-      name: `${prefix}health_checks_total`, help: 'Active health probes by key and result (ok, failed, refused).',
-      labelNames: ['key', 'result'], registers,
+      name: `${prefix}health_checks_total`,
+      help: 'Active health probes by key and result (ok, failed, refused).',
+      labelNames: ['key', 'result'],
+      registers,
     });
     this.noKeyAvailable = new Counter({
-      name: `${prefix}no_key_available_total`, help: 'Requests answered without an upstream call because no key could take them.',
-      labelNames: ['reason'], registers,
+      name: `${prefix}no_key_available_total`,
+      help: 'Requests answered without an upstream call because no key could take them.',
+      labelNames: ['reason'],
+      registers,
     });
     // Known reasons start at 0, so rate() and alerts work before the first refusal.
     for (const reason of ['unavailable', 'cooling', 'exhausted', 'refused']) this.noKeyAvailable.inc({ reason }, 0);
     this.retries = new Counter({
-      name: `${prefix}retries_total`, help: 'Attempts moved to another key, by what failed (status code, reset, timeout, refused).',
-      labelNames: ['reason'], registers,
+      name: `${prefix}retries_total`,
+      help: 'Attempts moved to another key, by what failed (status code, reset, timeout, refused).',
+      labelNames: ['reason'],
+      registers,
     });
     this.stateChanges = new Counter({
-      name: `${prefix}key_state_changes_total`, help: 'Key state changes by key, new state and reason.',
-      labelNames: ['key', 'to', 'reason'], registers,
+      name: `${prefix}key_state_changes_total`,
+      help: 'Key state changes by key, new state and reason.',
+      labelNames: ['key', 'to', 'reason'],
+      registers,
     });
     new Gauge({
-      name: `${prefix}key_healthy`, help: '1 when the key can take a request now, else 0.', labelNames: ['key'], registers,
+      name: `${prefix}key_healthy`,
+      help: '1 when the key can take a request now, else 0.',
+      labelNames: ['key'],
+      registers,
       collect() {
         this.reset();
         for (const pool of pools) {
@@ -110,7 +147,10 @@ export class BalancerMetrics {
       },
     });
     new Gauge({
-      name: `${prefix}key_state`, help: 'The key\'s state: 1 for the current one, 0 for the others.', labelNames: ['key', 'state'], registers,
+      name: `${prefix}key_state`,
+      help: "The key's state: 1 for the current one, 0 for the others.",
+      labelNames: ['key', 'state'],
+      registers,
       collect() {
         this.reset();
         for (const pool of pools) {
@@ -124,7 +164,9 @@ export class BalancerMetrics {
     });
     const stores = this.stores;
     new Gauge({
-      name: `${prefix}store_up`, help: 'With a shared store (Redis): 1 while it is reachable, 0 while this replica serves on its own state.', registers,
+      name: `${prefix}store_up`,
+      help: 'With a shared store (Redis): 1 while it is reachable, 0 while this replica serves on its own state.',
+      registers,
       collect() {
         this.reset();
         const states = [...stores].map((status) => status()).filter((status) => status !== 'local');
@@ -132,15 +174,21 @@ export class BalancerMetrics {
       },
     });
     new Gauge({
-      name: `${prefix}key_in_flight`, help: 'Requests under way on the key.', labelNames: ['key'], registers,
+      name: `${prefix}key_in_flight`,
+      help: 'Requests under way on the key.',
+      labelNames: ['key'],
+      registers,
       collect() {
         this.reset();
-        for (const pool of pools) for (const entry of pool.entries) this.set({ key: entry.label }, entry.state.inFlight);
+        for (const pool of pools)
+          for (const entry of pool.entries) this.set({ key: entry.label }, entry.state.inFlight);
       },
     });
     new Gauge({
-      name: `${prefix}key_quota_remaining`, help: 'Requests left in the key\'s (account\'s) daily allowance, as last reported by ModelScope.',
-      labelNames: ['key'], registers,
+      name: `${prefix}key_quota_remaining`,
+      help: "Requests left in the key's (account's) daily allowance, as last reported by ModelScope.",
+      labelNames: ['key'],
+      registers,
       collect() {
         this.reset();
         for (const pool of pools) {

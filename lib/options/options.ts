@@ -37,7 +37,10 @@ export interface MetricsOptions {
 export interface RetryOptions {
   /** Tries per request in all, never more than the number of keys. Defaults to 3. */
   attempts: number;
-  /** Upstream statuses that move the request to another key (401 and 403 always do). Defaults to `[429, 500, 502, 503, 504]`. */
+  /**
+   * Upstream statuses that move the request to another key (401 and 403 always do). Defaults to `[429, 500, 502, 503,
+   * 504]`.
+   */
   on: number[];
   /**
    * Whether a first-byte timeout or a reset after a POST was fully sent moves it to another key. With
@@ -64,7 +67,10 @@ export interface TimeoutOptions {
    * client may leave a chunk unread before it is cut off. Defaults to 120 000 ms.
    */
   idleMs: number;
-  /** Longest time from a request's arrival until its answer begins, over all attempts; then 504. Defaults to 180 000 ms. */
+  /**
+   * Longest time from a request's arrival until its answer begins, over all attempts; then 504. Defaults to 180 000
+   * ms.
+   */
   totalMs: number;
 }
 
@@ -96,13 +102,21 @@ export interface Options {
   keys: Array<string | KeySpec>;
   /** Upstream base URL (http or https). Defaults to `https://api-inference.modelscope.cn`. */
   target: string;
-  /** Active health probes, or `false` for none. Defaults to `{ path: '/v1/models', intervalMs: 30000, timeoutMs: 10000, concurrency: 4 }`. */
+  /**
+   * Active health probes, or `false` for none. Defaults to `{ path: '/v1/models', intervalMs: 30000, timeoutMs: 10000,
+   * concurrency: 4 }`.
+   */
   healthCheck: false | Partial<HealthCheckOptions>;
   /** pino-compatible logger (debug/info/warn/error). Defaults to a silent logger. */
   logger: Logger;
-  /** prom-client Registry for the metrics. Defaults to a fresh Registry owned by this balancer, never the global one. */
+  /**
+   * prom-client Registry for the metrics. Defaults to a fresh Registry owned by this balancer, never the global one.
+   */
   registry: Registry;
-  /** The metrics route, or `false` to serve none (metrics still go to `registry`). Defaults to `{ path: '/metrics', prefix: 'modelscope_balance_' }`. */
+  /**
+   * The metrics route, or `false` to serve none (metrics still go to `registry`). Defaults to `{ path: '/metrics',
+   * prefix: 'modelscope_balance_' }`.
+   */
   metrics: false | Partial<MetricsOptions>;
   /** Failover to other keys. Defaults to `{ attempts: 3, on: [429, 500, 502, 503, 504], timeouts: 'idempotent' }`. */
   retry: Partial<RetryOptions>;
@@ -121,7 +135,9 @@ export interface Options {
    * new requests get 503 with Retry-After. Defaults to 256 MiB.
    */
   maxBufferedBytes: number;
-  /** Browser access (CORS): preflights answered here, never forwarded and needing no token. Defaults to `false` (off). */
+  /**
+   * Browser access (CORS): preflights answered here, never forwarded and needing no token. Defaults to `false` (off).
+   */
   cors: false | (Partial<CorsOptions> & Pick<CorsOptions, 'origins'>);
   /** When every key is cooling down, wait this long for the first to return before answering 429. Defaults to 0. */
   queueTimeoutMs: number;

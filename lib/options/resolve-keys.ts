@@ -23,7 +23,16 @@ export function unusualCharacter(key: string): { kind: string; position: number 
     if (code > 0x20 && code < 0x7f) continue;
     let kind = 'a non-ASCII character (a letter from another alphabet, or a typographic quote or dash)';
     if (code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0)) kind = 'a control character';
-    else if (code === 0x20 || code === 0xa0 || (code >= 0x2000 && code <= 0x200f) || code === 0x2028 || code === 0x2029 || code === 0x202f || code === 0x2060 || code === 0xfeff) {
+    else if (
+      code === 0x20 ||
+      code === 0xa0 ||
+      (code >= 0x2000 && code <= 0x200f) ||
+      code === 0x2028 ||
+      code === 0x2029 ||
+      code === 0x202f ||
+      code === 0x2060 ||
+      code === 0xfeff
+    ) {
       kind = 'an invisible character (a zero-width or non-breaking space)';
     }
     return { kind, position: i };
@@ -33,25 +42,41 @@ export function unusualCharacter(key: string): { kind: string; position: number 
 
 export function resolveKeys(value: unknown): ResolvedKey[] {
   if (!Array.isArray(value) || value.length === 0) {
-    fail('keys', 'must be a non-empty array of ModelScope tokens, e.g. `keys: [\'ms-…\']`.', 'ERR_MSB_KEYS');
+    fail('keys', "must be a non-empty array of ModelScope tokens, e.g. `keys: ['ms-…']`.", 'ERR_MSB_KEYS');
   }
   const specs = value.map((entry: unknown, index) => {
     const spec = typeof entry === 'string' ? { key: entry } : entry;
     if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
-      fail(`keys[${index}]`, `must be a string or { key, label?, weight?, account? }, got ${describe(entry)}.`, 'ERR_MSB_KEYS');
+      fail(
+        `keys[${index}]`,
+        `must be a string or { key, label?, weight?, account? }, got ${describe(entry)}.`,
+        'ERR_MSB_KEYS',
+      );
     }
     rejectUnknownOptions(spec, ['key', 'label', 'weight', 'account'], `keys[${index}]`);
     const { key, label, weight, account } = spec as Record<string, unknown>;
     if (typeof key !== 'string' || key.trim() === '') {
-      fail(`keys[${index}]`, `must be a non-empty string, got ${typeof key === 'string' ? 'an empty string' : describe(key)}.`, 'ERR_MSB_KEYS');
+      fail(
+        `keys[${index}]`,
+        `must be a non-empty string, got ${typeof key === 'string' ? 'an empty string' : describe(key)}.`,
+        'ERR_MSB_KEYS',
+      );
     }
     if (key !== key.trim() || /\s/.test(key)) {
       fail(`keys[${index}]`, 'contains white space; remove spaces and line breaks around the token.', 'ERR_MSB_KEYS');
     }
     const odd = unusualCharacter(key);
-    if (odd) fail(`keys[${index}]`, `has ${odd.kind} at position ${odd.position + 1}; a ModelScope token is plain ASCII. Copy it again from the ModelScope console.`, 'ERR_MSB_KEYS');
-    if (label !== undefined && (typeof label !== 'string' || label === '')) fail(`keys[${index}].label`, 'must be a non-empty string.');
-    if (account !== undefined && (typeof account !== 'string' || account === '')) fail(`keys[${index}].account`, 'must be a non-empty string.');
+    if (odd)
+      fail(
+        `keys[${index}]`,
+        `has ${odd.kind} at position ${odd.position + 1}; a ModelScope token is plain ASCII. Copy it again from the ` +
+          `ModelScope console.`,
+        'ERR_MSB_KEYS',
+      );
+    if (label !== undefined && (typeof label !== 'string' || label === ''))
+      fail(`keys[${index}].label`, 'must be a non-empty string.');
+    if (account !== undefined && (typeof account !== 'string' || account === ''))
+      fail(`keys[${index}].account`, 'must be a non-empty string.');
     return {
       key,
       label: label as string | undefined,
@@ -62,10 +87,14 @@ export function resolveKeys(value: unknown): ResolvedKey[] {
   const firstIndex = new Map<string, number>();
   specs.forEach((spec, index) => {
     const earlier = firstIndex.get(spec.key);
-    if (earlier !== undefined) fail(`keys[${index}]`, `repeats keys[${earlier}]; each key may appear once.`, 'ERR_MSB_KEYS');
+    if (earlier !== undefined)
+      fail(`keys[${index}]`, `repeats keys[${earlier}]; each key may appear once.`, 'ERR_MSB_KEYS');
     firstIndex.set(spec.key, index);
   });
-  const labels = assignLabels(specs.map((s) => s.key), specs.map((s) => s.label));
+  const labels = assignLabels(
+    specs.map((s) => s.key),
+    specs.map((s) => s.label),
+  );
   specs.forEach((spec, index) => {
     if (spec.account !== undefined && specs.some((other) => containsPieceOf(spec.account as string, other.key))) {
       fail(`keys[${index}].account`, 'contains part of a key; an account name is shown in logs, so choose a name.');
@@ -74,7 +103,8 @@ export function resolveKeys(value: unknown): ResolvedKey[] {
     if (specs.some((other) => containsPieceOf(spec.label as string, other.key))) {
       fail(`keys[${index}].label`, 'contains part of a key; a label is shown in stats and logs, so choose a name.');
     }
-    if (labels.indexOf(spec.label) !== index) fail(`keys[${index}].label`, 'repeats another key\'s label; labels must be unique.');
+    if (labels.indexOf(spec.label) !== index)
+      fail(`keys[${index}].label`, "repeats another key's label; labels must be unique.");
   });
   return specs.map((spec, index) => ({
     key: spec.key,
@@ -83,4 +113,3 @@ export function resolveKeys(value: unknown): ResolvedKey[] {
     account: spec.account ?? `key:${labels[index]}`,
   }));
 }
-

@@ -51,14 +51,31 @@ export interface ResolvedConfig {
 }
 
 const TOP_LEVEL = [
-  'keys', 'target', 'healthCheck', 'logger', 'registry', 'metrics', 'retry', 'cooldown',
-  'failureThreshold', 'invalidKeyRetryMs', 'timeouts', 'maxBodyBytes', 'maxBufferedBytes', 'cors', 'queueTimeoutMs',
-  'strategy', 'quota', 'taskAffinity', 'accessTokens', 'adminToken', 'forwardClientAddress', 'store', 'now',
+  'keys',
+  'target',
+  'healthCheck',
+  'logger',
+  'registry',
+  'metrics',
+  'retry',
+  'cooldown',
+  'failureThreshold',
+  'invalidKeyRetryMs',
+  'timeouts',
+  'maxBodyBytes',
+  'maxBufferedBytes',
+  'cors',
+  'queueTimeoutMs',
+  'strategy',
+  'quota',
+  'taskAffinity',
+  'accessTokens',
+  'adminToken',
+  'forwardClientAddress',
+  'store',
+  'now',
 ];
 const STRATEGIES: Strategy[] = ['round-robin', 'weighted', 'least-in-flight', 'most-remaining'];
-
-
-
 
 function section<T extends object>(option: string, value: unknown, known: (keyof T & string)[]): Partial<T> {
   if (value === undefined) return {};
@@ -71,7 +88,9 @@ function section<T extends object>(option: string, value: unknown, known: (keyof
 
 /** A value quoted in an error, unless it holds part of a key (a key pasted in the wrong option). */
 function quoteSafely(value: string, keys: readonly ResolvedKey[]): string {
-  return keys.some((k) => containsPieceOf(value, k.key)) ? 'a value that contains one of the keys' : JSON.stringify(value);
+  return keys.some((k) => containsPieceOf(value, k.key))
+    ? 'a value that contains one of the keys'
+    : JSON.stringify(value);
 }
 
 function resolveTarget(value: unknown, keys: readonly ResolvedKey[]): URL {
@@ -83,17 +102,23 @@ function resolveTarget(value: unknown, keys: readonly ResolvedKey[]): URL {
     url = undefined;
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    fail('target', `must be an http(s) URL such as '${DEFAULT_TARGET}', got ${typeof value === 'string' ? quoteSafely(value, keys) : describe(value)}.`);
+    fail(
+      'target',
+      `must be an http(s) URL such as '${DEFAULT_TARGET}', got ` +
+        `${typeof value === 'string' ? quoteSafely(value, keys) : describe(value)}.`,
+    );
   }
   if (url.search || url.hash) fail('target', 'must not carry a query string or fragment.');
   // Credentials in the URL would be logged with it at start-up and sent on every request: keys go in `keys`.
-  if (url.username || url.password) fail('target', 'must not carry credentials (user:password@); put tokens in `keys`.');
+  if (url.username || url.password)
+    fail('target', 'must not carry credentials (user:password@); put tokens in `keys`.');
   return url;
 }
 
 function resolvePath(option: string, value: unknown, fallback: string): string {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !value.startsWith('/')) fail(option, `must be a path starting with '/', got ${describe(value)}.`);
+  if (typeof value !== 'string' || !value.startsWith('/'))
+    fail(option, `must be a path starting with '/', got ${describe(value)}.`);
   return value;
 }
 
@@ -133,7 +158,8 @@ function resolveRetry(value: unknown): ResolvedConfig['retry'] {
     fail('retry.on', 'must be an array of HTTP status codes from 400 to 599.');
   }
   const timeouts = given.timeouts ?? 'idempotent';
-  if (timeouts !== 'idempotent' && timeouts !== 'always') fail('retry.timeouts', `must be 'idempotent' or 'always', got ${describe(timeouts)}.`);
+  if (timeouts !== 'idempotent' && timeouts !== 'always')
+    fail('retry.timeouts', `must be 'idempotent' or 'always', got ${describe(timeouts)}.`);
   return { attempts: positiveInteger('retry.attempts', given.attempts, 3), on: new Set(on), timeouts };
 }
 
@@ -141,16 +167,26 @@ function resolveCors(value: unknown): CorsOptions | false {
   if (value === undefined || value === false) return false;
   const given = section<CorsOptions>('cors', value, ['origins', 'maxAgeSeconds']);
   const { origins } = given;
-  const listed = Array.isArray(origins) && origins.length > 0 && origins.every((o) => typeof o === 'string' && /^https?:\/\/[^/\s]+$/.test(o));
+  const listed =
+    Array.isArray(origins) &&
+    origins.length > 0 &&
+    origins.every((o) => typeof o === 'string' && /^https?:\/\/[^/\s]+$/.test(o));
   if (origins !== '*' && !listed) {
-    fail('cors.origins', 'must be \'*\' or a non-empty array of origins such as \'https://app.example.com\' (scheme and host, no path).');
+    fail(
+      'cors.origins',
+      "must be '*' or a non-empty array of origins such as 'https://app.example.com' (scheme and host, no path).",
+    );
   }
-  return { origins: origins as CorsOptions['origins'], maxAgeSeconds: positiveInteger('cors.maxAgeSeconds', given.maxAgeSeconds, 600, true) };
+  return {
+    origins: origins as CorsOptions['origins'],
+    maxAgeSeconds: positiveInteger('cors.maxAgeSeconds', given.maxAgeSeconds, 600, true),
+  };
 }
 
 function resolveStore(value: unknown): Store {
   if (value === undefined) return new MemoryStore();
-  if (!isStore(value)) fail('store', 'must be a Store, such as `new RedisStore({ url })` from \'modelscope-balance/redis\', or left out.');
+  if (!isStore(value))
+    fail('store', "must be a Store, such as `new RedisStore({ url })` from 'modelscope-balance/redis', or left out.");
   return value;
 }
 
@@ -171,21 +207,25 @@ function resolveQuota(value: unknown): ResolvedConfig['quota'] {
 /** Checks every option once, at construction, and returns the complete configuration. */
 export function resolveOptions(input: unknown): ResolvedConfig {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    fail('options', 'must be an object such as `modelscopeBalance({ keys: [\'ms-…\'] })`.', 'ERR_MSB_OPTIONS');
+    fail('options', "must be an object such as `modelscopeBalance({ keys: ['ms-…'] })`.", 'ERR_MSB_OPTIONS');
   }
   rejectUnknownOptions(input, TOP_LEVEL, '');
   const o = input as Record<string, unknown>;
   const keys = resolveKeys(o.keys);
-  if (o.logger !== undefined && !isLogger(o.logger)) fail('logger', 'must have debug, info, warn and error methods (pino works).');
-  if (o.registry !== undefined && !(o.registry instanceof Registry)) fail('registry', 'must be a prom-client Registry.');
+  if (o.logger !== undefined && !isLogger(o.logger))
+    fail('logger', 'must have debug, info, warn and error methods (pino works).');
+  if (o.registry !== undefined && !(o.registry instanceof Registry))
+    fail('registry', 'must be a prom-client Registry.');
   if (o.strategy !== undefined && !STRATEGIES.includes(o.strategy as Strategy)) {
     fail('strategy', `must be one of ${STRATEGIES.map((s) => `'${s}'`).join(', ')}, got ${describe(o.strategy)}.`);
   }
-  if (o.now !== undefined && typeof o.now !== 'function') fail('now', 'must be a function returning epoch milliseconds.');
+  if (o.now !== undefined && typeof o.now !== 'function')
+    fail('now', 'must be a function returning epoch milliseconds.');
   if (o.adminToken !== undefined && (typeof o.adminToken !== 'string' || o.adminToken.trim() === '')) {
     fail('adminToken', 'must be a non-empty string.');
   }
-  if (o.forwardClientAddress !== undefined && typeof o.forwardClientAddress !== 'boolean') fail('forwardClientAddress', 'must be true or false.');
+  if (o.forwardClientAddress !== undefined && typeof o.forwardClientAddress !== 'boolean')
+    fail('forwardClientAddress', 'must be true or false.');
   const cooldown = section<CooldownOptions>('cooldown', o.cooldown, ['baseMs', 'maxMs']);
   const timeouts = section<TimeoutOptions>('timeouts', o.timeouts, ['connectMs', 'firstByteMs', 'idleMs', 'totalMs']);
   const affinity = section<TaskAffinityOptions>('taskAffinity', o.taskAffinity, ['maxEntries', 'ttlMs']);

@@ -8,8 +8,15 @@ export type KeyStatus = 'healthy' | 'cooling' | 'unhealthy' | 'invalid';
 
 /** Why a key changed state; bounded, so it is safe as a metric label. */
 export type TransitionReason =
-  | 'rate_limited' | 'throttled' | 'cooldown_over' | 'failures' | 'probe_failed' | 'probe_passed'
-  | 'invalid_token' | 'trial_due' | 'success';
+  | 'rate_limited'
+  | 'throttled'
+  | 'cooldown_over'
+  | 'failures'
+  | 'probe_failed'
+  | 'probe_passed'
+  | 'invalid_token'
+  | 'trial_due'
+  | 'success';
 
 export interface Transition {
   from: KeyStatus;
@@ -91,17 +98,24 @@ export class KeyState {
    * doubles with each repeat, unless the whole pool is being throttled, when
    * escalating one key's cooldown would only punish it for the upstream's mood.
    */
-  rateLimited(now: number, retryAfterMs: number | undefined, poolThrottled: boolean, error: LastError): Transition | null {
+  rateLimited(
+    now: number,
+    retryAfterMs: number | undefined,
+    poolThrottled: boolean,
+    error: LastError,
+  ): Transition | null {
     this.lastError = error;
     let ms: number;
     // The upstream's figure is trusted only up to our own longest cooldown: `Retry-After: 1e13` must not break a Date.
-    if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs)) ms = Math.min(Math.max(0, retryAfterMs), this.rules.cooldownMaxMs);
+    if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs))
+      ms = Math.min(Math.max(0, retryAfterMs), this.rules.cooldownMaxMs);
     else if (poolThrottled) ms = this.rules.cooldownBaseMs;
     else ms = Math.min(this.rules.cooldownBaseMs * 2 ** Math.min(this.cooldownStreak, 30), this.rules.cooldownMaxMs);
     if (!poolThrottled) this.cooldownStreak++;
     // A rate limit also shows the token was accepted: an invalid or unhealthy key that gets one is merely cooling.
     const until = Math.max(this.status === 'cooling' ? this.until : 0, now + ms);
-    const change = this.status === 'cooling' ? null : this.move('cooling', poolThrottled ? 'throttled' : 'rate_limited');
+    const change =
+      this.status === 'cooling' ? null : this.move('cooling', poolThrottled ? 'throttled' : 'rate_limited');
     this.until = until;
     return change;
   }

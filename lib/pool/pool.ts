@@ -64,7 +64,11 @@ export class KeyPool {
   /** Set once any per-model figure is known; until then requests skip reading their model. */
   private modelsSeen = false;
 
-  constructor(keys: readonly ResolvedKey[], private readonly settings: PoolSettings, private readonly events: PoolEvents) {
+  constructor(
+    keys: readonly ResolvedKey[],
+    private readonly settings: PoolSettings,
+    private readonly events: PoolEvents,
+  ) {
     this.install(keys.map((spec) => this.entryFor(spec)));
   }
 
@@ -119,10 +123,20 @@ export class KeyPool {
   /** A new entry, or one that carries on `previous`'s state and counts under new settings. */
   private entryFor(spec: ResolvedKey, previous?: PoolEntry): PoolEntry {
     let account = this.accounts.get(spec.account);
-    if (!account) this.accounts.set(spec.account, (account = previous?.accountName === spec.account ? previous.account : new AccountQuota()));
+    if (!account)
+      this.accounts.set(
+        spec.account,
+        (account = previous?.accountName === spec.account ? previous.account : new AccountQuota()),
+      );
     return Object.freeze({
-      index: 0, key: spec.key, label: spec.label, weight: spec.weight, accountName: spec.account, account,
-      state: previous?.state ?? new KeyState(this.settings), tallies: previous?.tallies ?? new KeyTallies(),
+      index: 0,
+      key: spec.key,
+      label: spec.label,
+      weight: spec.weight,
+      accountName: spec.account,
+      account,
+      state: previous?.state ?? new KeyState(this.settings),
+      tallies: previous?.tallies ?? new KeyTallies(),
     });
   }
 
@@ -179,9 +193,13 @@ export class KeyPool {
     let refused = 0;
     let other = 0;
     for (const entry of this.entries) {
-      const exhausted = Math.max(entry.account.exhaustedUntil(now), model ? entry.account.modelExhaustedUntil(model, now) : 0);
+      const exhausted = Math.max(
+        entry.account.exhaustedUntil(now),
+        model ? entry.account.modelExhaustedUntil(model, now) : 0,
+      );
       if (exhausted > 0) exhaustedUntil = Math.min(exhaustedUntil, exhausted);
-      else if (entry.state.status === 'cooling' && now < entry.state.until) coolingUntil = Math.min(coolingUntil, entry.state.until);
+      else if (entry.state.status === 'cooling' && now < entry.state.until)
+        coolingUntil = Math.min(coolingUntil, entry.state.until);
       else if (entry.state.status === 'invalid' && !entry.state.held) refused++;
       else other++;
     }

@@ -47,8 +47,12 @@ export function smoothWeightedCycle(weights: readonly number[]): number[] {
   const scaled = weights.map((w) => w / divisor);
   const total = scaled.reduce((a, b) => a + b, 0);
   if (total > MAX_WEIGHTED_CYCLE) {
-    throw new BalanceConfigError('ERR_MSB_INVALID_OPTION', 'keys[].weight',
-      `add up to ${total} after dividing by their common factor; keep the sum under ${MAX_WEIGHTED_CYCLE} (use smaller weights).`);
+    throw new BalanceConfigError(
+      'ERR_MSB_INVALID_OPTION',
+      'keys[].weight',
+      `add up to ${total} after dividing by their common factor; keep the sum under ${MAX_WEIGHTED_CYCLE} (use ` +
+        `smaller weights).`,
+    );
   }
   const current = new Array<number>(scaled.length).fill(0);
   const cycle: number[] = [];

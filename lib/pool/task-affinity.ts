@@ -8,7 +8,10 @@ import type { PoolEntry } from './pool-entry.js';
 export class TaskAffinity {
   private readonly tasks = new Map<string, { entry: PoolEntry; expires: number }>();
 
-  constructor(private readonly maxEntries: number, private readonly ttlMs: number) {}
+  constructor(
+    private readonly maxEntries: number,
+    private readonly ttlMs: number,
+  ) {}
 
   remember(taskId: string, entry: PoolEntry, now: number): void {
     this.tasks.delete(taskId);

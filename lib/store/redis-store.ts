@@ -46,7 +46,9 @@ export class RedisStore implements Store {
     this.logger = options.logger ?? silentLogger;
     // No offline queue and no per-command retries: a command while Redis is away fails at once instead of waiting.
     const behaviour: RedisOptions = {
-      enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      lazyConnect: false,
       retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),
     };
     this.ownsClient = options.client === undefined;
@@ -121,7 +123,8 @@ export class RedisStore implements Store {
     this.dirty.clear();
     const fields = updates.flatMap((update) => [`${update.kind}:${update.id}`, JSON.stringify(update)]);
     try {
-      await this.client.multi()
+      await this.client
+        .multi()
         .hset(this.key('state'), ...fields)
         .publish(this.key('events'), JSON.stringify({ from: this.replica, updates }))
         .exec();
@@ -167,21 +170,27 @@ export class RedisStore implements Store {
     if (!this.handlers || this.closed) return;
     if (this.warned) this.logger.info({ store: 'redis' }, 'shared store reachable again: sharing key state resumes');
     this.warned = false;
-    this.client.hgetall(this.key('state')).then((all) => {
-      for (const text of Object.values(all)) {
-        try {
-          this.handlers?.apply(JSON.parse(text) as SharedUpdate);
-        } catch {
-          // A field not of ours: ignored.
+    this.client
+      .hgetall(this.key('state'))
+      .then((all) => {
+        for (const text of Object.values(all)) {
+          try {
+            this.handlers?.apply(JSON.parse(text) as SharedUpdate);
+          } catch {
+            // A field not of ours: ignored.
+          }
         }
-      }
-      for (const update of this.handlers?.snapshot() ?? []) this.publish(update);
-    }).catch(() => this.degraded('read'));
+        for (const update of this.handlers?.snapshot() ?? []) this.publish(update);
+      })
+      .catch(() => this.degraded('read'));
   }
 
   private degraded(reason: string): void {
     if (this.warned || this.closed) return;
     this.warned = true;
-    this.logger.warn({ store: 'redis', reason }, 'shared store unreachable: serving on this replica\'s own key state until it returns');
+    this.logger.warn(
+      { store: 'redis', reason },
+      "shared store unreachable: serving on this replica's own key state until it returns",
+    );
   }
 }

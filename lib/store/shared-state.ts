@@ -9,9 +9,14 @@ export class SharedState {
   /** When each key's state and each account's figures last changed, here or anywhere (0: never). */
   private readonly changedAt = new Map<string, number>();
   /** Entries by key id and by account id, rebuilt when the pool's membership changes. */
-  private index: { of: readonly PoolEntry[]; keys: Map<string, PoolEntry>; accounts: Map<string, PoolEntry[]> } | undefined;
+  private index:
+    | { of: readonly PoolEntry[]; keys: Map<string, PoolEntry>; accounts: Map<string, PoolEntry[]> }
+    | undefined;
 
-  constructor(private readonly pool: KeyPool, readonly store: Store) {}
+  constructor(
+    private readonly pool: KeyPool,
+    readonly store: Store,
+  ) {}
 
   start(): void {
     this.store.start({ apply: (update) => this.apply(update), snapshot: () => this.snapshot() });
@@ -66,12 +71,20 @@ export class SharedState {
 
   private quotaUpdate(entry: PoolEntry): SharedUpdate {
     const id = this.accountId(entry);
-    return { kind: 'quota', id, at: this.changedAt.get(`quota:${id}`) ?? 0, overall: entry.account.overall, models: [...entry.account.models] };
+    return {
+      kind: 'quota',
+      id,
+      at: this.changedAt.get(`quota:${id}`) ?? 0,
+      overall: entry.account.overall,
+      models: [...entry.account.models],
+    };
   }
 
   /** This replica's view of what changed here or was learnt (never-changed keys say nothing). */
   private snapshot(): SharedUpdate[] {
-    return this.pool.entries.flatMap((entry) => [this.keyUpdate(entry), this.quotaUpdate(entry)]).filter((update) => update.at > 0);
+    return this.pool.entries
+      .flatMap((entry) => [this.keyUpdate(entry), this.quotaUpdate(entry)])
+      .filter((update) => update.at > 0);
   }
 
   private lookup() {

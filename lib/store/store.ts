@@ -72,6 +72,11 @@ export function fingerprint(secret: string, kind: 'key' | 'account' = 'key'): st
 
 export function isStore(value: unknown): value is Store {
   const store = value as Partial<Store> | null;
-  return typeof store === 'object' && store !== null
-    && ['start', 'publish', 'rememberTask', 'lookupTask', 'count', 'fleetCounts', 'status', 'close'].every((name) => typeof (store as Record<string, unknown>)[name] === 'function');
+  return (
+    typeof store === 'object' &&
+    store !== null &&
+    ['start', 'publish', 'rememberTask', 'lookupTask', 'count', 'fleetCounts', 'status', 'close'].every(
+      (name) => typeof (store as Record<string, unknown>)[name] === 'function',
+    )
+  );
 }

@@ -121,7 +121,14 @@ export class FakeModelScope {
       let url = req.url ?? '/';
       if (base && url.startsWith(`${base}/`)) url = url.slice(base.length);
       else if (base) return json(res, 404, { errors: { message: `Not found: this imitation serves under ${base}.` } });
-      const received: ReceivedRequest = { key, method: req.method ?? 'GET', url, headers: req.headers, body, at: performance.now() };
+      const received: ReceivedRequest = {
+        key,
+        method: req.method ?? 'GET',
+        url,
+        headers: req.headers,
+        body,
+        at: performance.now(),
+      };
       this.received.push(received);
       this.route(received, req, res);
     });
@@ -131,7 +138,9 @@ export class FakeModelScope {
     const path = request.url.split('?')[0];
     if (path === '/v1/models' && request.method === 'GET') return this.answerProbe(request.key, res);
     if (this.options.keys && !this.options.keys.includes(request.key ?? '')) {
-      return json(res, 401, { error: { message: 'Invalid API token.', type: 'authentication_error', code: 'invalid_api_key' } });
+      return json(res, 401, {
+        error: { message: 'Invalid API token.', type: 'authentication_error', code: 'invalid_api_key' },
+      });
     }
     const rule = this.rules.get(request.key ?? '') ?? 'ok';
     const behaviour = typeof rule === 'function' ? rule({ path, body: request.body }) : rule;
@@ -139,10 +148,18 @@ export class FakeModelScope {
     const quotaHeaders = this.spendQuota(request, res);
     if (quotaHeaders === null) return;
     if (path.startsWith('/v1/echo')) {
-      return json(res, 200, {
-        method: request.method, url: request.url, headers: request.headers,
-        body_base64: request.body.toString('base64'), body_length: request.body.length,
-      }, quotaHeaders);
+      return json(
+        res,
+        200,
+        {
+          method: request.method,
+          url: request.url,
+          headers: request.headers,
+          body_base64: request.body.toString('base64'),
+          body_length: request.body.length,
+        },
+        quotaHeaders,
+      );
     }
     if (path === '/v1/images/generations' && req.headers['x-modelscope-async-mode'] === 'true') {
       const id = `task-${++this.taskCounter}`;
@@ -154,7 +171,11 @@ export class FakeModelScope {
       if (!this.tasks.has(task[1]) || this.tasks.get(task[1]) !== request.key) {
         return json(res, 404, { errors: { message: 'Task not found.' } });
       }
-      return json(res, 200, { task_id: task[1], task_status: 'SUCCEED', output_images: ['https://example.invalid/image.png'] });
+      return json(res, 200, {
+        task_id: task[1],
+        task_status: 'SUCCEED',
+        output_images: ['https://example.invalid/image.png'],
+      });
     }
     return this.complete(request, res, quotaHeaders);
   }
@@ -164,7 +185,10 @@ export class FakeModelScope {
     if (behaviour === 'hang') return;
     if (behaviour === 'fail') return json(res, 503, { error: { message: 'Service unavailable.' } });
     if (behaviour === 'unauthorized') return json(res, 401, { error: { message: 'Invalid API token.' } });
-    json(res, 200, { object: 'list', data: [{ id: 'Qwen/Qwen2.5-7B-Instruct', object: 'model', owned_by: 'modelscope' }] });
+    json(res, 200, {
+      object: 'list',
+      data: [{ id: 'Qwen/Qwen2.5-7B-Instruct', object: 'model', owned_by: 'modelscope' }],
+    });
   }
 
   /** Enforces and reports the key's daily figures; null when it answered 429 itself. */
@@ -176,10 +200,12 @@ export class FakeModelScope {
     const headers = (): Record<string, string> => ({
       'modelscope-ratelimit-requests-limit': String(quota.limit),
       'modelscope-ratelimit-requests-remaining': String(quota.remaining),
-      ...(modelQuota ? {
-        'modelscope-ratelimit-model-requests-limit': String(modelQuota.limit),
-        'modelscope-ratelimit-model-requests-remaining': String(modelQuota.remaining),
-      } : {}),
+      ...(modelQuota
+        ? {
+            'modelscope-ratelimit-model-requests-limit': String(modelQuota.limit),
+            'modelscope-ratelimit-model-requests-remaining': String(modelQuota.remaining),
+          }
+        : {}),
     });
     if (quota.remaining <= 0 || (modelQuota && modelQuota.remaining <= 0)) {
       json(res, 429, { errors: { message: 'Request limit exceeded.', request_id: 'fake-request' } }, headers());
@@ -199,16 +225,32 @@ export class FakeModelScope {
     }
     const model = parsed.model ?? 'Qwen/Qwen2.5-7B-Instruct';
     if (!parsed.stream) {
-      return json(res, 200, {
-        id: 'chatcmpl-fake', object: 'chat.completion', created: Math.floor(Date.now() / 1000), model,
-        choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the imitation.' }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
-      }, headers);
+      return json(
+        res,
+        200,
+        {
+          id: 'chatcmpl-fake',
+          object: 'chat.completion',
+          created: Math.floor(Date.now() / 1000),
+          model,
+          choices: [
+            { index: 0, message: { role: 'assistant', content: 'Hello from the imitation.' }, finish_reason: 'stop' },
+          ],
+          usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
+        },
+        headers,
+      );
     }
     this.stream(res, model, headers, this.options.streamChunks ?? 5);
   }
 
-  private stream(res: ServerResponse, model: string, headers: Record<string, string>, chunks: number, then?: 'break' | 'stall'): void {
+  private stream(
+    res: ServerResponse,
+    model: string,
+    headers: Record<string, string>,
+    chunks: number,
+    then?: 'break' | 'stall',
+  ): void {
     res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     let sent = 0;
     const tick = (): void => {
@@ -219,13 +261,23 @@ export class FakeModelScope {
       }
       if (sent === chunks) {
         // Like ModelScope: a last chunk with the finish reason (SDKs read it), then [DONE].
-        const last = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] };
+        const last = {
+          id: 'chatcmpl-fake',
+          object: 'chat.completion.chunk',
+          created: Math.floor(Date.now() / 1000),
+          model,
+          choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+        };
         res.end(`data: ${JSON.stringify(last)}\n\ndata: [DONE]\n\n`);
         return;
       }
       // created_ms: when the chunk left the upstream, so a client can measure what each hop adds.
       const delta = {
-        id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model, created_ms: performance.timeOrigin + performance.now(),
+        id: 'chatcmpl-fake',
+        object: 'chat.completion.chunk',
+        created: Math.floor(Date.now() / 1000),
+        model,
+        created_ms: performance.timeOrigin + performance.now(),
         choices: [{ index: 0, delta: { content: `chunk ${sent} ` }, finish_reason: null }],
       };
       res.write(`data: ${JSON.stringify(delta)}\n\n`);
@@ -235,27 +287,54 @@ export class FakeModelScope {
     tick();
   }
 
-  private misbehave(behaviour: Exclude<Behaviour, 'ok'>, request: ReceivedRequest, req: IncomingMessage, res: ServerResponse): void {
+  private misbehave(
+    behaviour: Exclude<Behaviour, 'ok'>,
+    request: ReceivedRequest,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): void {
     const limitBody = { errors: { message: 'Request limit exceeded.', request_id: 'fake-request' } };
     if (typeof behaviour === 'object') {
-      if ('retryAfterSeconds' in behaviour) return json(res, 429, limitBody, { 'retry-after': String(behaviour.retryAfterSeconds) });
-      return json(res, behaviour.status, behaviour.body ?? { error: { message: `Imitated ${behaviour.status}.` } }, behaviour.headers);
+      if ('retryAfterSeconds' in behaviour)
+        return json(res, 429, limitBody, { 'retry-after': String(behaviour.retryAfterSeconds) });
+      return json(
+        res,
+        behaviour.status,
+        behaviour.body ?? { error: { message: `Imitated ${behaviour.status}.` } },
+        behaviour.headers,
+      );
     }
     switch (behaviour) {
-      case 'unauthorized': return json(res, 401, { error: { message: 'Invalid API token.', type: 'authentication_error' } });
-      case 'rate-limited': return json(res, 429, limitBody);
+      case 'unauthorized':
+        return json(res, 401, { error: { message: 'Invalid API token.', type: 'authentication_error' } });
+      case 'rate-limited':
+        return json(res, 429, limitBody);
       case 'quota-exhausted':
-        return json(res, 429, limitBody, { 'modelscope-ratelimit-requests-limit': '2000', 'modelscope-ratelimit-requests-remaining': '0' });
-      case 'server-error': return json(res, 500, { error: { message: 'Internal server error.' } });
-      case 'unavailable': return json(res, 503, { error: { message: 'Service unavailable.' } });
-      case 'echo-token-error': return json(res, 400, { error: { message: `Bad request made with token ${request.key}.` } });
-      case 'reset': req.socket.destroy(); return;
-      case 'hang': return;
-      case 'stream-break': return this.stream(res, 'm', {}, 5, 'break');
-      case 'stream-stall': return this.stream(res, 'm', {}, 5, 'stall');
+        return json(res, 429, limitBody, {
+          'modelscope-ratelimit-requests-limit': '2000',
+          'modelscope-ratelimit-requests-remaining': '0',
+        });
+      case 'server-error':
+        return json(res, 500, { error: { message: 'Internal server error.' } });
+      case 'unavailable':
+        return json(res, 503, { error: { message: 'Service unavailable.' } });
+      case 'echo-token-error':
+        return json(res, 400, { error: { message: `Bad request made with token ${request.key}.` } });
+      case 'reset':
+        req.socket.destroy();
+        return;
+      case 'hang':
+        return;
+      case 'stream-break':
+        return this.stream(res, 'm', {}, 5, 'break');
+      case 'stream-stall':
+        return this.stream(res, 'm', {}, 5, 'stall');
       case 'body-break':
       case 'error-body-break':
-        res.writeHead(behaviour === 'body-break' ? 200 : 500, { 'content-type': 'application/json', 'content-length': '1000' });
+        res.writeHead(behaviour === 'body-break' ? 200 : 500, {
+          'content-type': 'application/json',
+          'content-length': '1000',
+        });
         res.write('{"id":"chatcmpl-cut",');
         setTimeout(() => res.socket?.destroy(), 20);
         return;

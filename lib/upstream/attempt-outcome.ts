@@ -31,7 +31,8 @@ function headerIsZero(headers: IncomingHttpHeaders, name: string): boolean {
  */
 function classify429(headers: IncomingHttpHeaders, now: number): KeyVerdict {
   if (headerIsZero(headers, 'modelscope-ratelimit-requests-remaining')) return { kind: 'exhausted', scope: 'account' };
-  if (headerIsZero(headers, 'modelscope-ratelimit-model-requests-remaining')) return { kind: 'exhausted', scope: 'model' };
+  if (headerIsZero(headers, 'modelscope-ratelimit-model-requests-remaining'))
+    return { kind: 'exhausted', scope: 'model' };
   return { kind: 'rate_limited', retryAfterMs: retryAfterMs(headers, now) };
 }
 
@@ -46,14 +47,21 @@ export function verdictForStatus(status: number, headers: IncomingHttpHeaders, n
 
 export function lastErrorForStatus(status: number, now: number): LastError {
   const reasons: Record<number, string> = {
-    401: 'token refused (401)', 403: 'token forbidden (403)', 429: 'rate limited (429)',
+    401: 'token refused (401)',
+    403: 'token forbidden (403)',
+    429: 'rate limited (429)',
   };
   return { status, reason: reasons[status] ?? `upstream answered ${status}`, at: now };
 }
 
 const FAILURE_WORDS: Record<AttemptFailure | BreakReason, string> = {
-  connect: 'connection failed', connect_timeout: 'connect timeout', first_byte_timeout: 'first byte timeout',
-  idle_timeout: 'idle timeout', reset: 'connection reset', protocol: 'protocol error (unexpected 1xx)', aborted: 'aborted',
+  connect: 'connection failed',
+  connect_timeout: 'connect timeout',
+  first_byte_timeout: 'first byte timeout',
+  idle_timeout: 'idle timeout',
+  reset: 'connection reset',
+  protocol: 'protocol error (unexpected 1xx)',
+  aborted: 'aborted',
 };
 
 /** What an attempt's failure is called at the edge (logs, /stats, error bodies). */

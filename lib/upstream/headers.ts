@@ -2,14 +2,32 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and proxy credentials: never forwarded either way. */
 const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
-  'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
 ]);
 
 /** Client headers the upstream must not see: credentials, and what we set ourselves. */
 const DROPPED_UPSTREAM = new Set([
-  ...HOP_BY_HOP, 'authorization', 'x-api-key', 'cookie', 'host', 'content-length', 'expect',
-  'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'forwarded', 'accept-encoding',
+  ...HOP_BY_HOP,
+  'authorization',
+  'x-api-key',
+  'cookie',
+  'host',
+  'content-length',
+  'expect',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-real-ip',
+  'forwarded',
+  'accept-encoding',
 ]);
 
 const BODILESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
@@ -19,7 +37,12 @@ function connectionListed(headers: IncomingHttpHeaders): Set<string> | undefined
   const value = headers.connection;
   // The usual values name no extra header: skip the split on the hot path.
   if (!value || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') return undefined;
-  return new Set(value.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    value
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }
 
 export interface UpstreamHeaderInput {

@@ -75,7 +75,8 @@ export class HealthChecker {
       while (!this.stopped && next < entries.length) {
         const entry = entries[next++];
         // A healthy key that served a request within the interval needs no probe: traffic already showed it works.
-        if (entry.state.status === 'healthy' && now() - entry.state.lastSuccessAt < this.deps.options.intervalMs) continue;
+        if (entry.state.status === 'healthy' && now() - entry.state.lastSuccessAt < this.deps.options.intervalMs)
+          continue;
         // An operator's hold: probes don't change it, so they are not sent.
         if (entry.state.held) continue;
         const wait = roundStart + probed++ * spacing - performance.now();
@@ -102,8 +103,12 @@ export class HealthChecker {
       let request: ClientRequest;
       try {
         request = target.transport.request({
-          protocol: target.protocol, hostname: target.hostname, port: target.port,
-          method: 'GET', path: target.basePath + options.path, agent,
+          protocol: target.protocol,
+          hostname: target.hostname,
+          port: target.port,
+          method: 'GET',
+          path: target.basePath + options.path,
+          agent,
           headers: { authorization: `Bearer ${entry.key}`, accept: 'application/json', 'accept-encoding': 'identity' },
         });
       } catch {
@@ -127,7 +132,9 @@ export class HealthChecker {
         answered = true;
         const status = response.statusCode ?? 500;
         response.resume();
-        response.once('end', () => done(status === 401 || status === 403 ? 'refused' : status >= 500 ? 'failed' : 'ok'));
+        response.once('end', () =>
+          done(status === 401 || status === 403 ? 'refused' : status >= 500 ? 'failed' : 'ok'),
+        );
         response.once('error', () => done('failed'));
       });
       request.end();

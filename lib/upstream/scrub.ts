@@ -14,7 +14,16 @@ const BASE_POW = (() => {
   return power;
 })();
 const HEX = /^[0-9a-fA-F]{4}$/;
-const SIMPLE_ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
+const SIMPLE_ESCAPES: Record<number, number> = {
+  0x22: 0x22,
+  0x5c: 0x5c,
+  0x2f: 0x2f,
+  0x62: 8,
+  0x66: 12,
+  0x6e: 10,
+  0x72: 13,
+  0x74: 9,
+};
 
 /** A text decoded for matching: one ASCII code per character and where each starts in the raw bytes. */
 interface Decoded {
@@ -203,7 +212,8 @@ export class StreamScrub {
 
   push(chunk: Buffer): Buffer {
     // The common case: nothing held back and no run of key characters, so the chunk goes out as it came.
-    if (this.pending.length === 0 && !this.scrubber.mayContainPiece(chunk) && !this.endsInKeyCharacter(chunk)) return chunk;
+    if (this.pending.length === 0 && !this.scrubber.mayContainPiece(chunk) && !this.endsInKeyCharacter(chunk))
+      return chunk;
     const data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const decoded = decode(data, true);
     const held = heldBack(decoded, data.length, this.scrubber);
@@ -228,7 +238,8 @@ export class StreamScrub {
     const out = ranges.length === 0 ? data.subarray(0, cut) : redact(data, ranges, 0, cut);
     this.pending = Buffer.from(data.subarray(cut));
     this.pendingRedacted = 0;
-    for (const [start, end] of ranges) if (end > cut) this.pendingRedacted = Math.max(this.pendingRedacted, end - Math.max(start, cut));
+    for (const [start, end] of ranges)
+      if (end > cut) this.pendingRedacted = Math.max(this.pendingRedacted, end - Math.max(start, cut));
     return out;
   }
 }
@@ -245,7 +256,6 @@ function heldBack(decoded: Decoded, rawLength: number, scrubber: KeyScrubber): n
   while (chars < PIECE_LENGTH - 1 && chars < length && scrubber.isKeyCode(codes[length - 1 - chars])) chars++;
   return chars === 0 ? decoded.incompleteTail : rawLength - starts[length - chars];
 }
-
 
 /** Reads raw bytes as characters, with JSON escapes decoded; non-ASCII bytes become 0 (never a key character). */
 function decode(raw: Buffer, streaming: boolean): Decoded {

@@ -65,7 +65,8 @@ export class UpstreamAttempt {
     }
     request.path = this.input.path;
     for (const name of request.getHeaderNames()) request.removeHeader(name);
-    for (const [name, value] of Object.entries(this.input.headers)) if (value !== undefined) request.setHeader(name, value);
+    for (const [name, value] of Object.entries(this.input.headers))
+      if (value !== undefined) request.setHeader(name, value);
     if (this.input.body.length > 0) request.write(this.input.body);
     request.on('error', (error: NodeJS.ErrnoException) => this.fail(error));
     request.once('finish', () => {

@@ -37,7 +37,8 @@ export class UpstreamProxy {
             attempt.fail(error as NodeJS.ErrnoException);
           }
         },
-        proxyRes: (proxyRes) => this.byRequest.get((proxyRes as IncomingMessage & { req: ClientRequest }).req)?.respond(proxyRes),
+        proxyRes: (proxyRes) =>
+          this.byRequest.get((proxyRes as IncomingMessage & { req: ClientRequest }).req)?.respond(proxyRes),
         // An error names only the client request, and an earlier attempt's late error would land on the
         // current one: once bound, an attempt hears its own upstream request's errors (see bind()).
         error: (error, req) => this.unbound(req as IncomingMessage)?.fail(error as NodeJS.ErrnoException),
@@ -61,8 +62,9 @@ export class UpstreamProxy {
     const attempt = new UpstreamAttempt(input);
     this.current.set(req, attempt);
     try {
-      void this.middleware(req, res, (error?: unknown) => attempt.fail((error ?? new Error('not proxied')) as NodeJS.ErrnoException))
-        .catch((error: unknown) => attempt.fail(error as NodeJS.ErrnoException));
+      void this.middleware(req, res, (error?: unknown) =>
+        attempt.fail((error ?? new Error('not proxied')) as NodeJS.ErrnoException),
+      ).catch((error: unknown) => attempt.fail(error as NodeJS.ErrnoException));
     } catch (error) {
       // A header value Node refuses, say: a failed attempt, never a leak of in-flight counts.
       attempt.fail(error as NodeJS.ErrnoException);

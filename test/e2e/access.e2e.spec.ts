@@ -47,7 +47,9 @@ describe('access control and hygiene', () => {
         expect(res.headers['www-authenticate']).to.match(/^Bearer realm=/);
         expect(JSON.parse(res.body).error.code).to.equal('invalid_access_token');
         expect(rig.fake.received).to.have.length(0);
-        expect(Object.values(rig.balancer.stats()).every((s) => s.requests === 0 && s.last_used === null)).to.equal(true);
+        expect(Object.values(rig.balancer.stats()).every((s) => s.requests === 0 && s.last_used === null)).to.equal(
+          true,
+        );
       });
     }
 
@@ -81,7 +83,10 @@ describe('access control and hygiene', () => {
   describe('where requests go', () => {
     it('ignores the host of an absolute-form request line', async () => {
       rig = await startRig();
-      const answer = await rawRequest(port(), 'GET http://evil.example/ms/v1/echo?q=1 HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
+      const answer = await rawRequest(
+        port(),
+        'GET http://evil.example/ms/v1/echo?q=1 HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n',
+      );
       expect(answer).to.match(/^HTTP\/1.1 200/);
       expect(rig.fake.received[0].url).to.equal('/v1/echo?q=1');
       expect(rig.fake.received[0].headers.host).to.equal(new URL(rig.fake.url).host);
@@ -89,7 +94,11 @@ describe('access control and hygiene', () => {
 
     it('ignores Host and X-Forwarded-Host', async () => {
       rig = await startRig();
-      await request(rig.app).get('/ms/v1/echo').set('host', 'evil.example').set('x-forwarded-host', 'evil.example').expect(200);
+      await request(rig.app)
+        .get('/ms/v1/echo')
+        .set('host', 'evil.example')
+        .set('x-forwarded-host', 'evil.example')
+        .expect(200);
       expect(rig.fake.received[0].headers.host).to.equal(new URL(rig.fake.url).host);
       expect(rig.fake.received[0].headers).not.to.have.property('x-forwarded-host');
     });
@@ -115,10 +124,18 @@ describe('access control and hygiene', () => {
   describe('headers', () => {
     it('drops credentials, cookies and hop-by-hop headers on the way up, and adds no X-Forwarded-For', async () => {
       rig = await startRig();
-      await request(rig.app).post('/ms/v1/echo')
-        .set('cookie', 'session=1').set('proxy-authorization', 'Basic x').set('connection', 'x-hop').set('x-hop', '1')
-        .set('te', 'trailers').set('x-forwarded-for', '10.9.9.9').set('forwarded', 'for=10.9.9.9').set('x-custom', 'kept')
-        .send({}).expect(200);
+      await request(rig.app)
+        .post('/ms/v1/echo')
+        .set('cookie', 'session=1')
+        .set('proxy-authorization', 'Basic x')
+        .set('connection', 'x-hop')
+        .set('x-hop', '1')
+        .set('te', 'trailers')
+        .set('x-forwarded-for', '10.9.9.9')
+        .set('forwarded', 'for=10.9.9.9')
+        .set('x-custom', 'kept')
+        .send({})
+        .expect(200);
       const headers = rig.fake.received[0].headers;
       for (const name of ['cookie', 'proxy-authorization', 'x-hop', 'te', 'x-forwarded-for', 'forwarded']) {
         expect(headers, name).not.to.have.property(name);
@@ -134,7 +151,11 @@ describe('access control and hygiene', () => {
 
     it('drops hop-by-hop headers on the way back and keeps the rest', async () => {
       rig = await startRig();
-      rig.fake.behave(KEYS[0], { status: 200, body: {}, headers: { 'proxy-authenticate': 'Basic', 'x-kept': 'yes', 'keep-alive': 'timeout=99' } });
+      rig.fake.behave(KEYS[0], {
+        status: 200,
+        body: {},
+        headers: { 'proxy-authenticate': 'Basic', 'x-kept': 'yes', 'keep-alive': 'timeout=99' },
+      });
       const res = await chat(rig.url);
       expect(res.headers['x-kept']).to.equal('yes');
       expect(res.headers).not.to.have.property('proxy-authenticate');

@@ -40,7 +40,7 @@ describe('real clients: the official openai package and browsers', function () {
     expect(finish).to.equal('stop');
   });
 
-  it('1. reports a rate limit the SDK can read: status, code, ModelScope\'s message and a request id', async () => {
+  it("1. reports a rate limit the SDK can read: status, code, ModelScope's message and a request id", async () => {
     rig = await startRig();
     for (const key of KEYS) rig.fake.behave(key, 'rate-limited');
     const err = await failure(client(rig, 0).chat.completions.create(ask));
@@ -51,33 +51,39 @@ describe('real clients: the official openai package and browsers', function () {
     expect(err.headers?.get('x-modelscope-balance-attempts')).to.equal('3');
   });
 
-  it('3. makes the SDK give up at once on exhausted quota instead of waiting hours (x-should-retry: false)', async () => {
-    rig = await startRig();
-    for (const key of KEYS) rig.fake.behave(key, 'quota-exhausted');
-    const started = performance.now();
-    const err = await failure(client(rig, 2).chat.completions.create(ask));
-    expect(err.status).to.equal(429);
-    expect(err.code).to.equal('daily_quota_exhausted');
-    expect(performance.now() - started).to.be.below(3_000);
-    expect(rig.fake.count()).to.equal(3);
-    // The next call is answered by the balancer itself, also final.
-    const again = await failure(client(rig, 2).chat.completions.create(ask));
-    expect(again.code).to.equal('daily_quota_exhausted');
-    expect(again.headers?.get('x-should-retry')).to.equal('false');
-    expect(rig.fake.count()).to.equal(3);
-  });
+  it(
+    '3. makes the SDK give up at once on exhausted quota instead of waiting hours (x-should-retry: ' + 'false)',
+    async () => {
+      rig = await startRig();
+      for (const key of KEYS) rig.fake.behave(key, 'quota-exhausted');
+      const started = performance.now();
+      const err = await failure(client(rig, 2).chat.completions.create(ask));
+      expect(err.status).to.equal(429);
+      expect(err.code).to.equal('daily_quota_exhausted');
+      expect(performance.now() - started).to.be.below(3_000);
+      expect(rig.fake.count()).to.equal(3);
+      // The next call is answered by the balancer itself, also final.
+      const again = await failure(client(rig, 2).chat.completions.create(ask));
+      expect(again.code).to.equal('daily_quota_exhausted');
+      expect(again.headers?.get('x-should-retry')).to.equal('false');
+      expect(rig.fake.count()).to.equal(3);
+    },
+  );
 
-  it('7. says the pool keys are refused (503 pool_keys_refused), never a 401 that reads as the user\'s key', async () => {
-    rig = await startRig();
-    for (const key of KEYS) rig.fake.behave(key, 'unauthorized');
-    const err = await failure(client(rig, 2).chat.completions.create(ask));
-    expect(err.status).to.equal(503);
-    expect(err.code).to.equal('pool_keys_refused');
-    expect(err.message).to.include('/stats');
-    const again = await failure(client(rig, 2).chat.completions.create(ask));
-    expect([again.status, again.code]).to.deep.equal([503, 'pool_keys_refused']);
-    expect(rig.fake.count()).to.equal(3);
-  });
+  it(
+    "7. says the pool keys are refused (503 pool_keys_refused), never a 401 that reads as the user's " + 'key',
+    async () => {
+      rig = await startRig();
+      for (const key of KEYS) rig.fake.behave(key, 'unauthorized');
+      const err = await failure(client(rig, 2).chat.completions.create(ask));
+      expect(err.status).to.equal(503);
+      expect(err.code).to.equal('pool_keys_refused');
+      expect(err.message).to.include('/stats');
+      const again = await failure(client(rig, 2).chat.completions.create(ask));
+      expect([again.status, again.code]).to.deep.equal([503, 'pool_keys_refused']);
+      expect(rig.fake.count()).to.equal(3);
+    },
+  );
 
   it('5. turns a slow non-streamed answer into one 504 per SDK try, not a resend to every key', async () => {
     rig = await startRig({ timeouts: { firstByteMs: 200 } });
@@ -88,7 +94,7 @@ describe('real clients: the official openai package and browsers', function () {
     expect(Object.values(rig.balancer.stats()).every((s) => s.state === 'healthy')).to.equal(true);
   });
 
-  it('8. passes the client\'s x-request-id upstream and back, and makes one when none was sent', async () => {
+  it("8. passes the client's x-request-id upstream and back, and makes one when none was sent", async () => {
     rig = await startRig();
     const given = await chat(rig.url, undefined, { 'x-request-id': 'trace-123' });
     expect(given.headers['x-request-id']).to.equal('trace-123');
@@ -101,7 +107,9 @@ describe('real clients: the official openai package and browsers', function () {
   describe('6. async task polls', () => {
     async function submitAndPoll(rigged: Rig, query: string): Promise<number> {
       const submitted = await raw(`${rigged.url}/v1/images/generations`, {
-        method: 'POST', headers: { 'content-type': 'application/json', 'x-modelscope-async-mode': 'true' }, body: '{"prompt":"a cat"}',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-modelscope-async-mode': 'true' },
+        body: '{"prompt":"a cat"}',
       });
       const { task_id: taskId } = JSON.parse(submitted.body);
       // Round robin would send the polls to the other keys: they must follow the submitting key.
@@ -124,8 +132,10 @@ describe('real clients: the official openai package and browsers', function () {
   describe('2. browsers (CORS)', () => {
     it('answers a preflight itself, without a token and without an upstream call', async () => {
       rig = await startRig({ accessTokens: ['client-token-aaaaaaaaaaaa'], cors: { origins: ['https://app.example'] } });
-      const res = await request(rig.app).options('/ms/v1/chat/completions')
-        .set('origin', 'https://app.example').set('access-control-request-method', 'POST')
+      const res = await request(rig.app)
+        .options('/ms/v1/chat/completions')
+        .set('origin', 'https://app.example')
+        .set('access-control-request-method', 'POST')
         .set('access-control-request-headers', 'authorization, content-type');
       expect(res.status).to.equal(204);
       expect(res.headers['access-control-allow-origin']).to.equal('https://app.example');
@@ -166,4 +176,3 @@ describe('real clients: the official openai package and browsers', function () {
     expect(res.chunkTimes[res.chunkTimes.length - 1] - res.chunkTimes[0]).to.be.greaterThan(250);
   });
 });
-

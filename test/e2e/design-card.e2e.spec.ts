@@ -14,10 +14,13 @@ function spyOnProxy(balancer: Balancer): { calls: number } {
   const ctx = (balancer as unknown as Record<symbol, BalancerContext>)[internals];
   const spy = { calls: 0 };
   const middleware = ctx.proxy.middleware;
-  (ctx.proxy as { middleware: unknown }).middleware = Object.assign((...args: Parameters<typeof middleware>) => {
-    spy.calls++;
-    return middleware(...args);
-  }, { upgrade: middleware.upgrade });
+  (ctx.proxy as { middleware: unknown }).middleware = Object.assign(
+    (...args: Parameters<typeof middleware>) => {
+      spy.calls++;
+      return middleware(...args);
+    },
+    { upgrade: middleware.upgrade },
+  );
   return spy;
 }
 
@@ -58,13 +61,23 @@ describe('the design card: an Express Router, http-proxy-middleware for every at
     rig = await startRig();
     const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hello' }] });
     const status = await new Promise<number>((resolve, reject) => {
-      const req = http.request(`${rig!.url}/v1/echo`, {
-        method: 'POST', agent: false,
-        headers: { expect: '100-continue', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: 'Bearer client-own-token' },
-      }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = http.request(
+        `${rig!.url}/v1/echo`,
+        {
+          method: 'POST',
+          agent: false,
+          headers: {
+            expect: '100-continue',
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            authorization: 'Bearer client-own-token',
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('continue', () => req.end(body));
       req.on('error', reject);
     });

@@ -21,7 +21,9 @@ interface Child {
 
 function run(script: string, args: string[], env: Record<string, string>): Child {
   const child = spawn(process.execPath, ['--import', TSX_LOADER, script, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: mkdtempSync(join(tmpdir(), 'msb-cwd-')),
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: mkdtempSync(join(tmpdir(), 'msb-cwd-')),
   });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -64,9 +66,15 @@ describe('the example server (child process)', function () {
     await fake.close();
   });
 
-  const seedConfig = () => ({ api_keys: KEYS, server_port: '0', target_url: fake.url, health_check: true, health_path: '/v1/models' });
+  const seedConfig = () => ({
+    api_keys: KEYS,
+    server_port: '0',
+    target_url: fake.url,
+    health_check: true,
+    health_path: '/v1/models',
+  });
 
-  it('serves the seed\'s URLs from the seed\'s config.json, sending traffic to the upstream', async () => {
+  it("serves the seed's URLs from the seed's config.json, sending traffic to the upstream", async () => {
     child = run(SERVER, ['--config', configFile(seedConfig())], { HOST: '127.0.0.1' });
     const base = `http://127.0.0.1:${await listening(child)}`;
     expect((await chat(base)).status).to.equal(200);
@@ -80,7 +88,9 @@ describe('the example server (child process)', function () {
   });
 
   it('serves under mount_path only, with the mount stripped', async () => {
-    child = run(SERVER, ['--config', configFile({ ...seedConfig(), health_check: false, mount_path: '/ms' })], { HOST: '127.0.0.1' });
+    child = run(SERVER, ['--config', configFile({ ...seedConfig(), health_check: false, mount_path: '/ms' })], {
+      HOST: '127.0.0.1',
+    });
     const base = `http://127.0.0.1:${await listening(child)}`;
     expect((await chat(`${base}/ms`)).status).to.equal(200);
     expect(fake.received[0].url).to.equal('/v1/chat/completions');
@@ -92,7 +102,11 @@ describe('the example server (child process)', function () {
 
   it('lets the environment override the file, with MODELSCOPE_API_KEYS trimmed and empty entries dropped', async () => {
     const other = 'ms-envkey01-aaaa-4bbb-8ccc-000000000009';
-    child = run(SERVER, ['--config', configFile(seedConfig())], { HOST: '127.0.0.1', MODELSCOPE_API_KEYS: ` ${other} , ,`, HEALTH_CHECK: 'false' });
+    child = run(SERVER, ['--config', configFile(seedConfig())], {
+      HOST: '127.0.0.1',
+      MODELSCOPE_API_KEYS: ` ${other} , ,`,
+      HEALTH_CHECK: 'false',
+    });
     const base = `http://127.0.0.1:${await listening(child)}`;
     await chat(base);
     expect(fake.received.map((r) => r.key)).to.deep.equal([other]);
@@ -100,7 +114,13 @@ describe('the example server (child process)', function () {
 
   it('reads keys from a file named by MODELSCOPE_API_KEYS_FILE', async () => {
     const keysFile = configFile(`${KEYS[1]}\n\n# a comment\n${KEYS[2]}\n`);
-    child = run(SERVER, [], { HOST: '127.0.0.1', PORT: '0', MODELSCOPE_API_KEYS_FILE: keysFile, MODELSCOPE_TARGET_URL: fake.url, HEALTH_CHECK: 'false' });
+    child = run(SERVER, [], {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      MODELSCOPE_API_KEYS_FILE: keysFile,
+      MODELSCOPE_TARGET_URL: fake.url,
+      HEALTH_CHECK: 'false',
+    });
     const base = `http://127.0.0.1:${await listening(child)}`;
     await chat(base);
     await chat(base);
@@ -108,10 +128,20 @@ describe('the example server (child process)', function () {
   });
 
   const bad: Array<[string, unknown, Record<string, string>, RegExp]> = [
-    ['an unknown setting', { api_keys: KEYS, server_prot: 1 }, {}, /server_prot: is not a known setting\. Did you mean "server_port"\?/],
+    [
+      'an unknown setting',
+      { api_keys: KEYS, server_prot: 1 },
+      {},
+      /server_prot: is not a known setting\. Did you mean "server_port"\?/,
+    ],
     ['a malformed port', { api_keys: KEYS, server_port: 'eighty' }, {}, /server_port: must be a port number/],
     ['no keys', { server_port: 0 }, {}, /api_keys: no ModelScope token was given/],
-    ['the sample placeholders', { api_keys: ['your_api_key_1_here', 'your_api_key_2_here'] }, {}, /api_keys: still holds the sample placeholders/],
+    [
+      'the sample placeholders',
+      { api_keys: ['your_api_key_1_here', 'your_api_key_2_here'] },
+      {},
+      /api_keys: still holds the sample placeholders/,
+    ],
     ['a bad strategy', { api_keys: KEYS, strategy: 'random' }, {}, /strategy: must be one of the possible values/],
     ['a bad boolean in the environment', { api_keys: KEYS }, { HEALTH_CHECK: 'maybe' }, /health_check: /],
     ['broken JSON', '{"api_keys": [', {}, /config: .* is not valid JSON/],
@@ -131,15 +161,24 @@ describe('the example server (child process)', function () {
     child = run(SERVER, ['--config', configFile({ ...seedConfig(), health_check: false })], { HOST: '127.0.0.1' });
     const port = await listening(child);
     const streamed = new Promise<string>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => {
-          if (body === '') child?.process.kill('SIGTERM');
-          body += chunk.toString();
-        });
-        res.on('end', () => resolve(body));
-        res.on('error', reject);
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v1/chat/completions',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => {
+            if (body === '') child?.process.kill('SIGTERM');
+            body += chunk.toString();
+          });
+          res.on('end', () => resolve(body));
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end(JSON.stringify({ stream: true }));
     });
@@ -150,12 +189,18 @@ describe('the example server (child process)', function () {
   });
 
   it('shuts down within the grace period when its log reader is gone (stdout closed: EPIPE)', async () => {
-    child = run(SERVER, ['--config', configFile({ ...seedConfig(), health_check: false })], { HOST: '127.0.0.1', SHUTDOWN_GRACE_MS: '1000' });
+    child = run(SERVER, ['--config', configFile({ ...seedConfig(), health_check: false })], {
+      HOST: '127.0.0.1',
+      SHUTDOWN_GRACE_MS: '1000',
+    });
     await listening(child);
     child.process.stdout?.destroy();
     const started = Date.now();
     child.process.kill('SIGTERM');
-    const code = await Promise.race([child.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 4_000))]);
+    const code = await Promise.race([
+      child.exited,
+      new Promise((resolve) => setTimeout(() => resolve('still running'), 4_000)),
+    ]);
     expect(code).to.equal(0);
     expect(Date.now() - started).to.be.below(4_000);
   });
@@ -171,33 +216,48 @@ describe('the example server (child process)', function () {
       throw new Error(`expected ${count} keys, have ${(await stats(base)).length}: ${child?.output()}`);
     };
 
-    it('reloads the watched keys file, refuses an empty one, and reloads on SIGHUP, naming settings that need a restart', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'msb-keys-'));
-      const keysFile = join(dir, 'keys');
-      writeFileSync(keysFile, `${KEYS[0]}\n`);
-      const config = configFile({ server_port: '0', target_url: fake.url, health_check: false });
-      child = run(SERVER, ['--config', config], { HOST: '127.0.0.1', MODELSCOPE_API_KEYS_FILE: keysFile });
-      const base = `http://127.0.0.1:${await listening(child)}`;
-      expect(await stats(base)).to.deep.equal(['ms-11…0001']);
-      writeFileSync(keysFile, `${KEYS[0]}\n${KEYS[1]}\n`);
-      await waitForKeys(base, 2);
-      writeFileSync(keysFile, '');
-      await new Promise((r) => setTimeout(r, 600));
-      expect(await stats(base)).to.have.length(2);
-      expect(child.output()).to.match(/reload refused, the current keys stay: api_keys_file: the keys file is empty/);
-      writeFileSync(keysFile, `${KEYS[1]}\n`);
-      await waitForKeys(base, 1);
-      // The config file is not watched: only SIGHUP applies it.
-      writeFileSync(config, JSON.stringify({ api_keys: [KEYS[2]], server_port: '0', target_url: fake.url, health_check: false, retry_attempts: 5 }));
-      await new Promise((r) => setTimeout(r, 400));
-      expect(await stats(base)).to.deep.equal(['ms-22…0002']);
-      child.process.kill('SIGHUP');
-      await waitForKeys(base, 2);
-      expect(await stats(base)).to.deep.equal(['ms-33…0003', 'ms-22…0002']);
-      expect((await chat(base)).status).to.equal(200);
-      expect(child.output()).to.match(/keys reloaded: 1 added, 0 removed, 1 kept; retry_attempts changed and take effect only after a restart/);
-      assertNoKeyIn(child.output());
-    });
+    it(
+      'reloads the watched keys file, refuses an empty one, and reloads on SIGHUP, naming settings that need a ' +
+        'restart',
+      async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'msb-keys-'));
+        const keysFile = join(dir, 'keys');
+        writeFileSync(keysFile, `${KEYS[0]}\n`);
+        const config = configFile({ server_port: '0', target_url: fake.url, health_check: false });
+        child = run(SERVER, ['--config', config], { HOST: '127.0.0.1', MODELSCOPE_API_KEYS_FILE: keysFile });
+        const base = `http://127.0.0.1:${await listening(child)}`;
+        expect(await stats(base)).to.deep.equal(['ms-11…0001']);
+        writeFileSync(keysFile, `${KEYS[0]}\n${KEYS[1]}\n`);
+        await waitForKeys(base, 2);
+        writeFileSync(keysFile, '');
+        await new Promise((r) => setTimeout(r, 600));
+        expect(await stats(base)).to.have.length(2);
+        expect(child.output()).to.match(/reload refused, the current keys stay: api_keys_file: the keys file is empty/);
+        writeFileSync(keysFile, `${KEYS[1]}\n`);
+        await waitForKeys(base, 1);
+        // The config file is not watched: only SIGHUP applies it.
+        writeFileSync(
+          config,
+          JSON.stringify({
+            api_keys: [KEYS[2]],
+            server_port: '0',
+            target_url: fake.url,
+            health_check: false,
+            retry_attempts: 5,
+          }),
+        );
+        await new Promise((r) => setTimeout(r, 400));
+        expect(await stats(base)).to.deep.equal(['ms-22…0002']);
+        child.process.kill('SIGHUP');
+        await waitForKeys(base, 2);
+        expect(await stats(base)).to.deep.equal(['ms-33…0003', 'ms-22…0002']);
+        expect((await chat(base)).status).to.equal(200);
+        expect(child.output()).to.match(
+          /keys reloaded: 1 added, 0 removed, 1 kept; retry_attempts changed and take effect only after a restart/,
+        );
+        assertNoKeyIn(child.output());
+      },
+    );
   });
 
   it('exits at once on a second signal', async () => {
@@ -217,25 +277,33 @@ describe('the example server (child process)', function () {
 
   it('takes access_tokens and admin_token from the environment', async () => {
     child = run(SERVER, ['--config', configFile({ ...seedConfig(), health_check: false })], {
-      HOST: '127.0.0.1', BALANCE_ACCESS_TOKENS: 'client-a, client-b', BALANCE_ADMIN_TOKEN: 'admin-secret-1',
+      HOST: '127.0.0.1',
+      BALANCE_ACCESS_TOKENS: 'client-a, client-b',
+      BALANCE_ADMIN_TOKEN: 'admin-secret-1',
     });
     const base = `http://127.0.0.1:${await listening(child)}`;
     expect((await chat(base)).status).to.equal(401);
     expect((await chat(base, undefined, { authorization: 'Bearer client-b' })).status).to.equal(200);
     expect((await request(`${base}/stats`)).status).to.equal(401);
-    expect((await request(`${base}/stats`, { headers: { authorization: 'Bearer admin-secret-1' } })).status).to.equal(200);
+    expect((await request(`${base}/stats`, { headers: { authorization: 'Bearer admin-secret-1' } })).status).to.equal(
+      200,
+    );
     expect(child.output()).not.to.include('client-b');
     expect(child.output()).not.to.include('admin-secret-1');
   });
 
   it('drops a client that is too slow to send its headers', async () => {
     child = run(SERVER, ['--config', configFile({ ...seedConfig(), health_check: false })], {
-      HOST: '127.0.0.1', HEADERS_TIMEOUT_MS: '300', REQUEST_TIMEOUT_MS: '600',
+      HOST: '127.0.0.1',
+      HEADERS_TIMEOUT_MS: '300',
+      REQUEST_TIMEOUT_MS: '600',
     });
     const port = await listening(child);
     const started = Date.now();
     const answer = await new Promise<string>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n'));
+      const socket = net.connect(port, '127.0.0.1', () =>
+        socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n'),
+      );
       let text = '';
       socket.on('data', (chunk) => (text += chunk.toString()));
       socket.on('close', () => resolve(text));

@@ -1,11 +1,22 @@
-import http from 'node:http';
+import type http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import express from 'express';
 import { modelscopeBalance, type Balancer, type BalanceOptions } from '../../lib/index.js';
 import { startHostileUpstream, type HostileUpstream } from '../fixtures/hostile-upstream.js';
-import { KEYS, assertNoKeyIn, captureLogger, chat, listen, manualClock, request, startRig, waitFor, type Rig } from '../helpers.js';
+import {
+  KEYS,
+  assertNoKeyIn,
+  captureLogger,
+  chat,
+  listen,
+  manualClock,
+  request,
+  startRig,
+  waitFor,
+  type Rig,
+} from '../helpers.js';
 
 interface HostileRig {
   hostile: HostileUpstream;
@@ -23,7 +34,9 @@ async function hostileRig(options: Partial<BalanceOptions> = {}): Promise<Hostil
   app.use('/ms', balancer);
   const server = await listen(app);
   return {
-    hostile, balancer, server,
+    hostile,
+    balancer,
+    server,
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/ms`,
     inFlight: () => Object.values(balancer.stats()).reduce((sum, s) => sum + s.in_flight, 0),
     async close() {
@@ -37,7 +50,11 @@ async function hostileRig(options: Partial<BalanceOptions> = {}): Promise<Hostil
 
 /** POST to /v1/hostile/<mode> (chat() appends /v1/chat/completions, so this builds the request itself). */
 function hostilePost(url: string, mode: string, body = '{"model":"m"}') {
-  return request(`${url}/v1/hostile/${mode}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  return request(`${url}/v1/hostile/${mode}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
 }
 
 describe('hostile review: crashes, leaks and hangs', () => {
@@ -90,7 +107,8 @@ describe('hostile review: crashes, leaks and hangs', () => {
         assertNoKeyIn(JSON.stringify(res.headers).replace(/\\u002d/g, '-'));
         assertNoKeyIn(res.body.replace(/\\u002d/g, '-'));
         if (mode === 'echo-sse') expect(res.body).to.include('data: [DONE]');
-        if (mode === 'echo-gzip-error') expect(JSON.parse(res.body).error.message).to.match(/^token \[redacted\] refused$/);
+        if (mode === 'echo-gzip-error')
+          expect(JSON.parse(res.body).error.message).to.match(/^token \[redacted\] refused$/);
       });
     }
 
@@ -136,11 +154,15 @@ describe('hostile review: crashes, leaks and hangs', () => {
       const port = Number(new URL(rig.url).port);
       // A paused socket does not notice its peer closing, so the cut is watched from the server's side.
       const socket = net.connect(port, '127.0.0.1', () => {
-        socket.write('POST /ms/v1/hostile/fast-stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
+        socket.write(
+          'POST /ms/v1/hostile/fast-stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ' +
+            '2\r\n\r\n{}',
+        );
         socket.pause();
       });
       socket.on('error', () => {});
-      const connections = () => new Promise<number>((resolve) => rig!.server.getConnections((_e, count) => resolve(count)));
+      const connections = () =>
+        new Promise<number>((resolve) => rig!.server.getConnections((_e, count) => resolve(count)));
       await waitFor(() => rig!.inFlight() === 1);
       const started = performance.now();
       await waitFor(() => rig!.inFlight() === 0, 5_000);
@@ -148,7 +170,11 @@ describe('hostile review: crashes, leaks and hangs', () => {
       expect(await connections()).to.equal(0);
       socket.destroy();
       const stats = Object.values(rig.balancer.stats());
-      expect(stats.map((s) => [s.state, s.consecutive_failures])).to.deep.equal([['healthy', 0], ['healthy', 0], ['healthy', 0]]);
+      expect(stats.map((s) => [s.state, s.consecutive_failures])).to.deep.equal([
+        ['healthy', 0],
+        ['healthy', 0],
+        ['healthy', 0],
+      ]);
     });
   });
 
@@ -224,7 +250,8 @@ describe('hostile review: the pool', () => {
   it('10. logs refused access tokens with the client address, never the token, at most once per 10 s', async () => {
     const logger = captureLogger();
     plain = await startRig({ logger, accessTokens: ['client-token-aaaaaaaaaaaa'] });
-    for (let i = 0; i < 5; i++) await chat(plain.url, undefined, { authorization: 'Bearer wrong-token-bbbbbbbbbbbbbbb' });
+    for (let i = 0; i < 5; i++)
+      await chat(plain.url, undefined, { authorization: 'Bearer wrong-token-bbbbbbbbbbbbbbb' });
     const refusals = logger.lines.filter((l) => /refused a request/.test(l.msg ?? ''));
     expect(refusals).to.have.length(1);
     expect(refusals[0].obj).to.include({ client: '127.0.0.1', code: 'invalid_access_token' });

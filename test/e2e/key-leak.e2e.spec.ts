@@ -11,67 +11,97 @@ describe('no key leaks, anywhere, over a broad scenario', function () {
   let rig: Rig;
   afterEach(async () => rig?.close());
 
-  it('keeps every 12-character piece of every key out of responses, headers, logs, /stats, /metrics and errors', async () => {
-    const logger = captureLogger();
-    const seen: string[] = [];
-    const keep = (res: RawResponse) => {
-      seen.push(`${res.status} ${JSON.stringify(res.headers)} ${res.body}`);
-      return res;
-    };
-    rig = await startRig({
-      logger, accessTokens: [ACCESS], adminToken: ADMIN, failureThreshold: 1, retry: { attempts: 2 },
-      timeouts: { firstByteMs: 150, idleMs: 150 }, healthCheck: { intervalMs: 3_600_000, timeoutMs: 200 },
-    });
-    const auth = { authorization: `Bearer ${ACCESS}` };
-    const admin = { authorization: `Bearer ${ADMIN}` };
-    const behaviours = ['ok', 'unauthorized', 'rate-limited', 'quota-exhausted', 'server-error', 'echo-token-error', 'reset', 'hang', 'stream-break', 'stream-stall', 'body-break'] as const;
-    for (const behaviour of behaviours) {
-      for (const key of KEYS) rig.fake.behave(key, behaviour);
-      keep(await chat(rig.url, { model: 'm', messages: [] }, auth));
-      keep(await chat(rig.url, { model: 'm', stream: true, messages: [] }, auth));
-      rig.fake.reset();
-    }
-    rig.fake.behave(KEYS[1], 'echo-token-error');
-    for (let i = 0; i < 4; i++) keep(await chat(rig.url, undefined, auth));
-    keep(await chat(rig.url, undefined, { authorization: `Bearer ${KEYS[0]}` }));
-    keep(await chat(rig.url));
-    for (const key of KEYS) rig.fake.probe(key, 'fail');
-    await rig.balancer.checkHealth();
-    rig.fake.probe(KEYS[0], 'unauthorized');
-    rig.fake.probe(KEYS[1], 'hang');
-    await rig.balancer.checkHealth();
-    rig.fake.reset();
-    await rig.balancer.checkHealth();
-    for (const path of ['/stats', '/metrics', '/health']) {
-      keep(await request(rig.url + path));
-      keep(await request(rig.url + path, { headers: admin }));
-    }
-    keep(await request(`${rig.url}/../x`, { headers: auth }));
-    const errors: string[] = [];
-    const attempts: Array<() => unknown> = [
-      () => modelscopeBalance({ keys: [KEYS[0], KEYS[0]] }),
-      () => modelscopeBalance({ keys: [{ key: KEYS[0], label: KEYS[0] }] }),
-      () => modelscopeBalance({ keys: [{ key: KEYS[1], wieght: 1 } as never] }),
-      () => modelscopeBalance({ keys: [KEYS[0]], target: KEYS[1] }),
-      () => modelscopeBalance({ keys: [KEYS[0]], target: `https://u:${KEYS[0]}@api.example` }),
-      () => loadSettings({ MODELSCOPE_API_KEYS: `${KEYS.join(',')},your_api_key_1_here` }, ['--config', '/nonexistent/config.json']),
-      () => loadSettings({ MODELSCOPE_API_KEYS: KEYS.join(','), PORT: KEYS[2] }, []),
-      () => loadSettings({ MODELSCOPE_API_KEYS: `${KEYS.join(',')},your_api_key_1_here` }, []),
-    ];
-    for (const attempt of attempts) {
-      try {
-        attempt();
-        errors.push('no error');
-      } catch (error) {
-        errors.push(`${(error as Error).message}\n${(error as Error).stack}`);
+  it(
+    'keeps every 12-character piece of every key out of responses, headers, logs, /stats, /metrics and ' + 'errors',
+    async () => {
+      const logger = captureLogger();
+      const seen: string[] = [];
+      const keep = (res: RawResponse) => {
+        seen.push(`${res.status} ${JSON.stringify(res.headers)} ${res.body}`);
+        return res;
+      };
+      rig = await startRig({
+        logger,
+        accessTokens: [ACCESS],
+        adminToken: ADMIN,
+        failureThreshold: 1,
+        retry: { attempts: 2 },
+        timeouts: { firstByteMs: 150, idleMs: 150 },
+        healthCheck: { intervalMs: 3_600_000, timeoutMs: 200 },
+      });
+      const auth = { authorization: `Bearer ${ACCESS}` };
+      const admin = { authorization: `Bearer ${ADMIN}` };
+      const behaviours = [
+        'ok',
+        'unauthorized',
+        'rate-limited',
+        'quota-exhausted',
+        'server-error',
+        'echo-token-error',
+        'reset',
+        'hang',
+        'stream-break',
+        'stream-stall',
+        'body-break',
+      ] as const;
+      for (const behaviour of behaviours) {
+        for (const key of KEYS) rig.fake.behave(key, behaviour);
+        keep(await chat(rig.url, { model: 'm', messages: [] }, auth));
+        keep(await chat(rig.url, { model: 'm', stream: true, messages: [] }, auth));
+        rig.fake.reset();
       }
-    }
-    expect(errors).not.to.include('no error');
-    expect(seen.length).to.be.greaterThan(25);
-    expect(logger.lines.length).to.be.greaterThan(25);
-    expect(logger.lines.some((l) => l.level === 'warn')).to.equal(true);
-    const everything = [...seen, logger.text(), JSON.stringify(rig.balancer.stats()), await rig.balancer.registry.metrics(), ...errors].join('\n');
-    assertNoKeyIn(everything);
-    assertNoKeyIn(everything, [ACCESS, ADMIN]);
-  });
+      rig.fake.behave(KEYS[1], 'echo-token-error');
+      for (let i = 0; i < 4; i++) keep(await chat(rig.url, undefined, auth));
+      keep(await chat(rig.url, undefined, { authorization: `Bearer ${KEYS[0]}` }));
+      keep(await chat(rig.url));
+      for (const key of KEYS) rig.fake.probe(key, 'fail');
+      await rig.balancer.checkHealth();
+      rig.fake.probe(KEYS[0], 'unauthorized');
+      rig.fake.probe(KEYS[1], 'hang');
+      await rig.balancer.checkHealth();
+      rig.fake.reset();
+      await rig.balancer.checkHealth();
+      for (const path of ['/stats', '/metrics', '/health']) {
+        keep(await request(rig.url + path));
+        keep(await request(rig.url + path, { headers: admin }));
+      }
+      keep(await request(`${rig.url}/../x`, { headers: auth }));
+      const errors: string[] = [];
+      const attempts: Array<() => unknown> = [
+        () => modelscopeBalance({ keys: [KEYS[0], KEYS[0]] }),
+        () => modelscopeBalance({ keys: [{ key: KEYS[0], label: KEYS[0] }] }),
+        () => modelscopeBalance({ keys: [{ key: KEYS[1], wieght: 1 } as never] }),
+        () => modelscopeBalance({ keys: [KEYS[0]], target: KEYS[1] }),
+        () => modelscopeBalance({ keys: [KEYS[0]], target: `https://u:${KEYS[0]}@api.example` }),
+        () =>
+          loadSettings({ MODELSCOPE_API_KEYS: `${KEYS.join(',')},your_api_key_1_here` }, [
+            '--config',
+            '/nonexistent/config.json',
+          ]),
+        () => loadSettings({ MODELSCOPE_API_KEYS: KEYS.join(','), PORT: KEYS[2] }, []),
+        () => loadSettings({ MODELSCOPE_API_KEYS: `${KEYS.join(',')},your_api_key_1_here` }, []),
+      ];
+      for (const attempt of attempts) {
+        try {
+          attempt();
+          errors.push('no error');
+        } catch (error) {
+          errors.push(`${(error as Error).message}\n${(error as Error).stack}`);
+        }
+      }
+      expect(errors).not.to.include('no error');
+      expect(seen.length).to.be.greaterThan(25);
+      expect(logger.lines.length).to.be.greaterThan(25);
+      expect(logger.lines.some((l) => l.level === 'warn')).to.equal(true);
+      const everything = [
+        ...seen,
+        logger.text(),
+        JSON.stringify(rig.balancer.stats()),
+        await rig.balancer.registry.metrics(),
+        ...errors,
+      ].join('\n');
+      assertNoKeyIn(everything);
+      assertNoKeyIn(everything, [ACCESS, ADMIN]);
+    },
+  );
 });

@@ -21,7 +21,7 @@ describe('proxying through the balancer', () => {
     expect(rig.fake.received[0].key).to.equal(KEYS[0]);
   });
 
-  it('never forwards the client\'s Authorization or x-api-key', async () => {
+  it("never forwards the client's Authorization or x-api-key", async () => {
     rig = await startRig();
     await request(rig.app).get('/ms/v1/echo').set('Authorization', 'Bearer client-secret-token').expect(200);
     await request(rig.app).get('/ms/v1/echo').set('x-api-key', 'client-secret-token').expect(200);
@@ -62,7 +62,7 @@ describe('proxying through the balancer', () => {
     expect(JSON.parse(res.body)).to.deep.equal({ teapot: true });
   });
 
-  it('takes a 400 as the client\'s problem: no retry, key stays healthy', async () => {
+  it("takes a 400 as the client's problem: no retry, key stays healthy", async () => {
     rig = await startRig();
     rig.fake.behave(KEYS[0], { status: 400, body: { error: { message: 'bad model' } } });
     for (let i = 0; i < 3; i++) await chat(rig.url);
@@ -86,12 +86,16 @@ describe('proxying through the balancer', () => {
   it('aborts the upstream request when the client disconnects, and in-flight goes back to 0', async () => {
     rig = await startRig({}, { fake: { streamChunks: 100, streamIntervalMs: 20 } });
     await new Promise<void>((resolve) => {
-      const req = http.request(`${rig.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-        res.once('data', () => {
-          req.destroy();
-          resolve();
-        });
-      });
+      const req = http.request(
+        `${rig.url}/v1/chat/completions`,
+        { method: 'POST', headers: { 'content-type': 'application/json' } },
+        (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        },
+      );
       req.end(JSON.stringify({ stream: true }));
     });
     await waitFor(() => rig.fake.abandoned === 1);
@@ -103,28 +107,64 @@ describe('proxying through the balancer', () => {
   it('sends binary and multipart bodies of several MB byte for byte', async () => {
     rig = await startRig();
     const body = randomBytes(3 * 1024 * 1024 + 17);
-    const res = await request(rig.app).post('/ms/v1/echo').set('content-type', 'application/octet-stream').send(body).expect(200);
+    const res = await request(rig.app)
+      .post('/ms/v1/echo')
+      .set('content-type', 'application/octet-stream')
+      .send(body)
+      .expect(200);
     expect(res.body.body_length).to.equal(body.length);
     const received = rig.fake.received[0].body;
-    expect(createHash('sha256').update(received).digest('hex')).to.equal(createHash('sha256').update(body).digest('hex'));
+    expect(createHash('sha256').update(received).digest('hex')).to.equal(
+      createHash('sha256').update(body).digest('hex'),
+    );
     const multipart = Buffer.concat([
-      Buffer.from('--b\r\nContent-Disposition: form-data; name="file"; filename="x.bin"\r\n\r\n'), randomBytes(4096), Buffer.from('\r\n--b--\r\n'),
+      Buffer.from('--b\r\nContent-Disposition: form-data; name="file"; filename="x.bin"\r\n\r\n'),
+      randomBytes(4096),
+      Buffer.from('\r\n--b--\r\n'),
     ]);
-    await request(rig.app).post('/ms/v1/echo').set('content-type', 'multipart/form-data; boundary=b').send(multipart).expect(200);
+    await request(rig.app)
+      .post('/ms/v1/echo')
+      .set('content-type', 'multipart/form-data; boundary=b')
+      .send(multipart)
+      .expect(200);
     expect(rig.fake.received[1].body.equals(multipart)).to.equal(true);
     expect(rig.fake.received[1].headers['content-length']).to.equal(String(multipart.length));
   });
 
   describe('when the host app parsed the body first', () => {
     const cases: Array<[string, express.RequestHandler, string, string, (received: Buffer) => void]> = [
-      ['express.json()', express.json(), 'application/json', JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'héllo' }] }),
-        (received) => expect(JSON.parse(received.toString())).to.deep.equal({ model: 'm', messages: [{ role: 'user', content: 'héllo' }] })],
-      ['express.urlencoded() with nested fields', express.urlencoded({ extended: true }), 'application/x-www-form-urlencoded', 'a[b]=1&a[c][]=2&a[c][]=3&d=x%20y',
-        (received) => expect(new URLSearchParams(received.toString()).getAll('d')).to.deep.equal(['x y'])],
-      ['express.raw()', express.raw({ type: '*/*' }), 'application/octet-stream', 'raw-bytes-\u0001\u0002',
-        (received) => expect(received.toString()).to.equal('raw-bytes-\u0001\u0002')],
-      ['express.text()', express.text(), 'text/plain', 'plain text body',
-        (received) => expect(received.toString()).to.equal('plain text body')],
+      [
+        'express.json()',
+        express.json(),
+        'application/json',
+        JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'héllo' }] }),
+        (received) =>
+          expect(JSON.parse(received.toString())).to.deep.equal({
+            model: 'm',
+            messages: [{ role: 'user', content: 'héllo' }],
+          }),
+      ],
+      [
+        'express.urlencoded() with nested fields',
+        express.urlencoded({ extended: true }),
+        'application/x-www-form-urlencoded',
+        'a[b]=1&a[c][]=2&a[c][]=3&d=x%20y',
+        (received) => expect(new URLSearchParams(received.toString()).getAll('d')).to.deep.equal(['x y']),
+      ],
+      [
+        'express.raw()',
+        express.raw({ type: '*/*' }),
+        'application/octet-stream',
+        'raw-bytes-\u0001\u0002',
+        (received) => expect(received.toString()).to.equal('raw-bytes-\u0001\u0002'),
+      ],
+      [
+        'express.text()',
+        express.text(),
+        'text/plain',
+        'plain text body',
+        (received) => expect(received.toString()).to.equal('plain text body'),
+      ],
     ];
     for (const [name, parser, type, body, check] of cases) {
       it(`re-encodes what ${name} consumed, with a correct Content-Length`, async () => {
@@ -140,7 +180,10 @@ describe('proxying through the balancer', () => {
       rig = await startRig({}, { before: [express.urlencoded({ extended: true })] });
       await request(rig.app).post('/ms/v1/echo').type('form').send('a[b]=1&a[c][0][d]=2&e=3&e=4').expect(200);
       const qs = await import('qs');
-      expect(qs.parse(rig.fake.received[0].body.toString())).to.deep.equal({ a: { b: '1', c: [{ d: '2' }] }, e: ['3', '4'] });
+      expect(qs.parse(rig.fake.received[0].body.toString())).to.deep.equal({
+        a: { b: '1', c: [{ d: '2' }] },
+        e: ['3', '4'],
+      });
     });
   });
 
@@ -155,19 +198,22 @@ describe('proxying through the balancer', () => {
     expect(body.error.code).to.equal('no_key_available');
   });
 
-  it('on close() lets a stream in flight finish, refuses new requests with 503 and leaves no upstream socket open', async () => {
-    rig = await startRig({}, { fake: { streamChunks: 6, streamIntervalMs: 50 } });
-    await chat(rig.url);
-    const streaming = chat(rig.url, { stream: true });
-    await waitFor(() => rig.fake.received.length === 2);
-    await rig.balancer.close();
-    const refused = await chat(rig.url);
-    expect(refused.status).to.equal(503);
-    expect(JSON.parse(refused.body).error.code).to.equal('balancer_closed');
-    const streamed = await streaming;
-    expect(streamed.body).to.include('data: [DONE]');
-    await waitFor(() => rig.fake.connections > 0 && openUpstreamSockets(rig) === 0);
-  });
+  it(
+    'on close() lets a stream in flight finish, refuses new requests with 503 and leaves no upstream socket ' + 'open',
+    async () => {
+      rig = await startRig({}, { fake: { streamChunks: 6, streamIntervalMs: 50 } });
+      await chat(rig.url);
+      const streaming = chat(rig.url, { stream: true });
+      await waitFor(() => rig.fake.received.length === 2);
+      await rig.balancer.close();
+      const refused = await chat(rig.url);
+      expect(refused.status).to.equal(503);
+      expect(JSON.parse(refused.body).error.code).to.equal('balancer_closed');
+      const streamed = await streaming;
+      expect(streamed.body).to.include('data: [DONE]');
+      await waitFor(() => rig.fake.connections > 0 && openUpstreamSockets(rig) === 0);
+    },
+  );
 
   it('logs one line per request with no key in it', async () => {
     const logger = captureLogger();

@@ -17,10 +17,19 @@ describe('quota-aware scheduling and ModelScope specifics', () => {
     rig.fake.quota(KEYS[0], { limit: 2000, remaining: 1500, models: { [MODEL_A]: { limit: 500, remaining: 120 } } });
     await chat(rig.url, ask(MODEL_A));
     const quota = stat(0).quota as Record<string, unknown>;
-    expect(quota).to.deep.include({ remaining: 1499, limit: 2000, seen_at: new Date(clock.now()).toISOString(), stale: false });
-    expect(quota.models).to.deep.equal({ [MODEL_A]: { remaining: 119, limit: 500, seen_at: new Date(clock.now()).toISOString(), stale: false } });
+    expect(quota).to.deep.include({
+      remaining: 1499,
+      limit: 2000,
+      seen_at: new Date(clock.now()).toISOString(),
+      stale: false,
+    });
+    expect(quota.models).to.deep.equal({
+      [MODEL_A]: { remaining: 119, limit: 500, seen_at: new Date(clock.now()).toISOString(), stale: false },
+    });
     const metrics = (await request(rig.app).get('/ms/metrics')).text;
-    expect(metrics).to.include(`modelscope_balance_key_quota_remaining{key="${Object.keys(rig.balancer.stats())[0]}"} 1499`);
+    expect(metrics).to.include(
+      `modelscope_balance_key_quota_remaining{key="${Object.keys(rig.balancer.stats())[0]}"} 1499`,
+    );
     expect(metrics).not.to.include(MODEL_A);
   });
 
@@ -42,7 +51,7 @@ describe('quota-aware scheduling and ModelScope specifics', () => {
     expect(rig.fake.received.map((r) => r.key)).to.deep.equal([KEYS[0], KEYS[1]]);
   });
 
-  it('skips a key for one model only when that model\'s remaining is 0', async () => {
+  it("skips a key for one model only when that model's remaining is 0", async () => {
     rig = await startRig();
     rig.fake.quota(KEYS[0], { limit: 100, remaining: 100, models: { [MODEL_A]: { limit: 1, remaining: 1 } } });
     await chat(rig.url, ask(MODEL_A));
@@ -92,14 +101,24 @@ describe('quota-aware scheduling and ModelScope specifics', () => {
   });
 
   it('weighted strategy splits traffic by weight through the whole stack', async () => {
-    rig = await startRig({ strategy: 'weighted', keys: [{ key: KEYS[0], weight: 1 }, { key: KEYS[1], weight: 2 }, { key: KEYS[2], weight: 3 }] });
+    rig = await startRig({
+      strategy: 'weighted',
+      keys: [
+        { key: KEYS[0], weight: 1 },
+        { key: KEYS[1], weight: 2 },
+        { key: KEYS[2], weight: 3 },
+      ],
+    });
     for (let i = 0; i < 60; i++) await chat(rig.url);
     expect(KEYS.map((k) => rig.fake.count(k))).to.deep.equal([10, 20, 30]);
   });
 
   it('most-remaining strategy prefers the key with the most quota left', async () => {
     rig = await startRig({ strategy: 'most-remaining' });
-    rig.fake.quota(KEYS[0], { limit: 100, remaining: 10 }).quota(KEYS[1], { limit: 100, remaining: 90 }).quota(KEYS[2], { limit: 100, remaining: 50 });
+    rig.fake
+      .quota(KEYS[0], { limit: 100, remaining: 10 })
+      .quota(KEYS[1], { limit: 100, remaining: 90 })
+      .quota(KEYS[2], { limit: 100, remaining: 50 });
     for (let i = 0; i < 3; i++) await chat(rig.url);
     rig.fake.received.length = 0;
     for (let i = 0; i < 10; i++) await chat(rig.url);
@@ -108,12 +127,18 @@ describe('quota-aware scheduling and ModelScope specifics', () => {
 
   it('polls an async task through the key that submitted it, whatever round robin would pick', async () => {
     rig = await startRig();
-    const submit = await request(rig.app).post('/ms/v1/images/generations')
-      .set('X-ModelScope-Async-Mode', 'true').send({ model: 'Qwen/Qwen-Image', prompt: 'a cat' }).expect(200);
+    const submit = await request(rig.app)
+      .post('/ms/v1/images/generations')
+      .set('X-ModelScope-Async-Mode', 'true')
+      .send({ model: 'Qwen/Qwen-Image', prompt: 'a cat' })
+      .expect(200);
     const taskId = submit.body.task_id as string;
     expect(taskId).to.be.a('string');
     for (let i = 0; i < 4; i++) {
-      await request(rig.app).get(`/ms/v1/tasks/${taskId}`).set('X-ModelScope-Task-Type', 'image_generation').expect(200);
+      await request(rig.app)
+        .get(`/ms/v1/tasks/${taskId}`)
+        .set('X-ModelScope-Task-Type', 'image_generation')
+        .expect(200);
     }
     const polls = rig.fake.received.filter((r) => r.url.startsWith('/v1/tasks/'));
     expect(polls.map((r) => r.key)).to.deep.equal([KEYS[0], KEYS[0], KEYS[0], KEYS[0]]);
@@ -121,7 +146,7 @@ describe('quota-aware scheduling and ModelScope specifics', () => {
     expect(rig.fake.received.at(-1)?.key).to.not.equal(undefined);
   });
 
-  it('uses a key\'s own label in stats, logs and metrics', async () => {
+  it("uses a key's own label in stats, logs and metrics", async () => {
     const logger = captureLogger();
     rig = await startRig({ logger, keys: [{ key: KEYS[0], label: 'team-a' }, KEYS[1]] });
     await chat(rig.url);

@@ -10,7 +10,13 @@ describe('resilience: failover, cooldowns, timeouts', () => {
   const body = { model: 'm', messages: [{ role: 'user', content: 'ünïcode ✓' }], temperature: 0.25 };
 
   // A reset after a POST went out whole is resent only with retry.timeouts 'always' (see the rules below).
-  for (const [behaviour, retry] of [['rate-limited', {}], ['server-error', {}], ['unavailable', {}], ['unauthorized', {}], ['reset', { timeouts: 'always' }]] as const) {
+  for (const [behaviour, retry] of [
+    ['rate-limited', {}],
+    ['server-error', {}],
+    ['unavailable', {}],
+    ['unauthorized', {}],
+    ['reset', { timeouts: 'always' }],
+  ] as const) {
     it(`moves a request that got ${behaviour} to the next key, replaying the body byte for byte`, async () => {
       rig = await startRig({ retry });
       rig.fake.behave(KEYS[0], behaviour);
@@ -23,7 +29,7 @@ describe('resilience: failover, cooldowns, timeouts', () => {
     });
   }
 
-  it('moves on after the first-byte timeout with retry.timeouts \'always\'', async () => {
+  it("moves on after the first-byte timeout with retry.timeouts 'always'", async () => {
     rig = await startRig({ timeouts: { firstByteMs: 150 }, retry: { timeouts: 'always' } });
     rig.fake.behave(KEYS[0], 'hang');
     const res = await chat(rig.url);
@@ -31,18 +37,21 @@ describe('resilience: failover, cooldowns, timeouts', () => {
     expect(rig.fake.received.map((r) => r.key)).to.deep.equal([KEYS[0], KEYS[1]]);
   });
 
-  describe('what is resent by default (nginx\'s non_idempotent rule)', () => {
-    it('answers a POST that hangs past firstByteMs with 504 and no second upstream call; the key stays healthy', async () => {
-      rig = await startRig({ timeouts: { firstByteMs: 150 }, failureThreshold: 1 });
-      rig.fake.behave(KEYS[0], 'hang');
-      const res = await chat(rig.url);
-      expect(res.status).to.equal(504);
-      expect(JSON.parse(res.body).error.code).to.equal('upstream_timeout');
-      expect(res.headers['x-modelscope-balance-attempts']).to.equal('1');
-      expect(rig.fake.count()).to.equal(1);
-      expect(stat(0)).to.include({ state: 'healthy', consecutive_failures: 0 });
-      expect(stat(0).last_error).to.deep.include({ status: 'timeout', reason: 'first byte timeout' });
-    });
+  describe("what is resent by default (nginx's non_idempotent rule)", () => {
+    it(
+      'answers a POST that hangs past firstByteMs with 504 and no second upstream call; the key stays ' + 'healthy',
+      async () => {
+        rig = await startRig({ timeouts: { firstByteMs: 150 }, failureThreshold: 1 });
+        rig.fake.behave(KEYS[0], 'hang');
+        const res = await chat(rig.url);
+        expect(res.status).to.equal(504);
+        expect(JSON.parse(res.body).error.code).to.equal('upstream_timeout');
+        expect(res.headers['x-modelscope-balance-attempts']).to.equal('1');
+        expect(rig.fake.count()).to.equal(1);
+        expect(stat(0)).to.include({ state: 'healthy', consecutive_failures: 0 });
+        expect(stat(0).last_error).to.deep.include({ status: 'timeout', reason: 'first byte timeout' });
+      },
+    );
 
     it('answers a POST reset after it was sent whole on a fresh socket with 502, not resent', async () => {
       rig = await startRig();
@@ -85,7 +94,12 @@ describe('resilience: failover, cooldowns, timeouts', () => {
     expect(res.headers['retry-after']).to.equal('7');
     // ModelScope's `{"errors":{…}}` is not what OpenAI SDKs read: same message and request id, OpenAI's shape.
     expect(JSON.parse(res.body)).to.deep.equal({
-      error: { message: 'Request limit exceeded.', type: 'rate_limit_error', code: 'rate_limited', request_id: 'fake-request' },
+      error: {
+        message: 'Request limit exceeded.',
+        type: 'rate_limit_error',
+        code: 'rate_limited',
+        request_id: 'fake-request',
+      },
     });
     expect(rig.fake.count()).to.equal(3);
   });
@@ -115,7 +129,11 @@ describe('resilience: failover, cooldowns, timeouts', () => {
 
   it('refuses a body over maxBodyBytes with 413 before any upstream call', async () => {
     rig = await startRig({ maxBodyBytes: 1000 });
-    const res = await raw(`${rig.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(5000) });
+    const res = await raw(`${rig.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'x'.repeat(5000),
+    });
     expect(res.status).to.equal(413);
     expect(JSON.parse(res.body).error.code).to.equal('request_too_large');
     expect(rig.fake.received).to.have.length(0);
@@ -124,10 +142,14 @@ describe('resilience: failover, cooldowns, timeouts', () => {
   it('refuses a chunked body that grows past maxBodyBytes', async () => {
     rig = await startRig({ maxBodyBytes: 1000 });
     const status = await new Promise<number>((resolve) => {
-      const req = http.request(`${rig.url}/v1/chat/completions`, { method: 'POST', headers: { 'transfer-encoding': 'chunked' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = http.request(
+        `${rig.url}/v1/chat/completions`,
+        { method: 'POST', headers: { 'transfer-encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', () => resolve(-1));
       req.write('y'.repeat(800));
       req.write('y'.repeat(800));

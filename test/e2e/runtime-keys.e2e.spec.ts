@@ -13,23 +13,27 @@ describe('keys changed at runtime', () => {
   const labels = () => Object.keys(rig.balancer.stats());
 
   describe('library methods', () => {
-    it('addKey returns the label and the key takes traffic at once; a duplicate or malformed key throws without quoting it', async () => {
-      rig = await startRig();
-      const label = rig.balancer.addKey({ key: NEW_KEY, weight: 1 });
-      expect(label).to.equal('ms-44…0004');
-      for (let i = 0; i < 4; i++) await chat(rig.url);
-      expect(rig.fake.count(NEW_KEY)).to.equal(1);
-      for (const bad of [KEYS[0], 'ms-bad\u200bkey-aaaa-4bbb-8ccc-000000000009', '']) {
-        try {
-          rig.balancer.addKey(bad);
-          expect.fail('should throw');
-        } catch (error) {
-          expect(error).to.be.instanceOf(BalanceConfigError);
-          assertNoKeyIn((error as Error).message, [...ALL, 'ms-bad\u200bkey-aaaa-4bbb-8ccc-000000000009']);
+    it(
+      'addKey returns the label and the key takes traffic at once; a duplicate or malformed key throws without ' +
+        'quoting it',
+      async () => {
+        rig = await startRig();
+        const label = rig.balancer.addKey({ key: NEW_KEY, weight: 1 });
+        expect(label).to.equal('ms-44…0004');
+        for (let i = 0; i < 4; i++) await chat(rig.url);
+        expect(rig.fake.count(NEW_KEY)).to.equal(1);
+        for (const bad of [KEYS[0], 'ms-bad\u200bkey-aaaa-4bbb-8ccc-000000000009', '']) {
+          try {
+            rig.balancer.addKey(bad);
+            expect.fail('should throw');
+          } catch (error) {
+            expect(error).to.be.instanceOf(BalanceConfigError);
+            assertNoKeyIn((error as Error).message, [...ALL, 'ms-bad\u200bkey-aaaa-4bbb-8ccc-000000000009']);
+          }
         }
-      }
-      expect(labels()).to.have.length(4);
-    });
+        expect(labels()).to.have.length(4);
+      },
+    );
 
     it('removeKey: no new request uses it, a stream under way on it completes, its metric series go', async () => {
       rig = await startRig({}, { fake: { streamChunks: 8, streamIntervalMs: 40 } });
@@ -45,27 +49,34 @@ describe('keys changed at runtime', () => {
       expect(metrics).not.to.include('ms-11…0001');
     });
 
-    it('disableKey holds a key (state disabled in /stats and the metrics, no traffic, no probes) until enableKey', async () => {
-      rig = await startRig({ healthCheck: { intervalMs: 3_600_000 } });
-      await waitFor(() => rig.fake.count(undefined, '/v1/models') === 3);
-      expect(rig.balancer.disableKey('ms-22…0002')).to.equal(true);
-      for (let i = 0; i < 6; i++) await chat(rig.url);
-      expect(rig.fake.count(KEYS[1])).to.equal(0);
-      expect(rig.balancer.stats()['ms-22…0002']).to.include({ state: 'disabled', healthy: false });
-      await rig.balancer.checkHealth();
-      expect(rig.fake.count(KEYS[1], '/v1/models')).to.equal(1);
-      const metrics = (await request(rig.app).get('/ms/metrics')).text;
-      expect(metrics).to.include('modelscope_balance_key_state{key="ms-22…0002",state="disabled"} 1');
-      expect(rig.balancer.enableKey('ms-22…0002')).to.equal(true);
-      for (let i = 0; i < 3; i++) await chat(rig.url);
-      expect(rig.fake.count(KEYS[1])).to.equal(1);
-    });
+    it(
+      'disableKey holds a key (state disabled in /stats and the metrics, no traffic, no probes) until ' + 'enableKey',
+      async () => {
+        rig = await startRig({ healthCheck: { intervalMs: 3_600_000 } });
+        await waitFor(() => rig.fake.count(undefined, '/v1/models') === 3);
+        expect(rig.balancer.disableKey('ms-22…0002')).to.equal(true);
+        for (let i = 0; i < 6; i++) await chat(rig.url);
+        expect(rig.fake.count(KEYS[1])).to.equal(0);
+        expect(rig.balancer.stats()['ms-22…0002']).to.include({ state: 'disabled', healthy: false });
+        await rig.balancer.checkHealth();
+        expect(rig.fake.count(KEYS[1], '/v1/models')).to.equal(1);
+        const metrics = (await request(rig.app).get('/ms/metrics')).text;
+        expect(metrics).to.include('modelscope_balance_key_state{key="ms-22…0002",state="disabled"} 1');
+        expect(rig.balancer.enableKey('ms-22…0002')).to.equal(true);
+        for (let i = 0; i < 3; i++) await chat(rig.url);
+        expect(rig.fake.count(KEYS[1])).to.equal(1);
+      },
+    );
 
     it('replaceKeys keeps the state and counts of kept keys, adds and removes the rest', async () => {
       rig = await startRig();
       for (let i = 0; i < 3; i++) await chat(rig.url);
       const change = rig.balancer.replaceKeys([KEYS[1], KEYS[2], NEW_KEY]);
-      expect(change).to.deep.equal({ added: ['ms-44…0004'], removed: ['ms-11…0001'], kept: ['ms-22…0002', 'ms-33…0003'] });
+      expect(change).to.deep.equal({
+        added: ['ms-44…0004'],
+        removed: ['ms-11…0001'],
+        kept: ['ms-22…0002', 'ms-33…0003'],
+      });
       expect(rig.balancer.stats()['ms-22…0002'].requests).to.equal(1);
       expect(() => rig.balancer.replaceKeys([KEYS[1], KEYS[1]])).to.throw(BalanceConfigError);
       expect(labels()).to.deep.equal(['ms-22…0002', 'ms-33…0003', 'ms-44…0004']);
@@ -139,7 +150,9 @@ describe('keys changed at runtime', () => {
       expect((await call('post', '/keys/nobody/check')).status).to.equal(404);
       expect((await call('get', '/elsewhere')).status).to.equal(404);
       assertNoKeyIn(seen.join('\n') + logger.text(), ALL);
-      expect(logger.lines.filter((l) => /key dave (added|removed|disabled|enabled)/.test(l.msg ?? ''))).to.have.length(4);
+      expect(logger.lines.filter((l) => /key dave (added|removed|disabled|enabled)/.test(l.msg ?? ''))).to.have.length(
+        4,
+      );
     });
   });
 });

@@ -8,15 +8,21 @@ const TROUBLE: Behaviour[] = ['rate-limited', 'server-error', 'reset', 'hang', '
 
 function post(url: string, id: number, agent: http.Agent): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}/v1/chat/completions`, {
-      method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-soak-id': String(id) },
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      `${url}/v1/chat/completions`,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'x-soak-id': String(id) },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: `request ${id}` }] }));
   });
@@ -33,12 +39,18 @@ describe('soak: 2,000 requests, 50 at a time, over 5 flaky keys', function () {
     process.on('unhandledRejection', onUnhandled);
     const logger = captureLogger();
     rig = await startRig({
-      // 'always': hung and reset POSTs are resent too (the default resends only GET/HEAD), so every request ends in 200.
-      keys: SOAK_KEYS, logger, retry: { attempts: SOAK_KEYS.length, timeouts: 'always' },
-      timeouts: { firstByteMs: 500 }, cooldown: { baseMs: 20, maxMs: 100 }, failureThreshold: 3,
+      // 'always': hung and reset POSTs are resent too (the default resends only GET/HEAD), so every request ends in
+      // 200.
+      keys: SOAK_KEYS,
+      logger,
+      retry: { attempts: SOAK_KEYS.length, timeouts: 'always' },
+      timeouts: { firstByteMs: 500 },
+      cooldown: { baseMs: 20, maxMs: 100 },
+      failureThreshold: 3,
     });
     // Key 0 always succeeds; the others answer at random with trouble or success.
-    for (const key of SOAK_KEYS.slice(1)) rig.fake.behave(key, () => TROUBLE[Math.floor(Math.random() * TROUBLE.length)]);
+    for (const key of SOAK_KEYS.slice(1))
+      rig.fake.behave(key, () => TROUBLE[Math.floor(Math.random() * TROUBLE.length)]);
     // Keep the unhealthy state short, so troubled keys keep coming back into rotation.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 50 });
     global.gc?.();

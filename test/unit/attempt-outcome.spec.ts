@@ -3,7 +3,10 @@ import { retryAfterMs, verdictForStatus } from '../../lib/upstream/attempt-outco
 
 describe('what an upstream answer says about its key', () => {
   const zero = { 'modelscope-ratelimit-requests-remaining': '0' };
-  const modelZero = { 'modelscope-ratelimit-requests-remaining': '50', 'modelscope-ratelimit-model-requests-remaining': '0' };
+  const modelZero = {
+    'modelscope-ratelimit-requests-remaining': '50',
+    'modelscope-ratelimit-model-requests-remaining': '0',
+  };
   const table: Array<[number, Record<string, string>, object]> = [
     [200, {}, { kind: 'success' }],
     [304, {}, { kind: 'success' }],

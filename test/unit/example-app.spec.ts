@@ -9,7 +9,15 @@ import { KEYS, chat, request } from '../helpers.js';
 
 function settingsFor(fake: FakeModelScope, extra: Partial<Settings> = {}): Settings {
   const config = createConfig({}, []);
-  config.load({ api_keys: KEYS, target_url: fake.url, host: '127.0.0.1', server_port: 0, health_check: false, log_level: 'silent', ...extra });
+  config.load({
+    api_keys: KEYS,
+    target_url: fake.url,
+    host: '127.0.0.1',
+    server_port: 0,
+    health_check: false,
+    log_level: 'silent',
+    ...extra,
+  });
   return config.getProperties();
 }
 
@@ -53,7 +61,10 @@ describe('the example server as an Express app (in process)', () => {
     const malformed = await rawExchange(running.port, 'GARBAGE\r\n\r\n');
     expect(malformed).to.match(/^HTTP\/1.1 400/);
     expect(JSON.parse(malformed.split('\r\n\r\n')[1]).error.code).to.equal('bad_request');
-    const huge = await rawExchange(running.port, `GET /ms/health HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const huge = await rawExchange(
+      running.port,
+      `GET /ms/health HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
     expect(huge).to.match(/^HTTP\/1.1 431/);
     expect(JSON.parse(huge.split('\r\n\r\n')[1]).error.code).to.equal('headers_too_large');
   });

@@ -11,7 +11,14 @@ describe('active health checks', () => {
   const healthy = () => Object.values(rig.balancer.stats()).map((s) => s.healthy);
 
   it('counts a key as healthy until its first probe answers', async () => {
-    rig = await startRig({ healthCheck: { intervalMs: 3_600_000 } }, { setup: (fake) => KEYS.forEach((k) => fake.probe(k, 'hang')) });
+    rig = await startRig(
+      { healthCheck: { intervalMs: 3_600_000 } },
+      {
+        setup: (fake) => {
+          for (const k of KEYS) fake.probe(k, 'hang');
+        },
+      },
+    );
     await waitFor(() => rig.fake.count(undefined, '/v1/models') === 3);
     expect(healthy()).to.deep.equal([true, true, true]);
     expect((await request(rig.app).post('/ms/v1/chat/completions').send({})).status).to.equal(200);
@@ -23,23 +30,27 @@ describe('active health checks', () => {
     expect(rig.fake.received.map((r) => r.key).sort()).to.deep.equal([...KEYS].sort());
   });
 
-  it('marks a key unhealthy on 5xx, a timeout or a refused connection, and healthy again after a pass, logging each change once', async () => {
-    const logger = captureLogger();
-    rig = await startRig({ logger, healthCheck: { intervalMs: 3_600_000, timeoutMs: 100 } });
-    await rig.balancer.checkHealth();
-    rig.fake.probe(KEYS[0], 'fail').probe(KEYS[2], 'hang');
-    await rig.balancer.checkHealth();
-    expect(healthy()).to.deep.equal([false, true, false]);
-    await rig.balancer.checkHealth();
-    const wentBad = logger.lines.filter((l) => l.level === 'warn' && (l.obj as { to?: string }).to === 'unhealthy');
-    expect(wentBad).to.have.length(2);
-    rig.fake.probe(KEYS[0], 'ok').probe(KEYS[2], 'ok');
-    await rig.balancer.checkHealth();
-    expect(healthy()).to.deep.equal([true, true, true]);
-    const recovered = logger.lines.filter((l) => l.level === 'info' && (l.obj as { to?: string }).to === 'healthy');
-    expect(recovered).to.have.length(2);
-    assertNoKeyIn(logger.text());
-  });
+  it(
+    'marks a key unhealthy on 5xx, a timeout or a refused connection, and healthy again after a pass, logging each ' +
+      'change once',
+    async () => {
+      const logger = captureLogger();
+      rig = await startRig({ logger, healthCheck: { intervalMs: 3_600_000, timeoutMs: 100 } });
+      await rig.balancer.checkHealth();
+      rig.fake.probe(KEYS[0], 'fail').probe(KEYS[2], 'hang');
+      await rig.balancer.checkHealth();
+      expect(healthy()).to.deep.equal([false, true, false]);
+      await rig.balancer.checkHealth();
+      const wentBad = logger.lines.filter((l) => l.level === 'warn' && (l.obj as { to?: string }).to === 'unhealthy');
+      expect(wentBad).to.have.length(2);
+      rig.fake.probe(KEYS[0], 'ok').probe(KEYS[2], 'ok');
+      await rig.balancer.checkHealth();
+      expect(healthy()).to.deep.equal([true, true, true]);
+      const recovered = logger.lines.filter((l) => l.level === 'info' && (l.obj as { to?: string }).to === 'healthy');
+      expect(recovered).to.have.length(2);
+      assertNoKeyIn(logger.text());
+    },
+  );
 
   it('skips unhealthy keys when routing', async () => {
     rig = await startRig({ healthCheck: { intervalMs: 3_600_000 } });
@@ -125,14 +136,27 @@ describe('a health probe Node cannot send', () => {
     const { requestTarget } = await import('../../lib/upstream/target.js');
     const http = await import('node:http');
     // Built past the option checks on purpose: a key with a zero-width space.
-    const pool = new KeyPool([{ key: 'ms-bad\u200bkey-aaaa-4bbb-8ccc-000000000001', label: 'bad', weight: 1, account: 'a' }], {
-      strategy: 'round-robin', failureThreshold: 3, cooldownBaseMs: 1000, cooldownMaxMs: 2000, invalidKeyRetryMs: 1000,
-      resetTimeZone: 'UTC', resetMinutes: 0, now: Date.now,
-    }, { transition() {}, exhausted() {}, throttled() {} });
+    const pool = new KeyPool(
+      [{ key: 'ms-bad\u200bkey-aaaa-4bbb-8ccc-000000000001', label: 'bad', weight: 1, account: 'a' }],
+      {
+        strategy: 'round-robin',
+        failureThreshold: 3,
+        cooldownBaseMs: 1000,
+        cooldownMaxMs: 2000,
+        invalidKeyRetryMs: 1000,
+        resetTimeZone: 'UTC',
+        resetMinutes: 0,
+        now: Date.now,
+      },
+      { transition() {}, exhausted() {}, throttled() {} },
+    );
     const results: string[] = [];
     const checker = new HealthChecker({
-      pool, target: requestTarget(new URL('http://127.0.0.1:9')), agent: new http.Agent(),
-      options: { path: '/v1/models', intervalMs: 60_000, timeoutMs: 100, concurrency: 1 }, now: Date.now,
+      pool,
+      target: requestTarget(new URL('http://127.0.0.1:9')),
+      agent: new http.Agent(),
+      options: { path: '/v1/models', intervalMs: 60_000, timeoutMs: 100, concurrency: 1 },
+      now: Date.now,
       onProbe: (_entry, result) => results.push(result),
     });
     await checker.runRound();

@@ -100,14 +100,18 @@ describe('key state machine', () => {
     expect(state.canTake(120_000)).to.equal(true);
   });
 
-  it('takes a 429 on an invalid key\'s trial as proof the token works: cooling, not invalid', () => {
+  it("takes a 429 on an invalid key's trial as proof the token works: cooling, not invalid", () => {
     const state = new KeyState(rules);
     state.refused(0, error);
-    expect(state.rateLimited(60_000, 2_000, false, error)).to.deep.equal({ from: 'invalid', to: 'cooling', reason: 'rate_limited' });
+    expect(state.rateLimited(60_000, 2_000, false, error)).to.deep.equal({
+      from: 'invalid',
+      to: 'cooling',
+      reason: 'rate_limited',
+    });
     expect(state.until).to.equal(62_000);
   });
 
-  it('keeps an invalid key\'s trial time when a probe fails', () => {
+  it("keeps an invalid key's trial time when a probe fails", () => {
     const state = new KeyState(rules);
     state.refused(0, error);
     state.probed(10, 'failed', error);

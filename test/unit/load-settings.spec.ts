@@ -24,15 +24,32 @@ function file(content: unknown): string {
 
 describe('server settings', () => {
   it('accepts the original config.json as it is, port as a string', () => {
-    const settings = loadSettings({}, ['--config', file({
-      api_keys: KEYS, server_port: '8080', target_url: 'https://api-inference.modelscope.cn', health_check: true, health_path: '/v1/models',
-    })]);
-    expect(settings).to.deep.include({ api_keys: KEYS, server_port: 8080, health_check: true, health_path: '/v1/models' });
+    const settings = loadSettings({}, [
+      '--config',
+      file({
+        api_keys: KEYS,
+        server_port: '8080',
+        target_url: 'https://api-inference.modelscope.cn',
+        health_check: true,
+        health_path: '/v1/models',
+      }),
+    ]);
+    expect(settings).to.deep.include({
+      api_keys: KEYS,
+      server_port: 8080,
+      health_check: true,
+      health_path: '/v1/models',
+    });
   });
 
   it('lets the environment override the file, and the command line override both', () => {
     const path = file({ api_keys: [KEYS[0]], server_port: 1000, strategy: 'weighted' });
-    const settings = loadSettings({ PORT: '2000', MODELSCOPE_API_KEYS: ` ${KEYS[1]} ,, ${KEYS[2]} ` }, ['--config', path, '--port', '3000']);
+    const settings = loadSettings({ PORT: '2000', MODELSCOPE_API_KEYS: ` ${KEYS[1]} ,, ${KEYS[2]} ` }, [
+      '--config',
+      path,
+      '--port',
+      '3000',
+    ]);
     expect(settings.server_port).to.equal(3000);
     expect(settings.api_keys).to.deep.equal([KEYS[1], KEYS[2]]);
     expect(settings.strategy).to.equal('weighted');
@@ -64,7 +81,12 @@ describe('server settings', () => {
 
   const refused: Array<[string, NodeJS.ProcessEnv, unknown, string]> = [
     ['a missing keys file', { MODELSCOPE_API_KEYS_FILE: '/nonexistent/keys' }, {}, 'api_keys_file'],
-    ['headers timeout above request timeout', { MODELSCOPE_API_KEYS: KEYS[0], HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '1000' }, {}, 'headers_timeout_ms'],
+    [
+      'headers timeout above request timeout',
+      { MODELSCOPE_API_KEYS: KEYS[0], HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '1000' },
+      {},
+      'headers_timeout_ms',
+    ],
     ['a mount path without /', { MODELSCOPE_API_KEYS: KEYS[0], MOUNT_PATH: 'ms' }, {}, 'mount_path'],
     ['a zero retry count', { MODELSCOPE_API_KEYS: KEYS[0], RETRY_ATTEMPTS: '0' }, {}, 'retry_attempts'],
   ];
@@ -88,10 +110,24 @@ describe('server settings', () => {
   });
 
   it('maps settings to balancer options', () => {
-    const settings = loadSettings({ MODELSCOPE_API_KEYS: KEYS.join(','), HEALTH_CHECK: 'false', METRICS: 'no', BALANCE_ADMIN_TOKEN: 'a' }, ['--config', file({})]);
+    const settings = loadSettings(
+      { MODELSCOPE_API_KEYS: KEYS.join(','), HEALTH_CHECK: 'false', METRICS: 'no', BALANCE_ADMIN_TOKEN: 'a' },
+      ['--config', file({})],
+    );
     const options = balancerOptions(settings);
-    expect(options).to.deep.include({ keys: KEYS, healthCheck: false, metrics: false, adminToken: 'a', maxBodyBytes: 10 * 1024 * 1024 });
-    expect(options.timeouts).to.deep.equal({ connectMs: 10_000, firstByteMs: 120_000, idleMs: 120_000, totalMs: 180_000 });
+    expect(options).to.deep.include({
+      keys: KEYS,
+      healthCheck: false,
+      metrics: false,
+      adminToken: 'a',
+      maxBodyBytes: 10 * 1024 * 1024,
+    });
+    expect(options.timeouts).to.deep.equal({
+      connectMs: 10_000,
+      firstByteMs: 120_000,
+      idleMs: 120_000,
+      totalMs: 180_000,
+    });
     expect(options.retry).to.deep.equal({ attempts: 3, timeouts: 'idempotent' });
     expect(options.maxBufferedBytes).to.equal(256 * 1024 * 1024);
     expect(options.cors).to.equal(false);
@@ -118,15 +154,23 @@ describe('server settings', () => {
   });
 
   it('maps cors_origins, retry_timeouts, total_timeout_ms and max_buffered_bytes', () => {
-    const settings = loadSettings({
-      MODELSCOPE_API_KEYS: KEYS[0], CORS_ORIGINS: 'https://a.example, https://b.example', RETRY_TIMEOUTS: 'always',
-      TOTAL_TIMEOUT_MS: '5000', MAX_BUFFERED_BYTES: '1000000',
-    }, ['--config', file({})]);
+    const settings = loadSettings(
+      {
+        MODELSCOPE_API_KEYS: KEYS[0],
+        CORS_ORIGINS: 'https://a.example, https://b.example',
+        RETRY_TIMEOUTS: 'always',
+        TOTAL_TIMEOUT_MS: '5000',
+        MAX_BUFFERED_BYTES: '1000000',
+      },
+      ['--config', file({})],
+    );
     const options = balancerOptions(settings);
     expect(options.cors).to.deep.equal({ origins: ['https://a.example', 'https://b.example'] });
     expect(options.retry).to.deep.equal({ attempts: 3, timeouts: 'always' });
     expect(options.timeouts?.totalMs).to.equal(5000);
     expect(options.maxBufferedBytes).to.equal(1_000_000);
-    expect(balancerOptions(loadSettings({ MODELSCOPE_API_KEYS: KEYS[0], CORS_ORIGINS: '*' }, ['--config', file({})])).cors).to.deep.equal({ origins: '*' });
+    expect(
+      balancerOptions(loadSettings({ MODELSCOPE_API_KEYS: KEYS[0], CORS_ORIGINS: '*' }, ['--config', file({})])).cors,
+    ).to.deep.equal({ origins: '*' });
   });
 });

@@ -35,20 +35,38 @@ describe('Prometheus metrics', () => {
     rig.fake.behave(KEYS[0], 'server-error');
     for (let i = 0; i < 5; i++) expect((await chat(rig.url)).status).to.equal(200);
     const text = (await request(rig.app).get('/ms/metrics')).text;
-    expect(sample(text, 'modelscope_balance_requests_total', { key: label(0), code: '500' })).to.equal(rig.fake.count(KEYS[0]));
-    expect(sample(text, 'modelscope_balance_requests_total', { key: label(1), code: '200' })).to.equal(rig.fake.count(KEYS[1]));
-    expect(sample(text, 'modelscope_balance_requests_total', { key: label(2), code: '200' })).to.equal(rig.fake.count(KEYS[2]));
+    expect(sample(text, 'modelscope_balance_requests_total', { key: label(0), code: '500' })).to.equal(
+      rig.fake.count(KEYS[0]),
+    );
+    expect(sample(text, 'modelscope_balance_requests_total', { key: label(1), code: '200' })).to.equal(
+      rig.fake.count(KEYS[1]),
+    );
+    expect(sample(text, 'modelscope_balance_requests_total', { key: label(2), code: '200' })).to.equal(
+      rig.fake.count(KEYS[2]),
+    );
     expect(sample(text, 'modelscope_balance_key_healthy', { key: label(0) })).to.equal(0);
     expect(sample(text, 'modelscope_balance_key_healthy', { key: label(1) })).to.equal(1);
     expect(sample(text, 'modelscope_balance_key_state', { key: label(0), state: 'unhealthy' })).to.equal(1);
     expect(sample(text, 'modelscope_balance_retries_total', { reason: '500' })).to.equal(1);
-    expect(sample(text, 'modelscope_balance_key_state_changes_total', { key: label(0), to: 'unhealthy', reason: 'failures' })).to.equal(1);
+    expect(
+      sample(text, 'modelscope_balance_key_state_changes_total', {
+        key: label(0),
+        to: 'unhealthy',
+        reason: 'failures',
+      }),
+    ).to.equal(1);
     const answered = rig.fake.received.length;
-    const latencyCount = KEYS.reduce((sum, _, i) => sum + (sample(text, 'modelscope_balance_upstream_response_seconds_count', { key: label(i) }) ?? 0), 0);
+    const latencyCount = KEYS.reduce(
+      (sum, _, i) => sum + (sample(text, 'modelscope_balance_upstream_response_seconds_count', { key: label(i) }) ?? 0),
+      0,
+    );
     expect(latencyCount).to.equal(answered);
     const stats = rig.balancer.stats();
     for (let i = 0; i < 3; i++) {
-      const total = ['200', '500'].reduce((sum, code) => sum + (sample(text, 'modelscope_balance_requests_total', { key: label(i), code }) ?? 0), 0);
+      const total = ['200', '500'].reduce(
+        (sum, code) => sum + (sample(text, 'modelscope_balance_requests_total', { key: label(i), code }) ?? 0),
+        0,
+      );
       expect(total).to.equal(stats[label(i)].requests);
     }
   });
@@ -80,7 +98,9 @@ describe('Prometheus metrics', () => {
     await rig.balancer.checkHealth();
     await chat(rig.url);
     const text = (await request(rig.app).get('/ms/metrics')).text;
-    expect(sample(text, 'modelscope_balance_health_checks_total', { key: label(0), result: 'failed' })).to.be.at.least(1);
+    expect(sample(text, 'modelscope_balance_health_checks_total', { key: label(0), result: 'failed' })).to.be.at.least(
+      1,
+    );
     expect(sample(text, 'modelscope_balance_no_key_available_total', { reason: 'unavailable' })).to.equal(1);
   });
 
@@ -107,7 +127,9 @@ describe('Prometheus metrics', () => {
     await chat(rig.url);
     await request(rig.app).get('/ms/metrics').expect(200);
     expect(rig.fake.received.at(-1)?.url).to.equal('/metrics');
-    expect(await rig.balancer.registry.getSingleMetricAsString('modelscope_balance_requests_total')).to.include('code="200"');
+    expect(await rig.balancer.registry.getSingleMetricAsString('modelscope_balance_requests_total')).to.include(
+      'code="200"',
+    );
   });
 
   it('lets two balancers and a host app using the global registry live side by side', async () => {
@@ -133,9 +155,15 @@ describe('Prometheus metrics', () => {
     rig.fake.behave(KEYS[0], 'server-error');
     rig.fake.quota(KEYS[1], { limit: 2000, remaining: 1500 });
     await chat(rig.url);
-    const served = new Set((await request(rig.app).get('/ms/metrics')).text.split('\n')
-      .filter((l) => l && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]));
-    const dashboard = JSON.parse(readFileSync(new URL('../../example/grafana-dashboard.json', import.meta.url), 'utf8'));
+    const served = new Set(
+      (await request(rig.app).get('/ms/metrics')).text
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => l.split(/[{ ]/)[0]),
+    );
+    const dashboard = JSON.parse(
+      readFileSync(new URL('../../example/grafana-dashboard.json', import.meta.url), 'utf8'),
+    );
     const exprs: string[] = JSON.stringify(dashboard).match(/"expr":"((?:[^"\\]|\\.)*)"/g) ?? [];
     expect(exprs.length).to.be.at.least(6);
     const names = new Set(exprs.flatMap((e) => e.match(/\bmodelscope_balance_\w+/g) ?? []));

@@ -16,7 +16,9 @@ describe('quota reset clock', () => {
   }
 
   it('honours a reset time other than midnight', () => {
-    expect(new Date(nextResetAt(Date.parse('2026-03-01T00:00:00Z'), 'UTC', 8 * 60 + 30)).toISOString()).to.equal('2026-03-01T08:30:00.000Z');
+    expect(new Date(nextResetAt(Date.parse('2026-03-01T00:00:00Z'), 'UTC', 8 * 60 + 30)).toISOString()).to.equal(
+      '2026-03-01T08:30:00.000Z',
+    );
   });
 
   it('parses HH:MM and refuses the rest', () => {

@@ -20,12 +20,22 @@ describe('options', () => {
   it('fills every default', () => {
     const config = resolveOptions({ keys: KEYS });
     expect(config.target.href).to.equal('https://api-inference.modelscope.cn/');
-    expect(config.healthCheck).to.deep.equal({ path: '/v1/models', intervalMs: 30_000, timeoutMs: 10_000, concurrency: 4 });
+    expect(config.healthCheck).to.deep.equal({
+      path: '/v1/models',
+      intervalMs: 30_000,
+      timeoutMs: 10_000,
+      concurrency: 4,
+    });
     expect(config.metrics).to.deep.equal({ path: '/metrics', prefix: 'modelscope_balance_' });
     expect(config.retry.attempts).to.equal(3);
     expect([...config.retry.on]).to.deep.equal([429, 500, 502, 503, 504]);
     expect(config.cooldown).to.deep.equal({ baseMs: 5_000, maxMs: 300_000 });
-    expect(config.timeouts).to.deep.equal({ connectMs: 10_000, firstByteMs: 120_000, idleMs: 120_000, totalMs: 180_000 });
+    expect(config.timeouts).to.deep.equal({
+      connectMs: 10_000,
+      firstByteMs: 120_000,
+      idleMs: 120_000,
+      totalMs: 180_000,
+    });
     expect(config.retry.timeouts).to.equal('idempotent');
     expect(config.maxBufferedBytes).to.equal(256 * 1024 * 1024);
     expect(config.cors).to.equal(false);
@@ -39,7 +49,7 @@ describe('options', () => {
     expect(Object.isFrozen(config)).to.equal(true);
   });
 
-  it('does not change the caller\'s options object', () => {
+  it("does not change the caller's options object", () => {
     const options = { keys: [...KEYS], retry: { attempts: 2 } };
     const copy = structuredClone(options);
     resolveOptions(options);
@@ -62,11 +72,36 @@ describe('options', () => {
     ['a key with spaces', { keys: [' ms-abc '] }, 'keys[0]', /white space/],
     ['a target that is not a URL', { keys: KEYS, target: 'api-inference' }, 'target', /http\(s\) URL/],
     ['an ftp target', { keys: KEYS, target: 'ftp://example.com' }, 'target', /http\(s\) URL/],
-    ['a target with credentials', { keys: KEYS, target: `https://user:${KEYS[0]}@api.example` }, 'target', /must not carry credentials/],
-    ['a zero interval', { keys: KEYS, healthCheck: { intervalMs: 0 } }, 'healthCheck.intervalMs', /positive whole number/],
-    ['a negative timeout', { keys: KEYS, healthCheck: { timeoutMs: -5 } }, 'healthCheck.timeoutMs', /positive whole number/],
-    ['a string timeout', { keys: KEYS, timeouts: { idleMs: '100' } }, 'timeouts.idleMs', /positive whole number, got a string/],
-    ['a health path without /', { keys: KEYS, healthCheck: { path: 'v1/models' } }, 'healthCheck.path', /starting with '\/'/],
+    [
+      'a target with credentials',
+      { keys: KEYS, target: `https://user:${KEYS[0]}@api.example` },
+      'target',
+      /must not carry credentials/,
+    ],
+    [
+      'a zero interval',
+      { keys: KEYS, healthCheck: { intervalMs: 0 } },
+      'healthCheck.intervalMs',
+      /positive whole number/,
+    ],
+    [
+      'a negative timeout',
+      { keys: KEYS, healthCheck: { timeoutMs: -5 } },
+      'healthCheck.timeoutMs',
+      /positive whole number/,
+    ],
+    [
+      'a string timeout',
+      { keys: KEYS, timeouts: { idleMs: '100' } },
+      'timeouts.idleMs',
+      /positive whole number, got a string/,
+    ],
+    [
+      'a health path without /',
+      { keys: KEYS, healthCheck: { path: 'v1/models' } },
+      'healthCheck.path',
+      /starting with '\/'/,
+    ],
     ['an unknown strategy', { keys: KEYS, strategy: 'random' }, 'strategy', /one of 'round-robin'/],
     ['retry.on outside 400-599', { keys: KEYS, retry: { on: [200] } }, 'retry.on', /from 400 to 599/],
     ['cooldown.maxMs under baseMs', { keys: KEYS, cooldown: { baseMs: 10, maxMs: 5 } }, 'cooldown.maxMs', /at least/],
@@ -74,8 +109,18 @@ describe('options', () => {
     ['a bad reset time', { keys: KEYS, quota: { resetTime: '24:00' } }, 'quota.resetTime', /HH:MM/],
     ['a logger without methods', { keys: KEYS, logger: {} }, 'logger', /debug, info, warn and error/],
     ['a registry that is not one', { keys: KEYS, registry: {} }, 'registry', /prom-client Registry/],
-    ['a label holding part of a key', { keys: [{ key: KEYS[0], label: KEYS[0].slice(0, 14) }] }, 'keys[0].label', /part of a key/],
-    ['an account name holding a key', { keys: [{ key: KEYS[0], account: KEYS[0] }] }, 'keys[0].account', /part of a key/],
+    [
+      'a label holding part of a key',
+      { keys: [{ key: KEYS[0], label: KEYS[0].slice(0, 14) }] },
+      'keys[0].label',
+      /part of a key/,
+    ],
+    [
+      'an account name holding a key',
+      { keys: [{ key: KEYS[0], account: KEYS[0] }] },
+      'keys[0].account',
+      /part of a key/,
+    ],
     ['a zero weight', { keys: [{ key: KEYS[0], weight: 0 }] }, 'keys[0].weight', /positive whole number/],
     ['empty access tokens', { keys: KEYS, accessTokens: [''] }, 'accessTokens', /non-empty strings/],
   ];
@@ -112,9 +157,11 @@ describe('options', () => {
   it('explains app.use(modelscopeBalance) without a call', async () => {
     const app = express();
     app.use(modelscopeBalance as unknown as express.RequestHandler);
-    app.use((error: Error & { code?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-      res.status(500).json({ code: error.code, message: error.message });
-    });
+    app.use(
+      (error: Error & { code?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+        res.status(500).json({ code: error.code, message: error.message });
+      },
+    );
     const res = await request(app).get('/v1/models').expect(500);
     expect(res.body.code).to.equal('ERR_MSB_NOT_CALLED');
     expect(res.body.message).to.include('app.use(modelscopeBalance({ keys: [...] }))');

@@ -44,11 +44,15 @@ describe('key scrubber: pieces, escapes and streams', () => {
     expect(JSON.parse(clean).m).to.equal('[redacted]');
   });
 
-  it('catches a piece straddling chunk boundaries, wherever the cut, and keeps the stream\'s length', () => {
+  it("catches a piece straddling chunk boundaries, wherever the cut, and keeps the stream's length", () => {
     const text = `data: {"x":"${key}"}\n\ndata: more ${key.slice(5)}\n\n`;
     for (let cut = 0; cut <= text.length; cut++) {
       const stream = scrubber.stream();
-      const out = Buffer.concat([stream.push(Buffer.from(text.slice(0, cut))), stream.push(Buffer.from(text.slice(cut))), stream.end()]).toString();
+      const out = Buffer.concat([
+        stream.push(Buffer.from(text.slice(0, cut))),
+        stream.push(Buffer.from(text.slice(cut))),
+        stream.end(),
+      ]).toString();
       expect(out.length, `cut at ${cut}`).to.equal(text.length);
       expect(pieces(out), `cut at ${cut}`).to.equal(false);
     }

@@ -7,7 +7,7 @@ describe('/stats and /health', () => {
   let rig: Rig;
   afterEach(async () => rig?.close());
 
-  it('/stats keeps the seed\'s shape: an object keyed by masked label with healthy, last_used, requests', async () => {
+  it("/stats keeps the seed's shape: an object keyed by masked label with healthy, last_used, requests", async () => {
     rig = await startRig();
     let res = await request(rig.app).get('/ms/stats').expect(200);
     const labels = Object.keys(res.body);
@@ -20,7 +20,14 @@ describe('/stats and /health', () => {
     const first = res.body[labels[0]];
     expect(first.requests).to.equal(1);
     expect(new Date(first.last_used).toISOString()).to.equal(first.last_used);
-    expect(first).to.include.keys('state', 'cooldown_until', 'consecutive_failures', 'in_flight', 'last_error', 'quota');
+    expect(first).to.include.keys(
+      'state',
+      'cooldown_until',
+      'consecutive_failures',
+      'in_flight',
+      'last_error',
+      'quota',
+    );
     assertNoKeyIn(JSON.stringify(res.body) + labels.join(','));
   });
 
@@ -39,7 +46,7 @@ describe('/stats and /health', () => {
     expect(maskKey(KEYS[0], 0)).to.equal('ms-11…0001');
   });
 
-  it('uses a key\'s own label when given', async () => {
+  it("uses a key's own label when given", async () => {
     rig = await startRig({ keys: [{ key: KEYS[0], label: 'alice' }, KEYS[1]] });
     const res = await request(rig.app).get('/ms/stats').expect(200);
     expect(Object.keys(res.body)).to.deep.equal(['alice', 'ms-22…0002']);

@@ -7,11 +7,26 @@ import { manualClock } from '../helpers.js';
 const quiet: PoolEvents = { transition() {}, exhausted() {}, throttled() {} };
 
 function poolOf(weights: number[], strategy: Strategy, clock = manualClock()) {
-  const keys = weights.map((weight, i) => ({ key: `key-${i}-${'x'.repeat(30)}`, label: `k${i}`, weight, account: `a${i}` }));
-  return new KeyPool(keys, {
-    strategy, failureThreshold: 3, cooldownBaseMs: 1000, cooldownMaxMs: 8000, invalidKeyRetryMs: 60_000,
-    resetTimeZone: 'Asia/Shanghai', resetMinutes: 0, now: clock.now,
-  }, quiet);
+  const keys = weights.map((weight, i) => ({
+    key: `key-${i}-${'x'.repeat(30)}`,
+    label: `k${i}`,
+    weight,
+    account: `a${i}`,
+  }));
+  return new KeyPool(
+    keys,
+    {
+      strategy,
+      failureThreshold: 3,
+      cooldownBaseMs: 1000,
+      cooldownMaxMs: 8000,
+      invalidKeyRetryMs: 60_000,
+      resetTimeZone: 'Asia/Shanghai',
+      resetMinutes: 0,
+      now: clock.now,
+    },
+    quiet,
+  );
 }
 
 function distribution(pool: KeyPool, picks: number): number[] {
@@ -42,7 +57,7 @@ describe('selection strategies', () => {
     expect(smoothWeightedCycle([5, 1, 1])).to.deep.equal([0, 0, 1, 0, 2, 0, 0]);
   });
 
-  it('skips keys that cannot take requests, and keeps the others\' order', () => {
+  it("skips keys that cannot take requests, and keeps the others' order", () => {
     const pool = poolOf([1, 1, 1], 'round-robin');
     pool.failed(pool.entries[1], { status: 500, reason: 'x', at: 0 });
     pool.failed(pool.entries[1], { status: 500, reason: 'x', at: 0 });
@@ -63,7 +78,10 @@ describe('selection strategies', () => {
   it('most-remaining picks the key with the most daily quota left', () => {
     const clock = manualClock();
     const pool = poolOf([1, 1, 1], 'most-remaining', clock);
-    const figures = (n: number) => ({ 'modelscope-ratelimit-requests-limit': '100', 'modelscope-ratelimit-requests-remaining': String(n) });
+    const figures = (n: number) => ({
+      'modelscope-ratelimit-requests-limit': '100',
+      'modelscope-ratelimit-requests-remaining': String(n),
+    });
     pool.recordQuota(pool.entries[0], figures(10), undefined);
     pool.recordQuota(pool.entries[1], figures(90), undefined);
     pool.recordQuota(pool.entries[2], figures(50), undefined);

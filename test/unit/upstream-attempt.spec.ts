@@ -12,7 +12,10 @@ const timeouts = { connectMs: 100, firstByteMs: 150, idleMs: 100 };
  * through an UpstreamProxy (http-proxy-middleware) at `upstream`.
  */
 async function attemptTo(
-  upstream: string, agent: http.Agent, extraHeaders: Record<string, string> = {}, attemptHeaders: Record<string, string> = {},
+  upstream: string,
+  agent: http.Agent,
+  extraHeaders: Record<string, string> = {},
+  attemptHeaders: Record<string, string> = {},
 ): Promise<{ attempt: UpstreamAttempt; result: AttemptResult; close(): void }> {
   const proxy = new UpstreamProxy(new URL(upstream), agent);
   let attempt!: UpstreamAttempt;
@@ -20,12 +23,24 @@ async function attemptTo(
     void listen((req, res) => {
       req.resume();
       req.once('end', () => {
-        attempt = proxy.send(req, res, { path: '/x', headers: { 'content-length': '2', host: 'upstream', ...attemptHeaders }, body: Buffer.from('{}'), timeouts });
+        attempt = proxy.send(req, res, {
+          path: '/x',
+          headers: { 'content-length': '2', host: 'upstream', ...attemptHeaders },
+          body: Buffer.from('{}'),
+          timeouts,
+        });
         resolve();
       });
     }).then((front) => {
       const port = (front.address() as net.AddressInfo).port;
-      const client = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/anything', headers: extraHeaders, agent: false });
+      const client = http.request({
+        port,
+        host: '127.0.0.1',
+        method: 'POST',
+        path: '/anything',
+        headers: extraHeaders,
+        agent: false,
+      });
       client.on('error', () => {});
       client.end('{}');
       closeFront = () => {
@@ -97,7 +112,12 @@ describe('one upstream attempt through http-proxy-middleware', () => {
   it('makes a header Node refuses to send (a key with a stray character) a failed attempt, not a crash', async () => {
     server = await listen((_req, res) => res.end('ok'));
     const port = (server.address() as net.AddressInfo).port;
-    const run = await attemptTo(`http://127.0.0.1:${port}`, new http.Agent(), {}, { authorization: 'Bearer ms-\u200b-key' });
+    const run = await attemptTo(
+      `http://127.0.0.1:${port}`,
+      new http.Agent(),
+      {},
+      { authorization: 'Bearer ms-\u200b-key' },
+    );
     done = run.close;
     expect(run.result).to.deep.include({ kind: 'failure', failure: 'connect' });
   });
@@ -112,7 +132,9 @@ describe('one upstream attempt through http-proxy-middleware', () => {
 
   it('takes a 101 to a plain request as an upstream error at once, not a hang', async () => {
     server = net.createServer((socket) => {
-      socket.once('data', () => socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n'));
+      socket.once('data', () =>
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n'),
+      );
     }) as unknown as http.Server;
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
@@ -123,26 +145,32 @@ describe('one upstream attempt through http-proxy-middleware', () => {
     expect(performance.now() - started).to.be.below(140);
   });
 
-  it('sends our path, headers and body, never the client\'s, and proxies a client that sent Expect: 100-continue', async () => {
-    let seen: { url?: string; headers?: http.IncomingHttpHeaders; body?: string } = {};
-    server = await listen((req, res) => {
-      let body = '';
-      req.on('data', (chunk) => (body += chunk));
-      req.on('end', () => {
-        seen = { url: req.url, headers: req.headers, body };
-        res.end('ok');
+  it(
+    "sends our path, headers and body, never the client's, and proxies a client that sent Expect: " + '100-continue',
+    async () => {
+      let seen: { url?: string; headers?: http.IncomingHttpHeaders; body?: string } = {};
+      server = await listen((req, res) => {
+        let body = '';
+        req.on('data', (chunk) => (body += chunk));
+        req.on('end', () => {
+          seen = { url: req.url, headers: req.headers, body };
+          res.end('ok');
+        });
       });
-    });
-    const port = (server.address() as net.AddressInfo).port;
-    const run = await attemptTo(`http://127.0.0.1:${port}`, new http.Agent(), { authorization: 'Bearer client-token', 'x-client': 'yes' });
-    done = run.close;
-    expect(run.result.kind).to.equal('response');
-    if (run.result.kind === 'response') run.result.response.resume();
-    expect(seen.url).to.equal('/x');
-    expect(seen.body).to.equal('{}');
-    expect(seen.headers).not.to.have.property('authorization');
-    expect(seen.headers).not.to.have.property('x-client');
-  });
+      const port = (server.address() as net.AddressInfo).port;
+      const run = await attemptTo(`http://127.0.0.1:${port}`, new http.Agent(), {
+        authorization: 'Bearer client-token',
+        'x-client': 'yes',
+      });
+      done = run.close;
+      expect(run.result.kind).to.equal('response');
+      if (run.result.kind === 'response') run.result.response.resume();
+      expect(seen.url).to.equal('/x');
+      expect(seen.body).to.equal('{}');
+      expect(seen.headers).not.to.have.property('authorization');
+      expect(seen.headers).not.to.have.property('x-client');
+    },
+  );
 
   it('switches to the idle limit once the headers arrive, and says why the body broke', async () => {
     server = await listen((_req, res) => {
@@ -154,7 +182,9 @@ describe('one upstream attempt through http-proxy-middleware', () => {
     done = run.close;
     expect(run.result.kind).to.equal('response');
     if (run.result.kind !== 'response') return;
-    const closed = new Promise((resolve) => run.result.kind === 'response' && run.result.response.once('close', resolve));
+    const closed = new Promise(
+      (resolve) => run.result.kind === 'response' && run.result.response.once('close', resolve),
+    );
     run.result.response.resume();
     await closed;
     expect(run.result.response.complete).to.equal(false);
