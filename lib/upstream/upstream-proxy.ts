@@ -3,6 +3,7 @@
 // with the next key, the attempt travelling with the request in a WeakMap.
 import type { Agent, ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { parse as parseUrl } from 'node:url';
 import { createProxyMiddleware, proxyEventsPlugin, type RequestHandler } from 'http-proxy-middleware';
 import { UpstreamAttempt, type AttemptInput } from './upstream-attempt.js';
 
@@ -16,7 +17,11 @@ export class UpstreamProxy {
 
   constructor(target: URL, agent: Agent) {
     this.middleware = createProxyMiddleware({
-      target: target.href,
+      // Parsed once here: given a string, http-proxy would parse it again on every request.
+      target: parseUrl(target.href),
+      // The path is ours (set in proxyReq): http-proxy need not parse and join the client's.
+      toProxy: true,
+      ignorePath: true,
       agent,
       // Nothing reaches the client from HPM: the answer is chosen (and maybe discarded for failover) by us.
       selfHandleResponse: true,
