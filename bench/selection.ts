@@ -4,7 +4,13 @@ import { benchKeys } from './servers/common.js';
 
 /** Nanoseconds per pick, for a pool of `size` keys, all healthy. */
 export function selectionCost(size: number, strategy: Strategy, picks = 200_000): number {
-  const keys = benchKeys(size).map((key, i) => ({ key, label: `k${i}`, weight: 1 + (i % 3), account: `a${i}` }));
+  const keys = benchKeys(size).map((key, i) => ({
+    key,
+    label: `k${i}`,
+    weight: 1 + (i % 3),
+    account: `a${i}`,
+    ownAccount: false,
+  }));
   const pool = new KeyPool(
     keys,
     {

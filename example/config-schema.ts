@@ -1,11 +1,10 @@
 import convict from 'convict';
+import { DEFAULTS, STRATEGIES } from '../lib/index.js';
 
-/**
- * Every setting of the standalone server. The first five are the original Go
- * service's config.json, accepted as they are; the rest map to balancer
- * options. Each comes from the config file, an environment variable or a
- * command-line flag (`--server_port 9000`), the later winning.
- */
+// Every setting of the standalone server. The first five are the original Go
+// service's config.json, accepted as they are; the rest map to balancer
+// options. Each comes from the config file, an environment variable or a
+// command-line flag (`--server_port 9000`), the later winning.
 
 const LIST_FORMAT = {
   name: 'string-list',
@@ -97,13 +96,18 @@ export const schema = {
   target_url: {
     doc: 'ModelScope base URL.',
     format: String,
-    default: 'https://api-inference.modelscope.cn',
+    default: DEFAULTS.target,
     env: 'MODELSCOPE_TARGET_URL',
   },
   health_check: { doc: 'Probe each key periodically.', format: 'flag', default: true, env: 'HEALTH_CHECK' },
-  health_path: { doc: 'Path probed with each key.', format: String, default: '/v1/models', env: 'HEALTH_PATH' },
-  health_interval_ms: ms('Time between probe rounds.', 'HEALTH_INTERVAL_MS', 30_000),
-  health_timeout_ms: ms('Probe timeout.', 'HEALTH_TIMEOUT_MS', 10_000),
+  health_path: {
+    doc: 'Path probed with each key.',
+    format: String,
+    default: DEFAULTS.healthCheck.path,
+    env: 'HEALTH_PATH',
+  },
+  health_interval_ms: ms('Time between probe rounds.', 'HEALTH_INTERVAL_MS', DEFAULTS.healthCheck.intervalMs),
+  health_timeout_ms: ms('Probe timeout.', 'HEALTH_TIMEOUT_MS', DEFAULTS.healthCheck.timeoutMs),
   mount_path: { doc: 'Where the balancer is mounted.', format: String, default: '/', env: 'MOUNT_PATH' },
   log_level: {
     doc: 'pino log level.',
@@ -120,30 +124,46 @@ export const schema = {
   ),
   strategy: {
     doc: 'Key selection.',
-    format: ['round-robin', 'weighted', 'least-in-flight', 'most-remaining'],
-    default: 'round-robin',
+    format: [...STRATEGIES],
+    default: DEFAULTS.strategy,
     env: 'BALANCE_STRATEGY',
   },
-  retry_attempts: ms('Tries per request in all.', 'RETRY_ATTEMPTS', 3),
-  failure_threshold: ms('Consecutive failures before a key is unhealthy.', 'FAILURE_THRESHOLD', 3),
-  cooldown_base_ms: ms('Cooldown after a 429 without Retry-After.', 'COOLDOWN_BASE_MS', 5_000),
-  cooldown_max_ms: ms('Longest cooldown.', 'COOLDOWN_MAX_MS', 300_000),
-  invalid_key_retry_ms: ms('Wait before a refused key gets a trial request.', 'INVALID_KEY_RETRY_MS', 1_800_000),
-  connect_timeout_ms: ms('Upstream connect timeout.', 'CONNECT_TIMEOUT_MS', 10_000),
-  first_byte_timeout_ms: ms('Upstream time-to-first-byte timeout.', 'FIRST_BYTE_TIMEOUT_MS', 120_000),
-  idle_timeout_ms: ms('Longest gap between stream chunks.', 'IDLE_TIMEOUT_MS', 120_000),
-  total_timeout_ms: ms('Longest time until an answer begins, over all attempts.', 'TOTAL_TIMEOUT_MS', 180_000),
+  retry_attempts: ms('Tries per request in all.', 'RETRY_ATTEMPTS', DEFAULTS.retry.attempts),
+  failure_threshold: ms(
+    'Consecutive failures before a key is unhealthy.',
+    'FAILURE_THRESHOLD',
+    DEFAULTS.failureThreshold,
+  ),
+  cooldown_base_ms: ms('Cooldown after a 429 without Retry-After.', 'COOLDOWN_BASE_MS', DEFAULTS.cooldown.baseMs),
+  cooldown_max_ms: ms('Longest cooldown.', 'COOLDOWN_MAX_MS', DEFAULTS.cooldown.maxMs),
+  invalid_key_retry_ms: ms(
+    'Wait before a refused key gets a trial request.',
+    'INVALID_KEY_RETRY_MS',
+    DEFAULTS.invalidKeyRetryMs,
+  ),
+  connect_timeout_ms: ms('Upstream connect timeout.', 'CONNECT_TIMEOUT_MS', DEFAULTS.timeouts.connectMs),
+  first_byte_timeout_ms: ms(
+    'Upstream time-to-first-byte timeout.',
+    'FIRST_BYTE_TIMEOUT_MS',
+    DEFAULTS.timeouts.firstByteMs,
+  ),
+  idle_timeout_ms: ms('Longest gap between stream chunks.', 'IDLE_TIMEOUT_MS', DEFAULTS.timeouts.idleMs),
+  total_timeout_ms: ms(
+    'Longest time until an answer begins, over all attempts.',
+    'TOTAL_TIMEOUT_MS',
+    DEFAULTS.timeouts.totalMs,
+  ),
   retry_timeouts: {
     doc: 'Resend a POST after a timeout or reset: idempotent (GET/HEAD only) or always.',
     format: ['idempotent', 'always'],
-    default: 'idempotent',
+    default: DEFAULTS.retry.timeouts,
     env: 'RETRY_TIMEOUTS',
   },
-  max_body_bytes: ms('Largest request body.', 'MAX_BODY_BYTES', 10 * 1024 * 1024),
+  max_body_bytes: ms('Largest request body.', 'MAX_BODY_BYTES', DEFAULTS.maxBodyBytes),
   max_buffered_bytes: ms(
     'Request body bytes held at once before new requests get 503.',
     'MAX_BUFFERED_BYTES',
-    256 * 1024 * 1024,
+    DEFAULTS.maxBufferedBytes,
   ),
   cors_origins: {
     doc: 'Browser origins allowed (CORS), or * for any; empty: off.',
@@ -151,21 +171,31 @@ export const schema = {
     default: [] as string[],
     env: 'CORS_ORIGINS',
   },
-  queue_timeout_ms: ms('Wait for a cooling key before answering 429.', 'QUEUE_TIMEOUT_MS', 0, 'non-negative-int'),
+  queue_timeout_ms: ms(
+    'Wait for a cooling key before answering 429.',
+    'QUEUE_TIMEOUT_MS',
+    DEFAULTS.queueTimeoutMs,
+    'non-negative-int',
+  ),
   quota_reset_time_zone: {
     doc: 'Time zone of the daily quota reset.',
     format: String,
-    default: 'Asia/Shanghai',
+    default: DEFAULTS.quota.resetTimeZone,
     env: 'QUOTA_RESET_TIME_ZONE',
   },
   quota_reset_time: {
     doc: 'Local time of the daily quota reset, HH:MM.',
     format: String,
-    default: '00:00',
+    default: DEFAULTS.quota.resetTime,
     env: 'QUOTA_RESET_TIME',
   },
   metrics: { doc: 'Serve Prometheus metrics.', format: 'flag', default: true, env: 'METRICS' },
-  metrics_path: { doc: 'Path of the metrics route.', format: String, default: '/metrics', env: 'METRICS_PATH' },
+  metrics_path: {
+    doc: 'Path of the metrics route.',
+    format: String,
+    default: DEFAULTS.metrics.path,
+    env: 'METRICS_PATH',
+  },
   access_tokens: {
     doc: 'Client tokens; when set, every proxied request needs one.',
     format: 'string-list',
@@ -183,7 +213,7 @@ export const schema = {
   forward_client_address: {
     doc: 'Send X-Forwarded-For upstream.',
     format: 'flag',
-    default: false,
+    default: DEFAULTS.forwardClientAddress,
     env: 'FORWARD_CLIENT_ADDRESS',
   },
   redis_url: {

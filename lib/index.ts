@@ -5,6 +5,7 @@ export type { MembershipChange } from './pool/pool.js';
 export type { ShownStatus } from './pool/pool-entry.js';
 export type { KeyStats, QuotaStats } from './http/stats.js';
 export { MemoryStore, type SharedUpdate, type Store, type StoreHandlers } from './store/store.js';
+export { DEFAULTS, STRATEGIES } from './options/defaults.js';
 export { BalanceConfigError, closestName } from './options/errors.js';
 /** Removes every 12-character piece of the given keys from text or bytes (the example server's logger uses it). */
 export { KeyScrubber } from './upstream/scrub.js';

@@ -22,7 +22,7 @@ function asSpec(entry: PoolEntry): KeySpec {
     key: entry.key,
     label: entry.label,
     weight: entry.weight,
-    ...(entry.accountName.startsWith('key:') ? {} : { account: entry.accountName }),
+    ...(entry.ownAccount ? {} : { account: entry.accountName }),
   };
 }
 
@@ -113,7 +113,7 @@ export class KeyAdmin {
       let label = current && !explicitLabel(specs[index]) ? current.label : spec.label;
       for (let n = 2; taken.has(label); n++) label = `${spec.label}#${n}`;
       taken.add(label);
-      const account = spec.account.startsWith('key:') ? `key:${label}` : spec.account;
+      const account = spec.ownAccount ? `key:${label}` : spec.account;
       return { ...spec, label, account };
     });
   }

@@ -3,6 +3,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import zlib from 'node:zlib';
 import { sendError, streamErrorEvent } from './error-response.js';
+import { describeFailure } from '../upstream/attempt-outcome.js';
 import { downstreamHeaders } from '../upstream/headers.js';
 import type { KeyScrubber } from '../upstream/scrub.js';
 import type { UpstreamAttempt } from '../upstream/upstream-attempt.js';
@@ -96,8 +97,7 @@ export function streamResponse(
     settled = true;
     clearTimeout(writeTimer);
     hooks.broke();
-    if (eventStream && !res.destroyed)
-      res.end(streamErrorEvent(attempt.breakReason === 'idle_timeout' ? 'idle timeout' : 'connection reset'));
+    if (eventStream && !res.destroyed) res.end(streamErrorEvent(describeFailure(attempt.breakReason)));
     else res.destroy();
   };
   const send = (chunk: Buffer): void => {
@@ -163,7 +163,7 @@ export function bufferResponse(
     if (settled) return;
     settled = true;
     hooks.broke();
-    const reason = relay.attempt.breakReason === 'idle_timeout' ? 'idle timeout' : 'connection reset';
+    const reason = describeFailure(relay.attempt.breakReason);
     sendError(res, 502, 'stream_interrupted', `The upstream answer broke off (${reason}).`);
   };
   const tooLarge = (): void => {

@@ -29,7 +29,7 @@ export function poolEvents(
       logger.warn(
         {
           key: entry.label,
-          account: entry.accountName.startsWith('key:') ? undefined : entry.accountName,
+          account: entry.ownAccount ? undefined : entry.accountName,
           model,
           until: new Date(until).toISOString(),
         },

@@ -1,7 +1,7 @@
-/**
- * Errors thrown while options are checked. Each carries a stable `code` so
- * callers can branch on it, and a message that says what to change.
- */
+// Errors thrown while options are checked. Each carries a stable `code` so
+// callers can branch on it, and a message that says what to change.
+
+/** A wrong option, found when `modelscopeBalance()` (or a runtime key change) checks it. */
 export class BalanceConfigError extends Error {
   /** Stable machine-readable code, e.g. `ERR_MSB_KEYS`. */
   readonly code: string;

@@ -1,8 +1,6 @@
-/**
- * Masked labels: the only way a key is ever named in stats, logs and metrics.
- * A label never holds 12 consecutive characters of its key, so leak checks
- * that look for 12-character pieces stay meaningful.
- */
+// Masked labels: the only way a key is ever named in stats, logs and metrics.
+// A label never holds 12 consecutive characters of its key, so leak checks
+// that look for 12-character pieces stay meaningful.
 
 /** How many characters of a key a label shows at each end, by key length. */
 function visibleEnds(length: number): [number, number] {

@@ -1,3 +1,4 @@
+import type { STRATEGIES } from './defaults.js';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../observe/logger.js';
 import type { Store } from '../store/store.js';
@@ -14,7 +15,7 @@ export interface KeySpec {
   account?: string;
 }
 
-export type Strategy = 'round-robin' | 'weighted' | 'least-in-flight' | 'most-remaining';
+export type Strategy = (typeof STRATEGIES)[number];
 
 export interface HealthCheckOptions {
   /** Path probed with each key (GET). Defaults to `/v1/models`. */
@@ -164,5 +165,3 @@ export interface Options {
 
 /** What callers pass: everything optional but `keys`. */
 export type BalanceOptions = Partial<Options> & Pick<Options, 'keys'>;
-
-export const DEFAULT_TARGET = 'https://api-inference.modelscope.cn';

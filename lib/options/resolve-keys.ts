@@ -10,7 +10,10 @@ export interface ResolvedKey {
   key: string;
   label: string;
   weight: number;
+  /** The account whose daily quota the key uses: the given name, or one of the key's own. */
   account: string;
+  /** True when no account was named: the key has an account of its own (never shown, never shared by name). */
+  ownAccount: boolean;
 }
 
 /**
@@ -111,5 +114,6 @@ export function resolveKeys(value: unknown): ResolvedKey[] {
     label: labels[index],
     weight: spec.weight,
     account: spec.account ?? `key:${labels[index]}`,
+    ownAccount: spec.account === undefined,
   }));
 }

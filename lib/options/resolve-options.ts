@@ -1,15 +1,16 @@
 import { Registry } from 'prom-client';
+import { DEFAULTS, STRATEGIES } from './defaults.js';
 import { rejectUnknownOptions } from './errors.js';
 import { containsPieceOf } from './key-label.js';
 import { describe, fail, positiveInteger } from './option-checks.js';
 import { resolveKeys, type ResolvedKey } from './resolve-keys.js';
 import { isLogger, silentLogger, type Logger } from '../observe/logger.js';
 import {
-  DEFAULT_TARGET,
   type CooldownOptions,
   type CorsOptions,
   type HealthCheckOptions,
   type MetricsOptions,
+  type Options,
   type QuotaOptions,
   type RetryOptions,
   type Strategy,
@@ -74,8 +75,12 @@ const TOP_LEVEL = [
   'forwardClientAddress',
   'store',
   'now',
-];
-const STRATEGIES: Strategy[] = ['round-robin', 'weighted', 'least-in-flight', 'most-remaining'];
+] as const satisfies ReadonlyArray<keyof Options>;
+
+/** Fails to compile when an option of `Options` is missing from TOP_LEVEL (it would be refused as unknown). */
+type Unlisted = Exclude<keyof Options, (typeof TOP_LEVEL)[number]>;
+const everyOptionListed: Unlisted extends never ? true : Unlisted = true;
+void everyOptionListed;
 
 function section<T extends object>(option: string, value: unknown, known: (keyof T & string)[]): Partial<T> {
   if (value === undefined) return {};
@@ -94,7 +99,7 @@ function quoteSafely(value: string, keys: readonly ResolvedKey[]): string {
 }
 
 function resolveTarget(value: unknown, keys: readonly ResolvedKey[]): URL {
-  if (value === undefined) return new URL(DEFAULT_TARGET);
+  if (value === undefined) return new URL(DEFAULTS.target);
   let url: URL | undefined;
   try {
     url = typeof value === 'string' ? new URL(value) : undefined;
@@ -104,7 +109,7 @@ function resolveTarget(value: unknown, keys: readonly ResolvedKey[]): URL {
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     fail(
       'target',
-      `must be an http(s) URL such as '${DEFAULT_TARGET}', got ` +
+      `must be an http(s) URL such as '${DEFAULTS.target}', got ` +
         `${typeof value === 'string' ? quoteSafely(value, keys) : describe(value)}.`,
     );
   }
@@ -134,17 +139,17 @@ function resolveHealthCheck(value: unknown): HealthCheckOptions | false {
   if (value === false) return false;
   const given = section<HealthCheckOptions>('healthCheck', value, ['path', 'intervalMs', 'timeoutMs', 'concurrency']);
   return {
-    path: resolvePath('healthCheck.path', given.path, '/v1/models'),
-    intervalMs: positiveInteger('healthCheck.intervalMs', given.intervalMs, 30_000),
-    timeoutMs: positiveInteger('healthCheck.timeoutMs', given.timeoutMs, 10_000),
-    concurrency: positiveInteger('healthCheck.concurrency', given.concurrency, 4),
+    path: resolvePath('healthCheck.path', given.path, DEFAULTS.healthCheck.path),
+    intervalMs: positiveInteger('healthCheck.intervalMs', given.intervalMs, DEFAULTS.healthCheck.intervalMs),
+    timeoutMs: positiveInteger('healthCheck.timeoutMs', given.timeoutMs, DEFAULTS.healthCheck.timeoutMs),
+    concurrency: positiveInteger('healthCheck.concurrency', given.concurrency, DEFAULTS.healthCheck.concurrency),
   };
 }
 
 function resolveMetrics(value: unknown): { route: MetricsOptions | false; prefix: string } {
-  if (value === false) return { route: false, prefix: 'modelscope_balance_' };
+  if (value === false) return { route: false, prefix: DEFAULTS.metrics.prefix };
   const given = section<MetricsOptions>('metrics', value, ['path', 'prefix']);
-  const prefix = given.prefix ?? 'modelscope_balance_';
+  const prefix = given.prefix ?? DEFAULTS.metrics.prefix;
   if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
     fail('metrics.prefix', 'must match [a-zA-Z_:][a-zA-Z0-9_:]* (a Prometheus name prefix).');
   }
@@ -153,14 +158,18 @@ function resolveMetrics(value: unknown): { route: MetricsOptions | false; prefix
 
 function resolveRetry(value: unknown): ResolvedConfig['retry'] {
   const given = section<RetryOptions>('retry', value, ['attempts', 'on', 'timeouts']);
-  const on = given.on ?? [429, 500, 502, 503, 504];
+  const on = given.on ?? [...DEFAULTS.retry.on];
   if (!Array.isArray(on) || on.some((s) => !Number.isInteger(s) || s < 400 || s > 599)) {
     fail('retry.on', 'must be an array of HTTP status codes from 400 to 599.');
   }
-  const timeouts = given.timeouts ?? 'idempotent';
+  const timeouts = given.timeouts ?? DEFAULTS.retry.timeouts;
   if (timeouts !== 'idempotent' && timeouts !== 'always')
     fail('retry.timeouts', `must be 'idempotent' or 'always', got ${describe(timeouts)}.`);
-  return { attempts: positiveInteger('retry.attempts', given.attempts, 3), on: new Set(on), timeouts };
+  return {
+    attempts: positiveInteger('retry.attempts', given.attempts, DEFAULTS.retry.attempts),
+    on: new Set(on),
+    timeouts,
+  };
 }
 
 function resolveCors(value: unknown): CorsOptions | false {
@@ -179,7 +188,7 @@ function resolveCors(value: unknown): CorsOptions | false {
   }
   return {
     origins: origins as CorsOptions['origins'],
-    maxAgeSeconds: positiveInteger('cors.maxAgeSeconds', given.maxAgeSeconds, 600, true),
+    maxAgeSeconds: positiveInteger('cors.maxAgeSeconds', given.maxAgeSeconds, DEFAULTS.cors.maxAgeSeconds, true),
   };
 }
 
@@ -192,13 +201,13 @@ function resolveStore(value: unknown): Store {
 
 function resolveQuota(value: unknown): ResolvedConfig['quota'] {
   const given = section<QuotaOptions>('quota', value, ['resetTimeZone', 'resetTime']);
-  const resetTimeZone = given.resetTimeZone ?? 'Asia/Shanghai';
+  const resetTimeZone = given.resetTimeZone ?? DEFAULTS.quota.resetTimeZone;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: resetTimeZone });
   } catch {
     fail('quota.resetTimeZone', `must be an IANA time zone such as 'Asia/Shanghai', got ${describe(resetTimeZone)}.`);
   }
-  const resetTime = given.resetTime ?? '00:00';
+  const resetTime = given.resetTime ?? DEFAULTS.quota.resetTime;
   const resetMinutes = typeof resetTime === 'string' ? parseResetTime(resetTime) : undefined;
   if (resetMinutes === undefined) fail('quota.resetTime', `must be a time of day 'HH:MM', got ${describe(resetTime)}.`);
   return { resetTimeZone, resetTime, resetMinutes };
@@ -216,7 +225,7 @@ export function resolveOptions(input: unknown): ResolvedConfig {
     fail('logger', 'must have debug, info, warn and error methods (pino works).');
   if (o.registry !== undefined && !(o.registry instanceof Registry))
     fail('registry', 'must be a prom-client Registry.');
-  if (o.strategy !== undefined && !STRATEGIES.includes(o.strategy as Strategy)) {
+  if (o.strategy !== undefined && !(STRATEGIES as readonly string[]).includes(o.strategy as string)) {
     fail('strategy', `must be one of ${STRATEGIES.map((s) => `'${s}'`).join(', ')}, got ${describe(o.strategy)}.`);
   }
   if (o.now !== undefined && typeof o.now !== 'function')
@@ -231,8 +240,8 @@ export function resolveOptions(input: unknown): ResolvedConfig {
   const affinity = section<TaskAffinityOptions>('taskAffinity', o.taskAffinity, ['maxEntries', 'ttlMs']);
   const metrics = resolveMetrics(o.metrics);
   const resolvedCooldown = {
-    baseMs: positiveInteger('cooldown.baseMs', cooldown.baseMs, 5_000),
-    maxMs: positiveInteger('cooldown.maxMs', cooldown.maxMs, 300_000),
+    baseMs: positiveInteger('cooldown.baseMs', cooldown.baseMs, DEFAULTS.cooldown.baseMs),
+    maxMs: positiveInteger('cooldown.maxMs', cooldown.maxMs, DEFAULTS.cooldown.maxMs),
   };
   if (resolvedCooldown.maxMs < resolvedCooldown.baseMs) fail('cooldown.maxMs', 'must be at least cooldown.baseMs.');
   return Object.freeze({
@@ -246,27 +255,27 @@ export function resolveOptions(input: unknown): ResolvedConfig {
     metricsPrefix: metrics.prefix,
     retry: resolveRetry(o.retry),
     cooldown: resolvedCooldown,
-    failureThreshold: positiveInteger('failureThreshold', o.failureThreshold, 3),
-    invalidKeyRetryMs: positiveInteger('invalidKeyRetryMs', o.invalidKeyRetryMs, 1_800_000),
+    failureThreshold: positiveInteger('failureThreshold', o.failureThreshold, DEFAULTS.failureThreshold),
+    invalidKeyRetryMs: positiveInteger('invalidKeyRetryMs', o.invalidKeyRetryMs, DEFAULTS.invalidKeyRetryMs),
     timeouts: {
-      connectMs: positiveInteger('timeouts.connectMs', timeouts.connectMs, 10_000),
-      firstByteMs: positiveInteger('timeouts.firstByteMs', timeouts.firstByteMs, 120_000),
-      idleMs: positiveInteger('timeouts.idleMs', timeouts.idleMs, 120_000),
-      totalMs: positiveInteger('timeouts.totalMs', timeouts.totalMs, 180_000),
+      connectMs: positiveInteger('timeouts.connectMs', timeouts.connectMs, DEFAULTS.timeouts.connectMs),
+      firstByteMs: positiveInteger('timeouts.firstByteMs', timeouts.firstByteMs, DEFAULTS.timeouts.firstByteMs),
+      idleMs: positiveInteger('timeouts.idleMs', timeouts.idleMs, DEFAULTS.timeouts.idleMs),
+      totalMs: positiveInteger('timeouts.totalMs', timeouts.totalMs, DEFAULTS.timeouts.totalMs),
     },
-    maxBodyBytes: positiveInteger('maxBodyBytes', o.maxBodyBytes, 10 * 1024 * 1024),
-    maxBufferedBytes: positiveInteger('maxBufferedBytes', o.maxBufferedBytes, 256 * 1024 * 1024),
+    maxBodyBytes: positiveInteger('maxBodyBytes', o.maxBodyBytes, DEFAULTS.maxBodyBytes),
+    maxBufferedBytes: positiveInteger('maxBufferedBytes', o.maxBufferedBytes, DEFAULTS.maxBufferedBytes),
     cors: resolveCors(o.cors),
-    queueTimeoutMs: positiveInteger('queueTimeoutMs', o.queueTimeoutMs, 0, true),
-    strategy: (o.strategy as Strategy | undefined) ?? 'round-robin',
+    queueTimeoutMs: positiveInteger('queueTimeoutMs', o.queueTimeoutMs, DEFAULTS.queueTimeoutMs, true),
+    strategy: (o.strategy as Strategy | undefined) ?? DEFAULTS.strategy,
     quota: resolveQuota(o.quota),
     taskAffinity: {
-      maxEntries: positiveInteger('taskAffinity.maxEntries', affinity.maxEntries, 10_000),
-      ttlMs: positiveInteger('taskAffinity.ttlMs', affinity.ttlMs, 86_400_000),
+      maxEntries: positiveInteger('taskAffinity.maxEntries', affinity.maxEntries, DEFAULTS.taskAffinity.maxEntries),
+      ttlMs: positiveInteger('taskAffinity.ttlMs', affinity.ttlMs, DEFAULTS.taskAffinity.ttlMs),
     },
     accessTokens: resolveTokens('accessTokens', o.accessTokens),
     adminToken: o.adminToken as string | undefined,
-    forwardClientAddress: (o.forwardClientAddress as boolean | undefined) ?? false,
+    forwardClientAddress: (o.forwardClientAddress as boolean | undefined) ?? DEFAULTS.forwardClientAddress,
     store: resolveStore(o.store),
     now: (o.now as (() => number) | undefined) ?? Date.now,
   });

@@ -1,9 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-/**
- * What ModelScope says is left of an account's daily allowance. Keys of one
- * account share one of these, since the allowance belongs to the account.
- */
+// What ModelScope says is left of an account's daily allowance. Keys of one
+// account share one of these, since the allowance belongs to the account.
 
 export interface QuotaFigures {
   limit: number | null;

@@ -1,8 +1,6 @@
-/**
- * The life of one key, as a small state machine with no I/O. Everything a
- * replica would need to share about a key lives here, so this object can later
- * move behind a shared store without the rest of the balancer changing.
- */
+// The life of one key, as a small state machine with no I/O. Everything a
+// replica would need to share about a key lives here, so this object can later
+// move behind a shared store without the rest of the balancer changing.
 
 export type KeyStatus = 'healthy' | 'cooling' | 'unhealthy' | 'invalid';
 

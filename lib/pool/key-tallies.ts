@@ -1,9 +1,7 @@
-/**
- * Per-key request counts and latency buckets, kept as plain numbers on the
- * request path and turned into Prometheus samples only when scraped. This is
- * what keeps metrics off the hot path: a labelled prom-client inc() hashes its
- * labels into a map on every call, which grows costly with 10 000 keys.
- */
+// Per-key request counts and latency buckets, kept as plain numbers on the
+// request path and turned into Prometheus samples only when scraped. This is
+// what keeps metrics off the hot path: a labelled prom-client inc() hashes its
+// labels into a map on every call, which grows costly with 10 000 keys.
 
 /** Time to the upstream's response headers: LLM calls take from tens of ms to minutes. */
 export const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];

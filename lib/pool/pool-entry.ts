@@ -10,6 +10,8 @@ export interface PoolEntry {
   readonly label: string;
   readonly weight: number;
   readonly accountName: string;
+  /** True when the key's account is its own (no account was named). */
+  readonly ownAccount: boolean;
   readonly account: AccountQuota;
   readonly state: KeyState;
   /** Request counts and latencies, for the metrics. */

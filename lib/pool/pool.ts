@@ -134,6 +134,7 @@ export class KeyPool {
       label: spec.label,
       weight: spec.weight,
       accountName: spec.account,
+      ownAccount: spec.ownAccount,
       account,
       state: previous?.state ?? new KeyState(this.settings),
       tallies: previous?.tallies ?? new KeyTallies(),

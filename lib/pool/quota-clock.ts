@@ -1,8 +1,6 @@
-/**
- * When ModelScope's daily allowance comes back. No header says so; users of
- * the API observe a reset at midnight in Asia/Shanghai, so the zone and the
- * time of day are settings.
- */
+// When ModelScope's daily allowance comes back. No header says so; users of
+// the API observe a reset at midnight in Asia/Shanghai, so the zone and the
+// time of day are settings.
 
 /** Minutes after midnight for 'HH:MM', or undefined when malformed. */
 export function parseResetTime(text: string): number | undefined {

@@ -31,7 +31,7 @@ export class SharedState {
 
   /** An account's id: the key's own for a key's private account, else the account name's fingerprint. */
   private accountId(entry: PoolEntry): string {
-    return entry.accountName.startsWith('key:') ? this.keyId(entry) : fingerprint(entry.accountName, 'account');
+    return entry.ownAccount ? this.keyId(entry) : fingerprint(entry.accountName, 'account');
   }
 
   keyChanged(entry: PoolEntry): void {

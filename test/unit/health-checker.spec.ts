@@ -137,7 +137,15 @@ describe('a health probe Node cannot send', () => {
     const http = await import('node:http');
     // Built past the option checks on purpose: a key with a zero-width space.
     const pool = new KeyPool(
-      [{ key: 'ms-bad\u200bkey-aaaa-4bbb-8ccc-000000000001', label: 'bad', weight: 1, account: 'a' }],
+      [
+        {
+          key: 'ms-bad\u200bkey-aaaa-4bbb-8ccc-000000000001',
+          label: 'bad',
+          weight: 1,
+          account: 'a',
+          ownAccount: false,
+        },
+      ],
       {
         strategy: 'round-robin',
         failureThreshold: 3,

@@ -12,6 +12,7 @@ function poolOf(weights: number[], strategy: Strategy, clock = manualClock()) {
     label: `k${i}`,
     weight,
     account: `a${i}`,
+    ownAccount: false,
   }));
   return new KeyPool(
     keys,

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { schema } from '../../example/config-schema.js';
+import { DEFAULTS } from '../../lib/index.js';
+
+const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+/** README table rows whose first cell names `name` in backticks. */
+const rowsNaming = (name: string) =>
+  README.split('\n').filter((line) => line.startsWith('|') && line.split('|')[1]?.includes(`\`${name}\``));
+
+/** A value as the README writes it in code: 30000, 'round-robin', [429, 500], true. */
+function written(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (Array.isArray(value)) return `[${value.map(written).join(', ')}]`;
+  return String(value);
+}
+
+describe('the README says the defaults the code uses', () => {
+  describe('options table', () => {
+    for (const [option, value] of Object.entries(DEFAULTS)) {
+      it(`${option}`, () => {
+        const rows = rowsNaming(option);
+        expect(rows, `a README row for \`${option}\``).to.have.length.greaterThan(0);
+        const row = rows.join('\n');
+        if (typeof value !== 'object' || Array.isArray(value)) {
+          expect(row).to.include(written(value));
+          return;
+        }
+        for (const [name, leaf] of Object.entries(value))
+          expect(row, `${option}.${name}`).to.include(`${name}: ${written(leaf)}`);
+      });
+    }
+  });
+
+  describe('server settings table', () => {
+    for (const [setting, item] of Object.entries(schema) as Array<[string, { default: unknown }]>) {
+      it(`${setting}`, () => {
+        const rows = rowsNaming(setting);
+        expect(rows, `a README row for \`${setting}\``).to.have.length.greaterThan(0);
+        const shown = Array.isArray(item.default)
+          ? '`[]`'
+          : item.default === ''
+            ? '`""`'
+            : `\`${String(item.default)}\``;
+        expect(rows.join('\n')).to.include(shown);
+      });
+    }
+  });
+});
