@@ -1,12 +1,12 @@
 export { modelscopeBalance, type Balancer, type BalancerHandles } from './balancer.js';
-export type { BalancerErrorCode } from './http/error-response.js';
+export { BALANCER_ERROR_CODES, type BalancerErrorCode } from './http/error-response.js';
 export type { KeyCheck } from './http/key-admin.js';
 export type { MembershipChange } from './pool/pool.js';
 export type { ShownStatus } from './pool/pool-entry.js';
 export type { KeyStats, QuotaStats } from './http/stats.js';
 export { MemoryStore, type SharedUpdate, type Store, type StoreHandlers } from './store/store.js';
 export { DEFAULTS, STRATEGIES } from './options/defaults.js';
-export { BalanceConfigError, closestName } from './options/errors.js';
+export { BalanceConfigError, CONFIG_ERROR_CODES, type ConfigErrorCode, closestName } from './options/errors.js';
 /** Removes every 12-character piece of the given keys from text or bytes (the example server's logger uses it). */
 export { KeyScrubber } from './upstream/scrub.js';
 export type { Logger } from './observe/logger.js';

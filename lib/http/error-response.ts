@@ -1,31 +1,34 @@
 import type { ServerResponse } from 'node:http';
 
-/** Error codes the balancer itself answers with (never the upstream's). */
-export type BalancerErrorCode =
-  | 'no_key_available'
-  | 'all_keys_cooling'
-  | 'daily_quota_exhausted'
-  | 'upstream_unreachable'
-  | 'upstream_timeout'
-  | 'request_too_large'
-  | 'bad_request'
-  | 'invalid_access_token'
-  | 'invalid_admin_token'
-  | 'bad_path'
-  | 'not_found'
-  | 'stream_interrupted'
-  | 'balancer_closed'
-  | 'internal_error'
-  | 'upstream_answer_too_large'
-  | 'method_not_allowed'
-  | 'server_busy'
-  | 'pool_keys_refused'
-  | 'rate_limited'
-  | 'upstream_error'
-  | 'upstream_rejected'
-  | 'admin_disabled'
-  | 'key_exists'
-  | 'key_not_found';
+/** Error codes the balancer itself answers with (never the upstream's), in `{"error":{"code"}}`. */
+export const BALANCER_ERROR_CODES = [
+  'no_key_available',
+  'all_keys_cooling',
+  'daily_quota_exhausted',
+  'upstream_unreachable',
+  'upstream_timeout',
+  'request_too_large',
+  'bad_request',
+  'invalid_access_token',
+  'invalid_admin_token',
+  'bad_path',
+  'not_found',
+  'stream_interrupted',
+  'balancer_closed',
+  'internal_error',
+  'upstream_answer_too_large',
+  'method_not_allowed',
+  'server_busy',
+  'pool_keys_refused',
+  'rate_limited',
+  'upstream_error',
+  'upstream_rejected',
+  'admin_disabled',
+  'key_exists',
+  'key_not_found',
+] as const;
+
+export type BalancerErrorCode = (typeof BALANCER_ERROR_CODES)[number];
 
 const TYPES: Record<number, string> = {
   400: 'invalid_request_error',

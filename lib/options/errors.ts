@@ -1,14 +1,26 @@
 // Errors thrown while options are checked. Each carries a stable `code` so
 // callers can branch on it, and a message that says what to change.
 
+/** The `code` of every BalanceConfigError. */
+export const CONFIG_ERROR_CODES = [
+  'ERR_MSB_OPTIONS',
+  'ERR_MSB_UNKNOWN_OPTION',
+  'ERR_MSB_INVALID_OPTION',
+  'ERR_MSB_KEYS',
+  'ERR_MSB_KEY_EXISTS',
+  'ERR_MSB_NOT_CALLED',
+] as const;
+
+export type ConfigErrorCode = (typeof CONFIG_ERROR_CODES)[number];
+
 /** A wrong option, found when `modelscopeBalance()` (or a runtime key change) checks it. */
 export class BalanceConfigError extends Error {
   /** Stable machine-readable code, e.g. `ERR_MSB_KEYS`. */
-  readonly code: string;
+  readonly code: ConfigErrorCode;
   /** The option (dotted path) that was wrong. */
   readonly option: string;
 
-  constructor(code: string, option: string, message: string) {
+  constructor(code: ConfigErrorCode, option: string, message: string) {
     super(`modelscope-balance: option \`${option}\` ${message}`);
     this.name = 'BalanceConfigError';
     this.code = code;

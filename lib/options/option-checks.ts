@@ -1,8 +1,8 @@
 // Small checks shared by the option resolvers: each failure throws a
 // BalanceConfigError naming the option and the fix.
-import { BalanceConfigError } from './errors.js';
+import { BalanceConfigError, type ConfigErrorCode } from './errors.js';
 
-export function fail(option: string, message: string, code = 'ERR_MSB_INVALID_OPTION'): never {
+export function fail(option: string, message: string, code: ConfigErrorCode = 'ERR_MSB_INVALID_OPTION'): never {
   throw new BalanceConfigError(code, option, message);
 }
 

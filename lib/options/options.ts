@@ -97,71 +97,71 @@ export interface TaskAffinityOptions {
   ttlMs: number;
 }
 
-/** Everything `modelscopeBalance()` accepts. Only `keys` is required. */
+/** Everything `modelscopeBalance()` accepts: only `keys` is required, the rest fall back to `DEFAULTS`. */
 export interface Options {
   /** ModelScope tokens, as strings or `KeySpec` objects: non-empty and unique. Required. */
   keys: Array<string | KeySpec>;
   /** Upstream base URL (http or https). Defaults to `https://api-inference.modelscope.cn`. */
-  target: string;
+  target?: string;
   /**
    * Active health probes, or `false` for none. Defaults to `{ path: '/v1/models', intervalMs: 30000, timeoutMs: 10000,
    * concurrency: 4 }`.
    */
-  healthCheck: false | Partial<HealthCheckOptions>;
+  healthCheck?: false | Partial<HealthCheckOptions>;
   /** pino-compatible logger (debug/info/warn/error). Defaults to a silent logger. */
-  logger: Logger;
+  logger?: Logger;
   /**
    * prom-client Registry for the metrics. Defaults to a fresh Registry owned by this balancer, never the global one.
    */
-  registry: Registry;
+  registry?: Registry;
   /**
    * The metrics route, or `false` to serve none (metrics still go to `registry`). Defaults to `{ path: '/metrics',
    * prefix: 'modelscope_balance_' }`.
    */
-  metrics: false | Partial<MetricsOptions>;
+  metrics?: false | Partial<MetricsOptions>;
   /** Failover to other keys. Defaults to `{ attempts: 3, on: [429, 500, 502, 503, 504], timeouts: 'idempotent' }`. */
-  retry: Partial<RetryOptions>;
+  retry?: Partial<RetryOptions>;
   /** Cooldown after a 429. Defaults to `{ baseMs: 5000, maxMs: 300000 }`. */
-  cooldown: Partial<CooldownOptions>;
+  cooldown?: Partial<CooldownOptions>;
   /** Consecutive 5xx, timeouts or connection failures before a key is unhealthy. Defaults to 3. */
-  failureThreshold: number;
+  failureThreshold?: number;
   /** A key refused with 401/403 gets one trial request after this long. Defaults to 1 800 000 ms. */
-  invalidKeyRetryMs: number;
+  invalidKeyRetryMs?: number;
   /** Upstream timeouts. Defaults to `{ connectMs: 10000, firstByteMs: 120000, idleMs: 120000, totalMs: 180000 }`. */
-  timeouts: Partial<TimeoutOptions>;
+  timeouts?: Partial<TimeoutOptions>;
   /** Largest request body accepted; larger ones get 413. Defaults to 10 MiB. */
-  maxBodyBytes: number;
+  maxBodyBytes?: number;
   /**
    * Request bodies are held (for failover) until their request ends; past this many bytes held at once,
    * new requests get 503 with Retry-After. Defaults to 256 MiB.
    */
-  maxBufferedBytes: number;
+  maxBufferedBytes?: number;
   /**
    * Browser access (CORS): preflights answered here, never forwarded and needing no token. Defaults to `false` (off).
    */
-  cors: false | (Partial<CorsOptions> & Pick<CorsOptions, 'origins'>);
+  cors?: false | (Partial<CorsOptions> & Pick<CorsOptions, 'origins'>);
   /** When every key is cooling down, wait this long for the first to return before answering 429. Defaults to 0. */
-  queueTimeoutMs: number;
+  queueTimeoutMs?: number;
   /** How the next key is chosen. Defaults to `round-robin`. */
-  strategy: Strategy;
+  strategy?: Strategy;
   /** When the daily allowance resets. Defaults to `{ resetTimeZone: 'Asia/Shanghai', resetTime: '00:00' }`. */
-  quota: Partial<QuotaOptions>;
+  quota?: Partial<QuotaOptions>;
   /** Memory of which key submitted an async task. Defaults to `{ maxEntries: 10000, ttlMs: 86400000 }`. */
-  taskAffinity: Partial<TaskAffinityOptions>;
+  taskAffinity?: Partial<TaskAffinityOptions>;
   /** Client tokens; when set, every proxied request must present one (Bearer or x-api-key). Defaults to none (open). */
-  accessTokens: string[];
+  accessTokens?: string[];
   /** When set, /stats and /metrics need `Authorization: Bearer <adminToken>`. Defaults to none (open). */
-  adminToken: string;
+  adminToken?: string;
   /** Add the client's address as X-Forwarded-For. Defaults to `false`. */
-  forwardClientAddress: boolean;
+  forwardClientAddress?: boolean;
   /**
    * Where key state is shared: the default keeps it in this process; `new RedisStore({ url })` from
    * `modelscope-balance/redis` shares it between replicas. `close()` closes it. Defaults to a `MemoryStore`.
    */
-  store: Store;
+  store?: Store;
   /** The clock, in epoch milliseconds; for tests. Defaults to `Date.now`. */
-  now: () => number;
+  now?: () => number;
 }
 
-/** What callers pass: everything optional but `keys`. */
-export type BalanceOptions = Partial<Options> & Pick<Options, 'keys'>;
+/** The name earlier versions used for `Options`. */
+export type BalanceOptions = Options;
