@@ -3,7 +3,7 @@
 // that answer. Nothing reaches the client before the answer to relay is
 // chosen, which is what makes failover safe.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hasModelQuotaHeaders } from '../pool/account-quota.js';
 import {
   describeFailure,
@@ -12,6 +12,7 @@ import {
   verdictForStatus,
   type KeyVerdict,
 } from '../upstream/attempt-outcome.js';
+import { ATTEMPTS_HEADER, discardAnswer, type Pending, relayChosenAnswer } from './chosen-answer.js';
 import type { BalancerContext } from './context.js';
 import { sendError, type BalancerErrorCode } from './error-response.js';
 import { upstreamHeaders } from '../upstream/headers.js';
@@ -19,36 +20,14 @@ import { answerNoKey, DONT_RETRY } from './no-key-answer.js';
 import type { PoolEntry } from '../pool/pool-entry.js';
 import type { NoKeyReason } from '../pool/pool.js';
 import { modelOf, readRequestBody } from './request-body.js';
-import { bufferResponse, streamResponse, type RelayContext, type RelayHooks } from './response-relay.js';
 import { failoverAllowed } from './retry-rules.js';
-import { polledTaskId, submittedTaskId } from '../pool/task-affinity.js';
-import { isTimeout, type AttemptFailure, type UpstreamAttempt } from '../upstream/upstream-attempt.js';
-import { openAiErrorBody } from './upstream-error.js';
+import { polledTaskId } from '../pool/task-affinity.js';
+import { isTimeout, type UpstreamAttempt } from '../upstream/upstream-attempt.js';
 import { upstreamPath } from '../upstream/upstream-path.js';
 import { stripExpect } from '../upstream/upstream-proxy.js';
 
-/** An attempt whose answer was held back while another key was looked for. */
-export interface Pending {
-  entry: PoolEntry;
-  attempt: UpstreamAttempt;
-  response?: IncomingMessage;
-  failure?: AttemptFailure;
-  /** Whether the whole request had gone out before the failure. */
-  sentWhole?: boolean;
-  /** Whether the failure came on a socket opened for this attempt (not a reused keep-alive one). */
-  freshSocket?: boolean;
-  verdict?: KeyVerdict;
-  release: () => void;
-}
-
 /** The methods ModelScope's API serves; anything else is answered here, never forwarded. */
 const FORWARDED_METHODS = new Set(['GET', 'HEAD', 'POST']);
-/** A discarded answer is read to its end (so its socket can be reused) only when that is cheap. */
-const DISCARD_MAX_BYTES = 64 * 1024;
-const DISCARD_MAX_MS = 1000;
-/** Error bodies are small and come at once; one that takes longer than this is cut (502). */
-const BUFFERED_BODY_DEADLINE_MS = 10_000;
-export const ATTEMPTS_HEADER = 'x-modelscope-balance-attempts';
 
 function waitMs(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -169,7 +148,7 @@ export class ProxiedRequest {
         if (waited) continue;
         return this.answerNoKey(reason);
       }
-      if (pending) this.discard(pending);
+      if (pending) discardAnswer(pending);
       pending = undefined;
       const outcome = await this.tryKey(entry, method, path, left);
       if (!outcome) return;
@@ -273,27 +252,6 @@ export class ProxiedRequest {
     }
   }
 
-  /**
-   * Drops a held-back answer once another key is chosen. A short one is read
-   * to its end so its socket goes back to the agent; one that is large or
-   * trickles is destroyed, so a slow upstream can't hold sockets and in-flight counts.
-   */
-  private discard(pending: Pending): void {
-    const { response, attempt, release } = pending;
-    if (!response) return release();
-    let read = 0;
-    const giveUp = setTimeout(() => attempt.abort(), DISCARD_MAX_MS);
-    response.on('data', (chunk: Buffer) => {
-      read += chunk.length;
-      if (read > DISCARD_MAX_BYTES) attempt.abort();
-    });
-    response.once('close', () => {
-      clearTimeout(giveUp);
-      release();
-    });
-    response.resume();
-  }
-
   private answerError(
     status: number,
     code: BalancerErrorCode,
@@ -315,11 +273,9 @@ export class ProxiedRequest {
           : `The upstream could not be reached (${describeFailure(outcome.failure)}).`,
       );
     }
-    const response = outcome.response as IncomingMessage;
-    const status = response.statusCode ?? 502;
     if (outcome.verdict?.kind === 'refused') {
       // ModelScope refused our pool key: a 401 to the client would read as the client's own credentials being wrong.
-      this.discard(outcome);
+      discardAnswer(outcome);
       return this.answerError(
         503,
         'pool_keys_refused',
@@ -328,66 +284,17 @@ export class ProxiedRequest {
         DONT_RETRY,
       );
     }
-    res.setHeader(ATTEMPTS_HEADER, String(this.tried.size));
-    const asyncSubmit = status < 300 && String(this.req.headers['x-modelscope-async-mode']).toLowerCase() === 'true';
-    const hooks: RelayHooks = {
-      completed: outcome.release,
-      broke: () => {
-        // A client that left aborted this upstream request itself: not the key's fault. Silence is the model's.
-        if (!this.clientGone) {
-          const error = lastErrorForFailure(outcome.attempt.breakReason, ctx.config.now());
-          if (outcome.attempt.breakReason === 'idle_timeout') ctx.pool.noted(outcome.entry, error);
-          else ctx.pool.failed(outcome.entry, error);
-        }
-        outcome.release();
-      },
+    relayChosenAnswer({
+      ctx,
+      req: this.req,
+      res,
+      outcome,
+      attempts: this.tried.size,
+      clientGone: () => this.clientGone,
       clientStalled: () => {
         this.clientGone = true;
       },
-      finish:
-        status >= 400
-          ? (body, headers) => this.errorAnswer(status, body, headers, outcome.verdict)
-          : asyncSubmit
-            ? (body) => {
-                const taskId = submittedTaskId(body);
-                if (taskId) {
-                  ctx.tasks.remember(taskId, outcome.entry, ctx.config.now());
-                  ctx.shared.rememberTask(taskId, outcome.entry, ctx.config.taskAffinity.ttlMs);
-                }
-                return body;
-              }
-            : undefined,
-    };
-    const { idleMs } = ctx.config.timeouts;
-    const relay: RelayContext = {
-      scrubber: ctx.scrubber,
-      attempt: outcome.attempt,
-      writeTimeoutMs: idleMs,
-      bodyDeadlineMs: Math.min(idleMs, BUFFERED_BODY_DEADLINE_MS),
-    };
-    if (status >= 400 || asyncSubmit) bufferResponse(response, res, relay, hooks);
-    else streamResponse(response, res, relay, hooks);
-  }
-
-  /** An upstream error on its way to the client: OpenAI-shaped, and marked final when waiting won't help. */
-  private errorAnswer(
-    status: number,
-    body: Buffer,
-    headers: OutgoingHttpHeaders,
-    verdict: KeyVerdict | undefined,
-  ): Buffer {
-    const code: BalancerErrorCode | undefined =
-      verdict?.kind === 'exhausted'
-        ? 'daily_quota_exhausted'
-        : verdict?.kind === 'rate_limited'
-          ? 'rate_limited'
-          : status >= 500
-            ? 'upstream_error'
-            : undefined;
-    if (verdict?.kind === 'exhausted') Object.assign(headers, DONT_RETRY);
-    const shaped = openAiErrorBody(status, body, code);
-    if (shaped !== body) headers['content-type'] = 'application/json; charset=utf-8';
-    return shaped;
+    });
   }
 
   /** With every key cooling down, waits (up to queueTimeoutMs in all) for the first to return. */

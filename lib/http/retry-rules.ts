@@ -2,7 +2,7 @@
 // `non_idempotent` rule: once a POST has been sent whole, a timeout or reset
 // may mean the upstream is generating already, and resending it spends quota
 // twice (and a slow model is not a broken key).
-import type { Pending } from './proxied-request.js';
+import type { Pending } from './chosen-answer.js';
 import type { ResolvedConfig } from '../options/resolve-options.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD']);

@@ -5,17 +5,17 @@ import { containsPieceOf } from './key-label.js';
 import { describe, fail, positiveInteger } from './option-checks.js';
 import { resolveKeys, type ResolvedKey } from './resolve-keys.js';
 import { isLogger, silentLogger, type Logger } from '../observe/logger.js';
-import {
-  type CooldownOptions,
-  type CorsOptions,
-  type HealthCheckOptions,
-  type MetricsOptions,
-  type Options,
-  type QuotaOptions,
-  type RetryOptions,
-  type Strategy,
-  type TaskAffinityOptions,
-  type TimeoutOptions,
+import type {
+  CooldownOptions,
+  CorsOptions,
+  HealthCheckOptions,
+  MetricsOptions,
+  Options,
+  QuotaOptions,
+  RetryOptions,
+  Strategy,
+  TaskAffinityOptions,
+  TimeoutOptions,
 } from './options.js';
 import { parseResetTime } from '../pool/quota-clock.js';
 import { MemoryStore, isStore, type Store } from '../store/store.js';

@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Behaviour, BehaviourRule, FakeQuota, ProbeBehaviour } from './behaviours.js';
+import type { BehaviourRule, FakeQuota, ProbeBehaviour } from './behaviours.js';
+import { json, misbehave, streamAnswer } from './misbehaviour.js';
 
 /** What the imitation received, for assertions. `key` is the bearer token it saw. */
 export interface ReceivedRequest {
@@ -24,12 +25,6 @@ export interface FakeModelScopeOptions {
   port?: number;
   /** A base path the imitation serves under (as behind a gateway at `/gw`). Defaults to none. */
   basePath?: string;
-}
-
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }
 
 function bearer(req: IncomingMessage): string | undefined {
@@ -144,7 +139,7 @@ export class FakeModelScope {
     }
     const rule = this.rules.get(request.key ?? '') ?? 'ok';
     const behaviour = typeof rule === 'function' ? rule({ path, body: request.body }) : rule;
-    if (behaviour !== 'ok') return this.misbehave(behaviour, request, req, res);
+    if (behaviour !== 'ok') return misbehave(behaviour, request, req, res);
     const quotaHeaders = this.spendQuota(request, res);
     if (quotaHeaders === null) return;
     if (path.startsWith('/v1/echo')) {
@@ -241,104 +236,7 @@ export class FakeModelScope {
         headers,
       );
     }
-    this.stream(res, model, headers, this.options.streamChunks ?? 5);
-  }
-
-  private stream(
-    res: ServerResponse,
-    model: string,
-    headers: Record<string, string>,
-    chunks: number,
-    then?: 'break' | 'stall',
-  ): void {
-    res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    let sent = 0;
-    const tick = (): void => {
-      if (res.destroyed) return;
-      if (then && sent === 2) {
-        if (then === 'break') res.socket?.destroy();
-        return;
-      }
-      if (sent === chunks) {
-        // Like ModelScope: a last chunk with the finish reason (SDKs read it), then [DONE].
-        const last = {
-          id: 'chatcmpl-fake',
-          object: 'chat.completion.chunk',
-          created: Math.floor(Date.now() / 1000),
-          model,
-          choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
-        };
-        res.end(`data: ${JSON.stringify(last)}\n\ndata: [DONE]\n\n`);
-        return;
-      }
-      // created_ms: when the chunk left the upstream, so a client can measure what each hop adds.
-      const delta = {
-        id: 'chatcmpl-fake',
-        object: 'chat.completion.chunk',
-        created: Math.floor(Date.now() / 1000),
-        model,
-        created_ms: performance.timeOrigin + performance.now(),
-        choices: [{ index: 0, delta: { content: `chunk ${sent} ` }, finish_reason: null }],
-      };
-      res.write(`data: ${JSON.stringify(delta)}\n\n`);
-      sent++;
-      setTimeout(tick, this.options.streamIntervalMs ?? 10);
-    };
-    tick();
-  }
-
-  private misbehave(
-    behaviour: Exclude<Behaviour, 'ok'>,
-    request: ReceivedRequest,
-    req: IncomingMessage,
-    res: ServerResponse,
-  ): void {
-    const limitBody = { errors: { message: 'Request limit exceeded.', request_id: 'fake-request' } };
-    if (typeof behaviour === 'object') {
-      if ('retryAfterSeconds' in behaviour)
-        return json(res, 429, limitBody, { 'retry-after': String(behaviour.retryAfterSeconds) });
-      return json(
-        res,
-        behaviour.status,
-        behaviour.body ?? { error: { message: `Imitated ${behaviour.status}.` } },
-        behaviour.headers,
-      );
-    }
-    switch (behaviour) {
-      case 'unauthorized':
-        return json(res, 401, { error: { message: 'Invalid API token.', type: 'authentication_error' } });
-      case 'rate-limited':
-        return json(res, 429, limitBody);
-      case 'quota-exhausted':
-        return json(res, 429, limitBody, {
-          'modelscope-ratelimit-requests-limit': '2000',
-          'modelscope-ratelimit-requests-remaining': '0',
-        });
-      case 'server-error':
-        return json(res, 500, { error: { message: 'Internal server error.' } });
-      case 'unavailable':
-        return json(res, 503, { error: { message: 'Service unavailable.' } });
-      case 'echo-token-error':
-        return json(res, 400, { error: { message: `Bad request made with token ${request.key}.` } });
-      case 'reset':
-        req.socket.destroy();
-        return;
-      case 'hang':
-        return;
-      case 'stream-break':
-        return this.stream(res, 'm', {}, 5, 'break');
-      case 'stream-stall':
-        return this.stream(res, 'm', {}, 5, 'stall');
-      case 'body-break':
-      case 'error-body-break':
-        res.writeHead(behaviour === 'body-break' ? 200 : 500, {
-          'content-type': 'application/json',
-          'content-length': '1000',
-        });
-        res.write('{"id":"chatcmpl-cut",');
-        setTimeout(() => res.socket?.destroy(), 20);
-        return;
-    }
+    streamAnswer(res, model, headers, this.options.streamChunks ?? 5, this.options.streamIntervalMs ?? 10);
   }
 }
 

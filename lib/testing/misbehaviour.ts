@@ -1,0 +1,109 @@
+// How the imitation misbehaves (by the behaviour chosen for a key), and how it
+// streams an answer chunk by chunk as ModelScope does.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Behaviour } from './behaviours.js';
+import type { ReceivedRequest } from './fake-modelscope.js';
+
+export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function streamAnswer(
+  res: ServerResponse,
+  model: string,
+  headers: Record<string, string>,
+  chunks: number,
+  intervalMs: number,
+  then?: 'break' | 'stall',
+): void {
+  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  let sent = 0;
+  const tick = (): void => {
+    if (res.destroyed) return;
+    if (then && sent === 2) {
+      if (then === 'break') res.socket?.destroy();
+      return;
+    }
+    if (sent === chunks) {
+      // Like ModelScope: a last chunk with the finish reason (SDKs read it), then [DONE].
+      const last = {
+        id: 'chatcmpl-fake',
+        object: 'chat.completion.chunk',
+        created: Math.floor(Date.now() / 1000),
+        model,
+        choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+      };
+      res.end(`data: ${JSON.stringify(last)}\n\ndata: [DONE]\n\n`);
+      return;
+    }
+    // created_ms: when the chunk left the upstream, so a client can measure what each hop adds.
+    const delta = {
+      id: 'chatcmpl-fake',
+      object: 'chat.completion.chunk',
+      created: Math.floor(Date.now() / 1000),
+      model,
+      created_ms: performance.timeOrigin + performance.now(),
+      choices: [{ index: 0, delta: { content: `chunk ${sent} ` }, finish_reason: null }],
+    };
+    res.write(`data: ${JSON.stringify(delta)}\n\n`);
+    sent++;
+    setTimeout(tick, intervalMs);
+  };
+  tick();
+}
+
+export function misbehave(
+  behaviour: Exclude<Behaviour, 'ok'>,
+  request: ReceivedRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
+  const limitBody = { errors: { message: 'Request limit exceeded.', request_id: 'fake-request' } };
+  if (typeof behaviour === 'object') {
+    if ('retryAfterSeconds' in behaviour)
+      return json(res, 429, limitBody, { 'retry-after': String(behaviour.retryAfterSeconds) });
+    return json(
+      res,
+      behaviour.status,
+      behaviour.body ?? { error: { message: `Imitated ${behaviour.status}.` } },
+      behaviour.headers,
+    );
+  }
+  switch (behaviour) {
+    case 'unauthorized':
+      return json(res, 401, { error: { message: 'Invalid API token.', type: 'authentication_error' } });
+    case 'rate-limited':
+      return json(res, 429, limitBody);
+    case 'quota-exhausted':
+      return json(res, 429, limitBody, {
+        'modelscope-ratelimit-requests-limit': '2000',
+        'modelscope-ratelimit-requests-remaining': '0',
+      });
+    case 'server-error':
+      return json(res, 500, { error: { message: 'Internal server error.' } });
+    case 'unavailable':
+      return json(res, 503, { error: { message: 'Service unavailable.' } });
+    case 'echo-token-error':
+      return json(res, 400, { error: { message: `Bad request made with token ${request.key}.` } });
+    case 'reset':
+      req.socket.destroy();
+      return;
+    case 'hang':
+      return;
+    case 'stream-break':
+      return streamAnswer(res, 'm', {}, 5, 10, 'break');
+    case 'stream-stall':
+      return streamAnswer(res, 'm', {}, 5, 10, 'stall');
+    case 'body-break':
+    case 'error-body-break':
+      res.writeHead(behaviour === 'body-break' ? 200 : 500, {
+        'content-type': 'application/json',
+        'content-length': '1000',
+      });
+      res.write('{"id":"chatcmpl-cut",');
+      setTimeout(() => res.socket?.destroy(), 20);
+      return;
+  }
+}
