@@ -21,6 +21,15 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 function medianRound(results: LoadResult[]): LoadResult {
   return [...results].sort((a, b) => a.rps - b.rps)[Math.floor(results.length / 2)];
 }
+/**
+ * The median over rounds of a/b, each ratio taken within one round: contenders measured minutes apart on a shared
+ * machine see different machines, so a ratio of medians would mostly measure the drift.
+ */
+function pairedRatio(rounds: Record<string, LoadResult[]>, a: string, b: string, field: 'rps' | 'p99'): number | null {
+  if (!rounds[a] || !rounds[b]) return null;
+  const ratios = rounds[a].map((result, i) => result[field] / rounds[b][i][field]).sort((x, y) => x - y);
+  return Math.round(ratios[Math.floor(ratios.length / 2)] * 100) / 100;
+}
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
@@ -159,18 +168,24 @@ async function main(): Promise<void> {
       `${selection.weighted10k.toFixed(0)} ns`,
   );
 
-  const floor = results['floor (hpm)'] as LoadResult;
   const three = results['balancer, 3 keys'] as LoadResult;
-  const tenK = results['balancer, 10000 keys'] as LoadResult;
   const handWritten = results['node:http proxy'];
   const nginx = results.nginx;
   const ratios = {
-    'throughput balancer/floor (target >= 0.90)': ratio(three.rps, floor.rps),
-    'p99 balancer/floor (target <= 1.10)': ratio(three.p99, floor.p99),
-    'throughput 10000 keys/3 keys (target >= 0.95)': ratio(tenK.rps, three.rps),
-    'throughput RedisStore/memory store (target >= 0.95)': results['balancer, 3 keys, RedisStore']
-      ? ratio((results['balancer, 3 keys, RedisStore'] as LoadResult).rps, three.rps)
-      : null,
+    'throughput balancer/floor (target >= 0.90)': pairedRatio(rounds, 'balancer, 3 keys', 'floor (hpm)', 'rps'),
+    'p99 balancer/floor (target <= 1.10)': pairedRatio(rounds, 'balancer, 3 keys', 'floor (hpm)', 'p99'),
+    'throughput 10000 keys/3 keys (target >= 0.95)': pairedRatio(
+      rounds,
+      'balancer, 10000 keys',
+      'balancer, 3 keys',
+      'rps',
+    ),
+    'throughput RedisStore/memory store (target >= 0.95)': pairedRatio(
+      rounds,
+      'balancer, 3 keys, RedisStore',
+      'balancer, 3 keys',
+      'rps',
+    ),
     'p50 RedisStore minus memory store, ms': results['balancer, 3 keys, RedisStore']
       ? (results['balancer, 3 keys, RedisStore'] as LoadResult).p50 - three.p50
       : null,
