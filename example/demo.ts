@@ -47,6 +47,8 @@ Three demo keys; the third fails its health checks, so requests go to the other 
   curl -s ${base}/health     # 2 of 3 keys healthy
   curl -s ${base}/metrics    # Prometheus metrics
 
+  open ${base}/status          # the status page, in a browser
+
 Ctrl-C stops it.
 `);
   const stop = () =>

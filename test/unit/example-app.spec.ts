@@ -57,6 +57,15 @@ describe('the example server as an Express app (in process)', () => {
     expect(missing.headers).not.to.have.property('x-powered-by');
   });
 
+  it('serves the status page under the mount point', async () => {
+    const page = await request(`http://127.0.0.1:${running.port}/ms/status`);
+    expect(page.status).to.equal(200);
+    expect(page.headers['content-type']).to.include('text/html');
+    expect(page.body).to.include('<tbody id="keys"><tr data-label="ms-11…0001">');
+    expect(page.body).to.include('/ms/status/app.js');
+    expect((await request(`http://127.0.0.1:${running.port}/ms/status/app.js`)).status).to.equal(200);
+  });
+
   it('answers a malformed request and oversized headers with OpenAI-shaped JSON', async () => {
     const malformed = await rawExchange(running.port, 'GARBAGE\r\n\r\n');
     expect(malformed).to.match(/^HTTP\/1.1 400/);
