@@ -4,6 +4,7 @@ import { loadTest, percentile, sequentialLatency, streamTest, type LoadResult } 
 import { memoryOf, startNginx, startScript, type Running } from './processes.js';
 import { scrubCost } from './scrub-cost.js';
 import { selectionCost } from './selection.js';
+import { runHostileSoak } from '../test/fixtures/hostile-soak.js';
 import { startRedis, type RedisProcess } from '../test/fixtures/redis-server.js';
 
 /**
@@ -237,6 +238,17 @@ async function main(): Promise<void> {
     )}\n`,
   );
   console.log('\nWritten to bench/results/latest.json');
+
+  // Last, the hostile soak (a minute; SOAK_SECONDS=0 skips it): robustness under load is part of what users feel.
+  const soakSeconds = Number(process.env.SOAK_SECONDS ?? 60);
+  if (soakSeconds > 0) {
+    console.log(`\nHostile soak for ${soakSeconds} s (npm run soak runs it alone):`);
+    const soak = await runHostileSoak(soakSeconds, 20);
+    console.log(
+      `${soak.requests} requests, ${soak.nonReaders} non-reading clients: ${soak.problems.length === 0 ? 'no problem' : soak.problems.join('; ')}`,
+    );
+    if (soak.problems.length > 0) process.exitCode = 1;
+  }
 }
 
 main().catch((error) => {
