@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS } from '../pool/key-tallies.js';
 import type { KeyPool } from '../pool/pool.js';
+import { TRANSITION_REASONS } from '../pool/key-state.js';
 import { shownStatus } from '../pool/pool-entry.js';
 
 interface Sample {
@@ -31,19 +32,8 @@ class CollectedMetric {
 
 const STATES = ['healthy', 'cooling', 'unhealthy', 'invalid', 'exhausted', 'disabled'] as const;
 const PROBE_RESULTS = ['ok', 'failed', 'refused'] as const;
-/** Every reason a state change may carry (TransitionReason, plus quota for exhaustion). */
-const TRANSITION_REASONS = [
-  'rate_limited',
-  'throttled',
-  'cooldown_over',
-  'failures',
-  'probe_failed',
-  'probe_passed',
-  'invalid_token',
-  'trial_due',
-  'success',
-  'quota',
-] as const;
+/** Every reason a state change may carry: the key's own transitions, and quota for exhaustion. */
+const CHANGE_REASONS = [...TRANSITION_REASONS, 'quota'] as const;
 
 /**
  * The balancer's metrics. Created once per (registry, prefix); balancers that
@@ -217,7 +207,7 @@ export class BalancerMetrics {
   forgetKey(label: string): void {
     for (const result of PROBE_RESULTS) this.healthChecks.remove({ key: label, result });
     for (const to of [...STATES, 'model_exhausted']) {
-      for (const reason of TRANSITION_REASONS) this.stateChanges.remove({ key: label, to, reason });
+      for (const reason of CHANGE_REASONS) this.stateChanges.remove({ key: label, to, reason });
     }
   }
 

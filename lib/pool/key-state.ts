@@ -4,17 +4,19 @@
 
 export type KeyStatus = 'healthy' | 'cooling' | 'unhealthy' | 'invalid';
 
-/** Why a key changed state; bounded, so it is safe as a metric label. */
-export type TransitionReason =
-  | 'rate_limited'
-  | 'throttled'
-  | 'cooldown_over'
-  | 'failures'
-  | 'probe_failed'
-  | 'probe_passed'
-  | 'invalid_token'
-  | 'trial_due'
-  | 'success';
+/** Why a key changes state; bounded, so it is safe as a metric label. */
+export const TRANSITION_REASONS = [
+  'rate_limited',
+  'throttled',
+  'cooldown_over',
+  'failures',
+  'probe_failed',
+  'probe_passed',
+  'invalid_token',
+  'success',
+] as const;
+
+export type TransitionReason = (typeof TRANSITION_REASONS)[number];
 
 export interface Transition {
   from: KeyStatus;
