@@ -97,8 +97,12 @@ export function streamResponse(
     settled = true;
     clearTimeout(writeTimer);
     hooks.broke();
-    if (eventStream && !res.destroyed) res.end(streamErrorEvent(describeFailure(attempt.breakReason)));
-    else res.destroy();
+    if (eventStream && !res.destroyed) {
+      res.end(streamErrorEvent(describeFailure(attempt.breakReason)));
+      cutIfStalled(res, relay.writeTimeoutMs);
+    } else {
+      res.destroy();
+    }
   };
   const send = (chunk: Buffer): void => {
     if (chunk.length === 0 || res.destroyed) return;
@@ -131,6 +135,7 @@ export function streamResponse(
     clearTimeout(writeTimer);
     send(scrub.end());
     res.end();
+    cutIfStalled(res, relay.writeTimeoutMs);
     hooks.completed();
   });
   decoder?.once('error', () => {
@@ -141,6 +146,25 @@ export function streamResponse(
   response.once('close', () => {
     if (!response.complete) onBreak();
   });
+}
+
+/**
+ * After the last write: a client that reads nothing more for `ms` is cut off,
+ * so what it left unread (and its socket) is not held for ever.
+ */
+function cutIfStalled(res: ServerResponse, ms: number): void {
+  if (res.writableFinished || res.destroyed) return;
+  let timer = setTimeout(() => res.destroy(), ms);
+  const refresh = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => res.destroy(), ms);
+  };
+  res.on('drain', refresh);
+  const done = () => {
+    clearTimeout(timer);
+    res.off('drain', refresh);
+  };
+  res.once('finish', done).once('close', done);
 }
 
 /**

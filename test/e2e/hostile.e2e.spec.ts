@@ -179,6 +179,25 @@ describe('hostile review: crashes, leaks and hangs', () => {
   });
 
   describe('7. resources', () => {
+    it('closes the socket of a client that never reads, also when the stream breaks meanwhile', async () => {
+      rig = await hostileRig({ timeouts: { idleMs: 800 }, retry: { attempts: 1 } });
+      const port = Number(new URL(rig.url).port);
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.write(
+          'POST /ms/v1/hostile/fast-then-break HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+            'Content-Length: 2\r\n\r\n{}',
+        );
+        socket.pause();
+      });
+      socket.on('error', () => {});
+      const connections = () =>
+        new Promise<number>((resolve) => rig!.server.getConnections((_e, count) => resolve(count)));
+      await waitFor(() => rig!.inFlight() === 1);
+      await waitFor(() => rig!.inFlight() === 0, 3_000);
+      await waitFor(async () => (await connections()) === 0, 3_000);
+      socket.destroy();
+    });
+
     it('caps the request bytes held at once: 503 with Retry-After, nothing forwarded', async () => {
       rig = await hostileRig({ maxBufferedBytes: 1_000, maxBodyBytes: 900, timeouts: { firstByteMs: 5_000 } });
       // The trickling answer keeps the first request (and its 700-byte body) under way.
