@@ -199,8 +199,9 @@ export class KeyPool {
         model ? entry.account.modelExhaustedUntil(model, now) : 0,
       );
       if (exhausted > 0) exhaustedUntil = Math.min(exhaustedUntil, exhausted);
-      else if (entry.state.status === 'cooling' && now < entry.state.until)
-        coolingUntil = Math.min(coolingUntil, entry.state.until);
+      else if (entry.state.status === 'cooling' && !entry.state.held)
+        // A cooldown that ended since select() looked (a race of a millisecond) counts as returning now.
+        coolingUntil = Math.min(coolingUntil, Math.max(entry.state.until, now));
       else if (entry.state.status === 'invalid' && !entry.state.held) refused++;
       else other++;
     }
