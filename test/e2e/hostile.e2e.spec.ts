@@ -1,10 +1,9 @@
 import type http from 'node:http';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import express from 'express';
 import { modelscopeBalance, type Balancer, type BalanceOptions } from '../../lib/index.js';
-import { startHostileUpstream, type HostileUpstream } from '../fixtures/hostile-upstream.js';
+import { nonReadingClient, startHostileUpstream, type HostileUpstream } from '../fixtures/hostile-upstream.js';
 import {
   KEYS,
   assertNoKeyIn,
@@ -24,6 +23,8 @@ interface HostileRig {
   server: http.Server;
   url: string;
   inFlight(): number;
+  /** Client connections the host server still holds. */
+  connections(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -39,6 +40,7 @@ async function hostileRig(options: Partial<BalanceOptions> = {}): Promise<Hostil
     server,
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/ms`,
     inFlight: () => Object.values(balancer.stats()).reduce((sum, s) => sum + s.in_flight, 0),
+    connections: () => new Promise<number>((resolve) => server.getConnections((_error, count) => resolve(count))),
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
@@ -151,23 +153,12 @@ describe('hostile review: crashes, leaks and hangs', () => {
   describe('5. a client that stops reading', () => {
     it('is cut off after idleMs and never counted against the key', async () => {
       rig = await hostileRig({ timeouts: { idleMs: 300 }, failureThreshold: 1, retry: { attempts: 1 } });
-      const port = Number(new URL(rig.url).port);
-      // A paused socket does not notice its peer closing, so the cut is watched from the server's side.
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.write(
-          'POST /ms/v1/hostile/fast-stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ' +
-            '2\r\n\r\n{}',
-        );
-        socket.pause();
-      });
-      socket.on('error', () => {});
-      const connections = () =>
-        new Promise<number>((resolve) => rig!.server.getConnections((_e, count) => resolve(count)));
+      const socket = nonReadingClient(Number(new URL(rig.url).port), '/ms/v1/hostile/fast-stream');
       await waitFor(() => rig!.inFlight() === 1);
       const started = performance.now();
       await waitFor(() => rig!.inFlight() === 0, 5_000);
       expect(performance.now() - started).to.be.below(3_000);
-      expect(await connections()).to.equal(0);
+      expect(await rig!.connections()).to.equal(0);
       socket.destroy();
       const stats = Object.values(rig.balancer.stats());
       expect(stats.map((s) => [s.state, s.consecutive_failures])).to.deep.equal([
@@ -181,20 +172,10 @@ describe('hostile review: crashes, leaks and hangs', () => {
   describe('7. resources', () => {
     it('closes the socket of a client that never reads, also when the stream breaks meanwhile', async () => {
       rig = await hostileRig({ timeouts: { idleMs: 800 }, retry: { attempts: 1 } });
-      const port = Number(new URL(rig.url).port);
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.write(
-          'POST /ms/v1/hostile/fast-then-break HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
-            'Content-Length: 2\r\n\r\n{}',
-        );
-        socket.pause();
-      });
-      socket.on('error', () => {});
-      const connections = () =>
-        new Promise<number>((resolve) => rig!.server.getConnections((_e, count) => resolve(count)));
+      const socket = nonReadingClient(Number(new URL(rig.url).port), '/ms/v1/hostile/fast-then-break');
       await waitFor(() => rig!.inFlight() === 1);
       await waitFor(() => rig!.inFlight() === 0, 3_000);
-      await waitFor(async () => (await connections()) === 0, 3_000);
+      await waitFor(async () => (await rig!.connections()) === 0, 3_000);
       socket.destroy();
     });
 

@@ -181,22 +181,13 @@ describe('several replicas, one pool: the Redis store (real redis-server)', func
 
   it("is chosen by the example server's redis_url (a password in it works and is never logged)", async () => {
     const secured = await startRedis('redis-secret-pw-0001');
-    const { createConfig } = await import('../../example/config-schema.js');
+    const { settingsFor } = await import('../fixtures/example-settings.js');
     const { startServer } = await import('../../example/create-server.js');
     const { createLogger } = await import('../../example/logger.js');
     let logged = '';
     const logger = createLogger('debug', KEYS, { write: (line: string) => void (logged += line) });
-    const config = createConfig({}, []);
-    config.load({
-      api_keys: KEYS,
-      target_url: fake.url,
-      host: '127.0.0.1',
-      server_port: 0,
-      health_check: false,
-      redis_url: secured.url,
-      redis_prefix: 'srv:',
-    });
-    const running = await startServer(config.getProperties(), logger);
+    const settings = settingsFor(fake, { redis_url: secured.url, redis_prefix: 'srv:' });
+    const running = await startServer(settings, logger);
     try {
       await waitFor(
         async () => JSON.parse((await request(`http://127.0.0.1:${running.port}/health`)).body).store === 'ok',

@@ -1,25 +1,11 @@
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { createConfig, type Settings } from '../../example/config-schema.js';
 import { startServer, type RunningServer } from '../../example/create-server.js';
 import { createLogger } from '../../example/logger.js';
 import { startFakeModelScope, type FakeModelScope } from '../../lib/testing/index.js';
+import { settingsFor } from '../fixtures/example-settings.js';
 import { KEYS, chat, request } from '../helpers.js';
-
-function settingsFor(fake: FakeModelScope, extra: Partial<Settings> = {}): Settings {
-  const config = createConfig({}, []);
-  config.load({
-    api_keys: KEYS,
-    target_url: fake.url,
-    host: '127.0.0.1',
-    server_port: 0,
-    health_check: false,
-    log_level: 'silent',
-    ...extra,
-  });
-  return config.getProperties();
-}
 
 /** Sends raw bytes and returns everything the server answers before closing. */
 function rawExchange(port: number, text: string): Promise<string> {
