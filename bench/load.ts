@@ -7,6 +7,8 @@ export interface LoadResult {
   p99: number;
   errors: number;
   non2xx: number;
+  /** CPU time the contender's process spent per request, in microseconds (when measured). */
+  cpuUsPerRequest?: number;
 }
 
 const CHAT = JSON.stringify({ model: 'Qwen/Qwen2.5-7B-Instruct', messages: [{ role: 'user', content: 'hi' }] });

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface Running {
@@ -12,11 +12,38 @@ export interface Running {
 
 const TSX = new URL('../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 
-/** Starts a bench server script as its own process and waits for its READY line. */
-export function startScript(name: string, script: string, args: string[] = []): Promise<Running> {
+/**
+ * Where processes run: with two cores or more (and `taskset`), the contender gets a core of its own and the load
+ * generator and the imitation share another, so a contender's throughput is bounded by its own work, not by how the
+ * scheduler happened to share two cores among three busy processes.
+ */
+export const PINNED = cpus().length >= 2 && spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
+export const LOAD_CORE = 0;
+export const CONTENDER_CORE = 1;
+
+/** Pins a process, every thread of it, to one core (nothing happens where pinning is off). */
+export function pinTo(pid: number, core: number): void {
+  if (PINNED) spawnSync('taskset', ['-a', '-pc', String(core), String(pid)], { stdio: 'ignore' });
+}
+
+/** CPU time (user + system) a process has used so far, in milliseconds (Linux /proc, 100 ticks a second). */
+export function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Starts a bench server script as its own process, pinned to `core`, and waits for its READY line. */
+export async function startScript(
+  name: string,
+  script: string,
+  args: string[] = [],
+  core = CONTENDER_CORE,
+): Promise<Running> {
   const path = new URL(`./servers/${script}`, import.meta.url).pathname;
   const child = spawn(process.execPath, ['--import', TSX, path, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return waitReady(name, child);
+  const running = await waitReady(name, child);
+  pinTo(running.pid, core);
+  return running;
 }
 
 function waitReady(name: string, child: ChildProcess): Promise<Running> {
@@ -83,5 +110,6 @@ http {
   const child = spawn(binary, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
   await new Promise((resolve) => setTimeout(resolve, 500));
   if (child.exitCode !== null) return undefined;
+  pinTo(child.pid ?? 0, CONTENDER_CORE);
   return handle('nginx', child, port);
 }

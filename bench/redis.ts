@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { startRedis } from '../test/fixtures/redis-server.js';
 import { type LoadResult, loadTest } from './load.js';
-import { startScript } from './processes.js';
+import { LOAD_CORE, pinTo, startScript } from './processes.js';
 
 /**
  * `npm run bench:redis`: the balancer with a RedisStore against the same balancer with the default memory store,
@@ -11,8 +11,10 @@ import { startScript } from './processes.js';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 
+pinTo(process.pid, LOAD_CORE);
 const redis = await startRedis();
-const upstream = await startScript('upstream', 'upstream.ts');
+pinTo(redis.pid(), LOAD_CORE);
+const upstream = await startScript('upstream', 'upstream.ts', [], LOAD_CORE);
 const target = ['--target', `http://127.0.0.1:${upstream.port}`, '--keys', '3'];
 const contenders: Array<[string, string[]]> = [
   ['memory store', target],

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { loadTest, percentile, sequentialLatency, streamTest, type LoadResult } from './load.js';
-import { memoryOf, startNginx, startScript, type Running } from './processes.js';
+import { cpuMsOf, LOAD_CORE, memoryOf, PINNED, pinTo, startNginx, startScript, type Running } from './processes.js';
 import { scrubCost } from './scrub-cost.js';
 import { selectionCost } from './selection.js';
 import { runHostileSoak } from '../test/fixtures/hostile-soak.js';
@@ -26,9 +26,14 @@ function medianRound(results: LoadResult[]): LoadResult {
  * The median over rounds of a/b, each ratio taken within one round: contenders measured minutes apart on a shared
  * machine see different machines, so a ratio of medians would mostly measure the drift.
  */
-function pairedRatio(rounds: Record<string, LoadResult[]>, a: string, b: string, field: 'rps' | 'p99'): number | null {
+function pairedRatio(
+  rounds: Record<string, LoadResult[]>,
+  a: string,
+  b: string,
+  field: 'rps' | 'p99' | 'cpuUsPerRequest',
+): number | null {
   if (!rounds[a] || !rounds[b]) return null;
-  const ratios = rounds[a].map((result, i) => result[field] / rounds[b][i][field]).sort((x, y) => x - y);
+  const ratios = rounds[a].map((result, i) => (result[field] ?? 0) / (rounds[b][i][field] ?? 1)).sort((x, y) => x - y);
   return Math.round(ratios[Math.floor(ratios.length / 2)] * 100) / 100;
 }
 const ms = (n: number) => `${n.toFixed(2)} ms`;
@@ -36,10 +41,12 @@ const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
 async function measure(contender: Running): Promise<LoadResult> {
   await loadTest(contender.port, CONNECTIONS, 2); // warm-up: JIT, keep-alive sockets
+  const cpuBefore = cpuMsOf(contender.pid);
   const result = await loadTest(contender.port, CONNECTIONS, SECONDS);
+  result.cpuUsPerRequest = Math.round(((cpuMsOf(contender.pid) - cpuBefore) * 1000) / (result.rps * SECONDS));
   console.log(
     `${contender.name.padEnd(22)} ${result.rps.toFixed(0).padStart(7)} req/s   p50 ${ms(result.p50)}   p99 ` +
-      `${ms(result.p99)}   errors ${result.errors + result.non2xx}`,
+      `${ms(result.p99)}   errors ${result.errors + result.non2xx}   cpu ${result.cpuUsPerRequest} µs/request`,
   );
   return result;
 }
@@ -47,9 +54,10 @@ async function measure(contender: Running): Promise<LoadResult> {
 async function main(): Promise<void> {
   console.log(
     `modelscope-balance bench on ${cpus().length} cores, node ${process.version}: ${CONNECTIONS} connections, ` +
-      `${SECONDS} s each\n`,
+      `${SECONDS} s each; ${PINNED ? 'each contender on a core of its own' : 'processes not pinned to cores'}\n`,
   );
-  const upstream = await startScript('upstream', 'upstream.ts');
+  pinTo(process.pid, LOAD_CORE);
+  const upstream = await startScript('upstream', 'upstream.ts', [], LOAD_CORE);
   const target = ['--target', `http://127.0.0.1:${upstream.port}`];
   const results: Record<string, LoadResult | null> = {};
   const direct: Running = { ...upstream, name: 'direct' };
@@ -58,6 +66,7 @@ async function main(): Promise<void> {
   // The three the targets compare are measured in alternating rounds, each in a fresh
   // process, and the median round kept: one run on a shared machine is noisy.
   const redis: RedisProcess | undefined = await startRedis().catch(() => undefined);
+  if (redis) pinTo(redis.pid(), LOAD_CORE);
   const compared: Array<[string, string, string[]]> = [
     ['floor (hpm)', 'floor.ts', target],
     ['balancer, 3 keys', 'balancer.ts', [...target, '--keys', '3']],
@@ -174,6 +183,7 @@ async function main(): Promise<void> {
   const nginx = results.nginx;
   const ratios = {
     'throughput balancer/floor (target >= 0.90)': pairedRatio(rounds, 'balancer, 3 keys', 'floor (hpm)', 'rps'),
+    'CPU per request balancer/floor': pairedRatio(rounds, 'balancer, 3 keys', 'floor (hpm)', 'cpuUsPerRequest'),
     'p99 balancer/floor (target <= 1.10)': pairedRatio(rounds, 'balancer, 3 keys', 'floor (hpm)', 'p99'),
     'throughput 10000 keys/3 keys (target >= 0.95)': pairedRatio(
       rounds,
@@ -217,6 +227,7 @@ async function main(): Promise<void> {
         node: process.version,
         seconds: SECONDS,
         connections: CONNECTIONS,
+        pinned: PINNED,
         results,
         rounds,
         single: {

@@ -1,9 +1,10 @@
 import express from 'express';
-import { modelscopeBalance } from '../../lib/index.js';
+import { modelscopeBalance } from '../../dist/lib/index.js';
 import { FAILOVER_KEY, announce, arg, benchKeys } from './common.js';
 
 /**
- * The balancer (an Express Router forwarding through http-proxy-middleware) mounted in Express, metrics on, with
+ * The balancer as published (the compiled `dist/`, which `npm run bench` builds first: tsx's compiled source would
+ * measure tsx), an Express Router forwarding through http-proxy-middleware, mounted in Express, metrics on, with
  * --keys N keys. With --failover, two keys, the first always answered 429 and cooled for only 1 ms, so about half of
  * sequential requests start on it and fail over. With --redis URL, key state is shared through a RedisStore.
  */
@@ -11,7 +12,7 @@ const failover = process.argv.includes('--failover');
 const keys = failover ? [FAILOVER_KEY, benchKeys(1)[0]] : benchKeys(Number(arg('keys', '3')));
 const redisUrl = arg('redis');
 const store = redisUrl
-  ? new (await import('../../lib/redis.js')).RedisStore({ url: redisUrl, prefix: `bench-${process.pid}:` })
+  ? new (await import('../../dist/lib/redis.js')).RedisStore({ url: redisUrl, prefix: `bench-${process.pid}:` })
   : undefined;
 const app = express();
 app.use(

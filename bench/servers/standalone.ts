@@ -1,6 +1,6 @@
-import { createConfig } from '../../example/config-schema.js';
-import { startServer } from '../../example/create-server.js';
-import { createLogger } from '../../example/logger.js';
+import { createConfig } from '../../dist/example/config-schema.js';
+import { startServer } from '../../dist/example/create-server.js';
+import { createLogger } from '../../dist/example/logger.js';
 import { arg, benchKeys } from './common.js';
 
 /** The example server as users run it (an Express app), logging at warn so stdout stays quiet. */

@@ -32,6 +32,7 @@ const DISCARD_MAX_MS = 1000;
 /** Error bodies are small and come at once; one that takes longer than this is cut (502). */
 const BUFFERED_BODY_DEADLINE_MS = 10_000;
 export const ATTEMPTS_HEADER = 'x-modelscope-balance-attempts';
+export const REQUEST_ID_HEADER = 'x-request-id';
 
 /**
  * Drops a held-back answer once another key is chosen. A short one is read
@@ -80,8 +81,8 @@ export interface ChosenAnswer {
   req: IncomingMessage;
   res: ServerResponse;
   outcome: Pending;
-  /** Keys tried for this request, told to the client in a header. */
-  attempts: number;
+  /** The balancer's own headers for the client (request id, keys tried), sent with the answer's. */
+  headers: Record<string, string>;
   /** Whether the client left (a break then says nothing against the key). */
   clientGone(): boolean;
   /** The client stopped reading and was cut off. */
@@ -89,10 +90,9 @@ export interface ChosenAnswer {
 }
 
 /** Relays the chosen upstream answer to the client. */
-export function relayChosenAnswer({ ctx, req, res, outcome, attempts, clientGone, clientStalled }: ChosenAnswer): void {
+export function relayChosenAnswer({ ctx, req, res, outcome, headers, clientGone, clientStalled }: ChosenAnswer): void {
   const response = outcome.response as IncomingMessage;
   const status = response.statusCode ?? 502;
-  res.setHeader(ATTEMPTS_HEADER, String(attempts));
   const asyncSubmit = status < 300 && String(req.headers['x-modelscope-async-mode']).toLowerCase() === 'true';
   const hooks: RelayHooks = {
     completed: outcome.release,
@@ -124,6 +124,7 @@ export function relayChosenAnswer({ ctx, req, res, outcome, attempts, clientGone
   const relay: RelayContext = {
     scrubber: ctx.scrubber,
     attempt: outcome.attempt,
+    headers,
     writeTimeoutMs: idleMs,
     bodyDeadlineMs: Math.min(idleMs, BUFFERED_BODY_DEADLINE_MS),
   };

@@ -4,7 +4,7 @@
 // chosen, which is what makes failover safe.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { hasModelQuotaHeaders } from '../pool/account-quota.js';
+import { hasModelQuotaHeaders, hasQuotaHeaders } from '../pool/account-quota.js';
 import {
   describeFailure,
   lastErrorForFailure,
@@ -12,7 +12,7 @@ import {
   verdictForStatus,
   type KeyVerdict,
 } from '../upstream/attempt-outcome.js';
-import { ATTEMPTS_HEADER, discardAnswer, type Pending, relayChosenAnswer } from './chosen-answer.js';
+import { ATTEMPTS_HEADER, REQUEST_ID_HEADER, discardAnswer, type Pending, relayChosenAnswer } from './chosen-answer.js';
 import type { BalancerContext } from './context.js';
 import { sendError, type BalancerErrorCode } from './error-response.js';
 import { upstreamHeaders } from '../upstream/headers.js';
@@ -24,7 +24,6 @@ import { failoverAllowed } from './retry-rules.js';
 import { polledTaskId } from '../pool/task-affinity.js';
 import { isTimeout, type UpstreamAttempt } from '../upstream/upstream-attempt.js';
 import { upstreamPath } from '../upstream/upstream-path.js';
-import { stripExpect } from '../upstream/upstream-proxy.js';
 
 /** The methods ModelScope's API serves; anything else is answered here, never forwarded. */
 const FORWARDED_METHODS = new Set(['GET', 'HEAD', 'POST']);
@@ -63,7 +62,6 @@ export class ProxiedRequest {
       ctx.bodies.give(this.heldBytes);
       this.logDone();
     });
-    res.setHeader('x-request-id', this.requestId);
     const method = req.method ?? 'GET';
     if (!FORWARDED_METHODS.has(method)) {
       sendError(
@@ -71,7 +69,7 @@ export class ProxiedRequest {
         405,
         'method_not_allowed',
         `ModelScope's API takes GET and POST; ${method.slice(0, 20)} is not forwarded.`,
-        { allow: 'GET, HEAD, POST' },
+        { allow: 'GET, HEAD, POST', [REQUEST_ID_HEADER]: this.requestId },
       );
       return;
     }
@@ -83,6 +81,7 @@ export class ProxiedRequest {
         'bad_path',
         'The request path has dot segments, encoded slashes or backslashes; send a plain path such as ' +
           '/v1/chat/completions.',
+        { [REQUEST_ID_HEADER]: this.requestId },
       );
       return;
     }
@@ -99,12 +98,13 @@ export class ProxiedRequest {
         read.status,
         code,
         read.message,
-        read.status === 503 ? { 'retry-after': '1', connection: 'close' } : { connection: 'close' },
+        read.status === 503
+          ? { 'retry-after': '1', connection: 'close', [REQUEST_ID_HEADER]: this.requestId }
+          : { connection: 'close', [REQUEST_ID_HEADER]: this.requestId },
       );
       return;
     }
     this.body = read.body;
-    stripExpect(req);
     await this.forward(method, path);
   }
 
@@ -227,8 +227,10 @@ export class ProxiedRequest {
     const status = response.statusCode ?? 502;
     entry.tallies.countResponse(String(status));
     entry.tallies.observeLatency((performance.now() - sentAt) / 1000);
-    const model = hasModelQuotaHeaders(response.headers) ? this.modelName() : undefined;
-    ctx.pool.recordQuota(entry, response.headers, model);
+    if (hasQuotaHeaders(response.headers)) {
+      const model = hasModelQuotaHeaders(response.headers) ? this.modelName() : undefined;
+      ctx.pool.recordQuota(entry, response.headers, model);
+    }
     const verdict = verdictForStatus(status, response.headers, now);
     this.applyVerdict(entry, verdict, status);
     return { entry, attempt, response, verdict, release };
@@ -258,7 +260,12 @@ export class ProxiedRequest {
     message: string,
     headers: Record<string, string> = {},
   ): void {
-    sendError(this.res, status, code, message, { ...headers, [ATTEMPTS_HEADER]: String(this.tried.size) });
+    sendError(this.res, status, code, message, { ...headers, ...this.ownHeaders() });
+  }
+
+  /** What every answer to this request carries (set with the answer, never before: Node's merge path costs). */
+  private ownHeaders(): Record<string, string> {
+    return { [REQUEST_ID_HEADER]: this.requestId, [ATTEMPTS_HEADER]: String(this.tried.size) };
   }
 
   private commit(outcome: Pending): void {
@@ -289,7 +296,7 @@ export class ProxiedRequest {
       req: this.req,
       res,
       outcome,
-      attempts: this.tried.size,
+      headers: this.ownHeaders(),
       clientGone: () => this.clientGone,
       clientStalled: () => {
         this.clientGone = true;
@@ -309,7 +316,7 @@ export class ProxiedRequest {
 
   private answerNoKey(reason: NoKeyReason): void {
     this.ctx.metrics.noKeyAvailable.inc({ reason: reason.kind });
-    answerNoKey(this.res, reason, this.ctx.config.now(), { [ATTEMPTS_HEADER]: String(this.tried.size) });
+    answerNoKey(this.res, reason, this.ctx.config.now(), this.ownHeaders());
   }
 
   private logDone(): void {

@@ -25,6 +25,8 @@ export interface RelayHooks {
 export interface RelayContext {
   scrubber: KeyScrubber;
   attempt: UpstreamAttempt;
+  /** The balancer's own headers, added to the answer's (and to our error in its place). */
+  headers: Record<string, string>;
   /** How long a client may leave a chunk unread before it is cut off. */
   writeTimeoutMs: number;
   /** How long a body read whole (an error, an async submission) may take in all: a trickle must not hold the client. */
@@ -35,14 +37,9 @@ function isEventStream(headers: OutgoingHttpHeaders): boolean {
   return String(headers['content-type'] ?? '').includes('text/event-stream');
 }
 
-/** Response headers fit for the client: no hop-by-hop ones, no key piece in any value. */
-function clientHeaders(response: IncomingMessage, scrubber: KeyScrubber): OutgoingHttpHeaders {
-  const headers = downstreamHeaders(response.headers);
-  for (const [name, value] of Object.entries(headers)) {
-    if (typeof value === 'string') headers[name] = scrubber.scrub(value);
-    else if (Array.isArray(value)) headers[name] = value.map((item) => scrubber.scrub(item));
-  }
-  return headers;
+/** Response headers fit for the client: no hop-by-hop ones, no key piece in any value, ours added. */
+function clientHeaders(response: IncomingMessage, relay: RelayContext): OutgoingHttpHeaders {
+  return Object.assign(downstreamHeaders(response.headers, relay.scrubber), relay.headers);
 }
 
 /** A decoder for a body we asked to get as identity but that came compressed anyway. */
@@ -74,7 +71,7 @@ export function streamResponse(
   hooks: RelayHooks,
 ): void {
   const { attempt } = relay;
-  const headers = clientHeaders(response, relay.scrubber);
+  const headers = clientHeaders(response, relay);
   const decoder = decoderFor(response.headers['content-encoding']);
   if (decoder) {
     delete headers['content-encoding'];
@@ -87,7 +84,8 @@ export function streamResponse(
   // An event stream's headers go out now (the client sees the stream open); others ride with the first chunk.
   if (eventStream) res.flushHeaders();
   const scrub = relay.scrubber.stream();
-  const flush = (res as { flush?: () => void }).flush?.bind(res);
+  // A compression middleware's flush, so each event leaves at once rather than when its buffer fills.
+  const compressing = typeof (res as { flush?: unknown }).flush === 'function';
   let settled = false;
   let writeTimer: NodeJS.Timeout | undefined;
   const source: NodeJS.ReadableStream = decoder ? response.pipe(decoder) : response;
@@ -107,7 +105,7 @@ export function streamResponse(
   const send = (chunk: Buffer): void => {
     if (chunk.length === 0 || res.destroyed) return;
     const more = res.write(chunk);
-    flush?.();
+    if (compressing) (res as unknown as { flush(): void }).flush();
     if (more || writeTimer) return;
     source.pause();
     attempt.hold();
@@ -188,7 +186,7 @@ export function bufferResponse(
     settled = true;
     hooks.broke();
     const reason = describeFailure(relay.attempt.breakReason);
-    sendError(res, 502, 'stream_interrupted', `The upstream answer broke off (${reason}).`);
+    sendError(res, 502, 'stream_interrupted', `The upstream answer broke off (${reason}).`, relay.headers);
   };
   const tooLarge = (): void => {
     settled = true;
@@ -199,6 +197,7 @@ export function bufferResponse(
       status >= 400 ? status : 502,
       'upstream_answer_too_large',
       `The upstream answered ${status} with a body over ${MAX_BUFFERED_BODY} bytes; it was not passed on.`,
+      relay.headers,
     );
   };
   const deadline = setTimeout(() => {
@@ -220,7 +219,7 @@ export function bufferResponse(
   response.once('end', () => {
     if (settled) return;
     settled = true;
-    const headers = clientHeaders(response, relay.scrubber);
+    const headers = clientHeaders(response, relay);
     let raw: Buffer = Buffer.concat(chunks);
     if (decoderFor(response.headers['content-encoding'])) {
       try {

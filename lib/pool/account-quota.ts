@@ -34,6 +34,13 @@ export function hasModelQuotaHeaders(headers: IncomingHttpHeaders): boolean {
   return headers[HEADER.modelRemaining] !== undefined || headers[HEADER.modelLimit] !== undefined;
 }
 
+/** Whether an answer says anything about the allowance (a proxy in between may strip the headers). */
+export function hasQuotaHeaders(headers: IncomingHttpHeaders): boolean {
+  return (
+    headers[HEADER.remaining] !== undefined || headers[HEADER.limit] !== undefined || hasModelQuotaHeaders(headers)
+  );
+}
+
 export class AccountQuota {
   overall: QuotaFigures | null = null;
   readonly models = new Map<string, QuotaFigures>();

@@ -13,10 +13,15 @@ export class SharedState {
     | { of: readonly PoolEntry[]; keys: Map<string, PoolEntry>; accounts: Map<string, PoolEntry[]> }
     | undefined;
 
+  /** Whether the store shares anything: a 'local' one (the memory store) is told nothing, at no cost per request. */
+  private readonly sharing: boolean;
+
   constructor(
     private readonly pool: KeyPool,
     readonly store: Store,
-  ) {}
+  ) {
+    this.sharing = store.status() !== 'local';
+  }
 
   start(): void {
     this.store.start({ apply: (update) => this.apply(update), snapshot: () => this.snapshot() });
@@ -35,17 +40,19 @@ export class SharedState {
   }
 
   keyChanged(entry: PoolEntry): void {
+    if (!this.sharing) return;
     this.changedAt.set(`key:${this.keyId(entry)}`, this.pool.now());
     this.store.publish(this.keyUpdate(entry));
   }
 
   quotaChanged(entry: PoolEntry): void {
+    if (!this.sharing) return;
     this.changedAt.set(`quota:${this.accountId(entry)}`, this.pool.now());
     this.store.publish(this.quotaUpdate(entry));
   }
 
   counted(entry: PoolEntry): void {
-    this.store.count(this.keyId(entry));
+    if (this.sharing) this.store.count(this.keyId(entry));
   }
 
   rememberTask(taskId: string, entry: PoolEntry, ttlMs: number): void {

@@ -37,7 +37,10 @@ export interface Store {
   count(fingerprint: string): void;
   /** The fleet's request counts by fingerprint, as last read (empty when not shared). */
   fleetCounts(): ReadonlyMap<string, number>;
-  /** 'ok', 'degraded' (shared but unreachable: serving on local state), or 'local'. */
+  /**
+   * 'ok', 'degraded' (shared but unreachable: serving on local state), or 'local' (shares nothing: a store that
+   * says 'local' when the balancer starts is never handed changes or counts).
+   */
   status(): 'ok' | 'degraded' | 'local';
   close(): Promise<void>;
 }

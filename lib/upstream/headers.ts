@@ -75,13 +75,18 @@ export function upstreamHeaders(input: UpstreamHeaderInput): OutgoingHttpHeaders
   return out;
 }
 
-/** Upstream response headers fit for the client: everything but hop-by-hop. */
-export function downstreamHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+/** Upstream response headers fit for the client: everything but hop-by-hop, each value scrubbed of key pieces. */
+export function downstreamHeaders(
+  headers: IncomingHttpHeaders,
+  scrubber: { scrub(text: string): string },
+): OutgoingHttpHeaders {
   const listed = connectionListed(headers);
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
-    out[name] = headers[name];
+    const value = headers[name];
+    if (typeof value === 'string') out[name] = scrubber.scrub(value);
+    else if (Array.isArray(value)) out[name] = value.map((item) => scrubber.scrub(item));
   }
   return out;
 }

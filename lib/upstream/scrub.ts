@@ -90,7 +90,7 @@ export class KeyScrubber {
   }
 
   scrub(text: string): string {
-    if (text.length < PIECE_LENGTH && this.shortKeys.size === 0) return text;
+    if (!this.textMayContainPiece(text)) return text;
     const raw = Buffer.from(text, 'utf8');
     const clean = this.scrubBuffer(raw);
     return clean === raw ? text : clean.toString('utf8');
@@ -108,6 +108,22 @@ export class KeyScrubber {
       const byte = raw[i];
       if (byte === 0x5c) return true;
       if (byte < 128 && this.keyChar[byte] === 1) {
+        if (++run >= PIECE_LENGTH) return true;
+      } else {
+        run = 0;
+      }
+    }
+    return false;
+  }
+
+  /** `mayContainPiece` for a string (a header value, a log field): most pass without being encoded at all. */
+  private textMayContainPiece(text: string): boolean {
+    if (this.shortKeys.size > 0) return true;
+    let run = 0;
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code === 0x5c) return true;
+      if (code < 128 && this.keyChar[code] === 1) {
         if (++run >= PIECE_LENGTH) return true;
       } else {
         run = 0;
@@ -203,8 +219,10 @@ export class KeyScrubber {
  * are key characters: those are held back, so an SSE event (which ends in a
  * newline) goes out whole and at once.
  */
+const NOTHING = Buffer.alloc(0);
+
 export class StreamScrub {
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = NOTHING;
   /** How many of the pending bytes are already known to be part of a piece. */
   private pendingRedacted = 0;
 

@@ -53,9 +53,9 @@ export class UpstreamAttempt {
   }
 
   /**
-   * Called from http-proxy's `proxyReq` event, before anything is written:
-   * sets our path and headers in place of the client's (http-proxy copies them
-   * all), writes the held body, and starts the connect or first-byte timer.
+   * Called from http-proxy's `proxyReq` event, before anything is written
+   * (the request already has our headers, see `UpstreamProxy`): sets our path,
+   * writes the held body, and starts the connect or first-byte timer.
    */
   bind(request: ClientRequest, socket: Socket): void {
     this.request = request;
@@ -64,9 +64,6 @@ export class UpstreamAttempt {
       return;
     }
     request.path = this.input.path;
-    for (const name of request.getHeaderNames()) request.removeHeader(name);
-    for (const [name, value] of Object.entries(this.input.headers))
-      if (value !== undefined) request.setHeader(name, value);
     if (this.input.body.length > 0) request.write(this.input.body);
     request.on('error', (error: NodeJS.ErrnoException) => this.fail(error));
     request.once('finish', () => {

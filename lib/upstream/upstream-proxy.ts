@@ -1,7 +1,7 @@
 // Every upstream attempt goes through one http-proxy-middleware instance per
 // balancer. HPM does not retry: failover is calling the same middleware again
 // with the next key, the attempt travelling with the request in a WeakMap.
-import type { Agent, ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Agent, ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { parse as parseUrl } from 'node:url';
 import { createProxyMiddleware, proxyEventsPlugin, type RequestHandler } from 'http-proxy-middleware';
@@ -31,6 +31,12 @@ export class UpstreamProxy {
       ejectPlugins: true,
       plugins: [proxyEventsPlugin],
       on: {
+        // Emitted just before http-proxy copies the client's headers for the upstream request: it copies ours
+        // instead (the pool key, no hop-by-hop or client credentials), so nothing need be removed afterwards.
+        start: (req) => {
+          const attempt = this.current.get(req);
+          if (attempt) req.headers = attempt.input.headers as IncomingHttpHeaders;
+        },
         proxyReq: (proxyReq, req) => {
           const attempt = this.current.get(req);
           if (!attempt) return void proxyReq.destroy();
@@ -60,29 +66,31 @@ export class UpstreamProxy {
   }
 
   /**
-   * Starts one attempt for the client request. `req.headers` must hold no
-   * `Expect`: http-proxy skips `proxyReq` for such requests (see `stripExpect`).
+   * Starts one attempt for the client request. The attempt's headers never
+   * hold `Expect` (http-proxy would skip `proxyReq` for such a request, and
+   * with it our path and body): see `upstreamHeaders`.
    */
   send(req: IncomingMessage, res: ServerResponse, input: AttemptInput): UpstreamAttempt {
     const attempt = new UpstreamAttempt(input);
     this.current.set(req, attempt);
+    // `start` lends http-proxy the attempt's headers; the client's are back once it has copied them (the middleware
+    // settles before the upstream request gets its socket), so nothing after, the host app's logger included, sees ours.
+    const clientHeaders = req.headers;
+    const giveBack = (): void => {
+      req.headers = clientHeaders;
+    };
     try {
-      void this.middleware(req, res, (error?: unknown) =>
+      this.middleware(req, res, (error?: unknown) =>
         attempt.fail((error ?? new Error('not proxied')) as NodeJS.ErrnoException),
-      ).catch((error: unknown) => attempt.fail(error as NodeJS.ErrnoException));
+      ).then(giveBack, (error: unknown) => {
+        giveBack();
+        attempt.fail(error as NodeJS.ErrnoException);
+      });
     } catch (error) {
       // A header value Node refuses, say: a failed attempt, never a leak of in-flight counts.
+      giveBack();
       attempt.fail(error as NodeJS.ErrnoException);
     }
     return attempt;
   }
-}
-
-/**
- * http-proxy emits `proxyReq` (where the pool key and body are set) only when
- * the request has no `Expect` header; Node has already answered `100-continue`
- * by the time we see it, so the header has done its work and is dropped.
- */
-export function stripExpect(req: IncomingMessage): void {
-  if (req.headers.expect !== undefined) delete req.headers.expect;
 }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type express from 'express';
 import { modelscopeBalance } from '../../lib/index.js';
 import { loadSettings } from '../../example/load-settings.js';
 import { KEYS, assertNoKeyIn, captureLogger, chat, request, startRig, type RawResponse, type Rig } from '../helpers.js';
@@ -104,4 +105,25 @@ describe('no key leaks, anywhere, over a broad scenario', function () {
       assertNoKeyIn(everything, [ACCESS, ADMIN]);
     },
   );
+
+  it("leaves the host app the client's own headers: a request logger after the answer never sees a pool key", async () => {
+    const hostSaw: Array<Record<string, unknown>> = [];
+    const logHeaders: express.RequestHandler = (req, res, next) => {
+      res.once('finish', () => hostSaw.push({ ...req.headers }));
+      next();
+    };
+    rig = await startRig({ retry: { attempts: 3 } }, { before: [logHeaders] });
+    rig.fake.behave(KEYS[0], 'rate-limited');
+    rig.fake.behave(KEYS[1], 'server-error');
+    for (let i = 0; i < 6; i++) {
+      const res = await chat(rig.url, { model: 'm', messages: [] }, { authorization: 'Bearer client-own' });
+      expect(res.status).to.equal(200);
+    }
+    expect(hostSaw).to.have.length(6);
+    for (const headers of hostSaw) {
+      expect(headers.authorization).to.equal('Bearer client-own');
+      expect(headers['accept-encoding']).not.to.equal('identity');
+    }
+    assertNoKeyIn(JSON.stringify(hostSaw));
+  });
 });
