@@ -21,9 +21,10 @@ export const PINNED = cpus().length >= 2 && spawnSync('taskset', ['-V'], { stdio
 export const LOAD_CORE = 0;
 export const CONTENDER_CORE = 1;
 
-/** Pins a process, every thread of it, to one core (nothing happens where pinning is off). */
-export function pinTo(pid: number, core: number): void {
-  if (PINNED) spawnSync('taskset', ['-a', '-pc', String(core), String(pid)], { stdio: 'ignore' });
+/** Pins a process, every thread of it, to one core, or lets it run on `'any'` again (nothing happens where pinning is off). */
+export function pinTo(pid: number, core: number | 'any'): void {
+  const cores = core === 'any' ? `0-${cpus().length - 1}` : String(core);
+  if (PINNED) spawnSync('taskset', ['-a', '-pc', cores, String(pid)], { stdio: 'ignore' });
 }
 
 /** CPU time (user + system) a process has used so far, in milliseconds (Linux /proc, 100 ticks a second). */
@@ -32,17 +33,12 @@ export function cpuMsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-/** Starts a bench server script as its own process, pinned to `core`, and waits for its READY line. */
-export async function startScript(
-  name: string,
-  script: string,
-  args: string[] = [],
-  core = CONTENDER_CORE,
-): Promise<Running> {
+/** Starts a bench server script as its own process (pinned to `core` if given) and waits for its READY line. */
+export async function startScript(name: string, script: string, args: string[] = [], core?: number): Promise<Running> {
   const path = new URL(`./servers/${script}`, import.meta.url).pathname;
   const child = spawn(process.execPath, ['--import', TSX, path, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const running = await waitReady(name, child);
-  pinTo(running.pid, core);
+  if (core !== undefined) pinTo(running.pid, core);
   return running;
 }
 

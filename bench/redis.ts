@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { startRedis } from '../test/fixtures/redis-server.js';
 import { type LoadResult, loadTest } from './load.js';
-import { LOAD_CORE, pinTo, startScript } from './processes.js';
+import { CONTENDER_CORE, LOAD_CORE, pinTo, startScript } from './processes.js';
 
 /**
  * `npm run bench:redis`: the balancer with a RedisStore against the same balancer with the default memory store,
@@ -25,7 +25,7 @@ for (let round = 0; round < ROUNDS; round++) {
   const pair: Record<string, LoadResult> = {};
   // Alternate which goes first, so neither always meets the warmer machine.
   for (const [name, args] of round % 2 ? [...contenders].reverse() : contenders) {
-    const running = await startScript(name, 'balancer.ts', args);
+    const running = await startScript(name, 'balancer.ts', args, CONTENDER_CORE);
     await loadTest(running.port, 50, 1);
     pair[name] = await loadTest(running.port, 50, SECONDS);
     await running.stop();

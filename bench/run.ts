@@ -1,7 +1,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { loadTest, percentile, sequentialLatency, streamTest, type LoadResult } from './load.js';
-import { cpuMsOf, LOAD_CORE, memoryOf, PINNED, pinTo, startNginx, startScript, type Running } from './processes.js';
+import {
+  CONTENDER_CORE,
+  cpuMsOf,
+  LOAD_CORE,
+  memoryOf,
+  PINNED,
+  pinTo,
+  startNginx,
+  startScript,
+  type Running,
+} from './processes.js';
 import { scrubCost } from './scrub-cost.js';
 import { selectionCost } from './selection.js';
 import { runHostileSoak } from '../test/fixtures/hostile-soak.js';
@@ -54,8 +64,9 @@ async function measure(contender: Running): Promise<LoadResult> {
 async function main(): Promise<void> {
   console.log(
     `modelscope-balance bench on ${cpus().length} cores, node ${process.version}: ${CONNECTIONS} connections, ` +
-      `${SECONDS} s each; ${PINNED ? 'each contender on a core of its own' : 'processes not pinned to cores'}\n`,
+      `${SECONDS} s each; ${PINNED ? 'for throughput, each contender on a core of its own' : 'processes not pinned to cores'}\n`,
   );
+  // Throughput: each contender on a core of its own, the load generator, the imitation and Redis on the other.
   pinTo(process.pid, LOAD_CORE);
   const upstream = await startScript('upstream', 'upstream.ts', [], LOAD_CORE);
   const target = ['--target', `http://127.0.0.1:${upstream.port}`];
@@ -84,7 +95,7 @@ async function main(): Promise<void> {
   const rounds: Record<string, LoadResult[]> = {};
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, script, args] of compared) {
-      const running = await startScript(name, script, args);
+      const running = await startScript(name, script, args, CONTENDER_CORE);
       (rounds[name] ??= []).push(await measure(running));
       await running.stop();
     }
@@ -94,8 +105,8 @@ async function main(): Promise<void> {
     console.log('balancer with RedisStore skipped: redis-server not installed (apt-get install redis-server)');
   await redis?.stop();
   for (const [name, start] of [
-    ['standalone server', () => startScript('standalone server', 'standalone.ts', target)],
-    ['node:http proxy', () => startScript('node:http proxy', 'node-proxy.ts', target)],
+    ['standalone server', () => startScript('standalone server', 'standalone.ts', target, CONTENDER_CORE)],
+    ['node:http proxy', () => startScript('node:http proxy', 'node-proxy.ts', target, CONTENDER_CORE)],
     ['nginx', () => startNginx(upstream.port, 18080 + Math.floor(Math.random() * 1000))],
   ] as Array<[string, () => Promise<Running | undefined>]>) {
     const running = await start();
@@ -107,6 +118,10 @@ async function main(): Promise<void> {
     results[name] = await measure(running);
     await running.stop();
   }
+
+  // Latency, streams and the soak: every process may run anywhere again, as in production.
+  pinTo(process.pid, 'any');
+  pinTo(upstream.pid, 'any');
 
   console.log('\nAt 1 connection, 2,000 sequential requests (p50 added over direct):');
   const single: Record<string, { p50: number; p99: number }> = {};

@@ -6,6 +6,7 @@ import type { TokenCheck } from './access.js';
 import { sendError, sendJson } from './error-response.js';
 import { BalanceConfigError } from '../options/errors.js';
 import type { KeyAdmin } from './key-admin.js';
+import type { KeySpec } from '../options/options.js';
 
 const MAX_ADMIN_BODY = 64 * 1024;
 
@@ -33,6 +34,13 @@ function jsonBody(req: IncomingMessage & { body?: unknown }): Promise<unknown> {
   });
 }
 
+/** A body that names a key to add; the rest of the spec (label, weight, account) is checked by the pool's rules. */
+function isKeyRequest(body: unknown): body is KeySpec {
+  return (
+    typeof body === 'object' && body !== null && !Array.isArray(body) && 'key' in body && typeof body.key === 'string'
+  );
+}
+
 export interface AdminParts {
   keys: KeyAdmin;
   requireAdmin: TokenCheck | undefined;
@@ -57,12 +65,7 @@ export function adminRouter({ keys, requireAdmin, stats }: AdminParts): Router {
   });
   router.post('/keys', async function addKey(req: Request, res: Response) {
     const body = await jsonBody(req);
-    if (
-      typeof body !== 'object' ||
-      body === null ||
-      Array.isArray(body) ||
-      typeof (body as { key?: unknown }).key !== 'string'
-    ) {
+    if (!isKeyRequest(body)) {
       return sendError(
         res,
         400,
@@ -71,7 +74,7 @@ export function adminRouter({ keys, requireAdmin, stats }: AdminParts): Router {
       );
     }
     try {
-      sendJson(res, 201, { label: keys.add(body as { key: string }) });
+      sendJson(res, 201, { label: keys.add(body) });
     } catch (error) {
       if (!(error instanceof BalanceConfigError))
         return sendError(res, 500, 'internal_error', 'The key could not be added.');

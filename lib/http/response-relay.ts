@@ -42,6 +42,12 @@ function clientHeaders(response: IncomingMessage, relay: RelayContext): Outgoing
   return Object.assign(downstreamHeaders(response.headers, relay.scrubber), relay.headers);
 }
 
+/** The flush a compression middleware (the `compression` package) adds to the response, if any. */
+function flushOf(res: ServerResponse & { flush?: unknown }): (() => void) | undefined {
+  const { flush } = res;
+  return typeof flush === 'function' ? () => flush.call(res) : undefined;
+}
+
 /** A decoder for a body we asked to get as identity but that came compressed anyway. */
 function decoderFor(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {
   switch ((encoding ?? '').trim().toLowerCase()) {
@@ -85,7 +91,7 @@ export function streamResponse(
   if (eventStream) res.flushHeaders();
   const scrub = relay.scrubber.stream();
   // A compression middleware's flush, so each event leaves at once rather than when its buffer fills.
-  const compressing = typeof (res as { flush?: unknown }).flush === 'function';
+  const flush = flushOf(res);
   let settled = false;
   let writeTimer: NodeJS.Timeout | undefined;
   const source: NodeJS.ReadableStream = decoder ? response.pipe(decoder) : response;
@@ -105,7 +111,7 @@ export function streamResponse(
   const send = (chunk: Buffer): void => {
     if (chunk.length === 0 || res.destroyed) return;
     const more = res.write(chunk);
-    if (compressing) (res as unknown as { flush(): void }).flush();
+    flush?.();
     if (more || writeTimer) return;
     source.pause();
     attempt.hold();
@@ -221,9 +227,10 @@ export function bufferResponse(
     settled = true;
     const headers = clientHeaders(response, relay);
     let raw: Buffer = Buffer.concat(chunks);
-    if (decoderFor(response.headers['content-encoding'])) {
+    const encoding = response.headers['content-encoding'];
+    if (encoding !== undefined && decoderFor(encoding)) {
       try {
-        raw = decompress(response.headers['content-encoding'] as string, raw);
+        raw = decompress(encoding, raw);
       } catch {
         raw = Buffer.from(
           JSON.stringify({ error: { message: 'The upstream sent a compressed body that could not be read.' } }),

@@ -29,13 +29,17 @@ export interface RouterParts {
   requireAdminInBrowser: TokenCheck | undefined;
 }
 
+/** A route's failure: logged by its message (our own text, never upstream data), answered with a JSON 500. */
+function answerFailure(logger: Logger, res: ServerResponse, error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  logger.error({ err: message.slice(0, 200) }, 'a balancer route failed');
+  sendError(res, 500, 'internal_error', 'The balancer failed while handling this request.');
+}
+
 /** A handler whose synchronous throw or rejection becomes a JSON 500, never an exit or a hang. */
 function guarded(handler: Handler, logger: Logger) {
   return function guardedRoute(req: Request, res: Response): void {
-    const fail = (error: unknown): void => {
-      logger.error({ err: String((error as Error)?.message ?? error).slice(0, 200) }, 'a balancer route failed');
-      sendError(res, 500, 'internal_error', 'The balancer failed while handling this request.');
-    };
+    const fail = (error: unknown): void => answerFailure(logger, res, error);
     try {
       const done = handler(req, res);
       if (done) done.catch(fail);
@@ -111,8 +115,7 @@ export function balancerRouter(parts: RouterParts): Router {
   router.use('/admin', adminRouter({ keys: parts.keys, requireAdmin, stats: parts.stats }));
   router.use(guarded(parts.proxy, logger));
   router.use(function routeFailed(error: unknown, _req: Request, res: Response, _next: NextFunction) {
-    logger.error({ err: String((error as Error)?.message ?? error).slice(0, 200) }, 'a balancer route failed');
-    sendError(res, 500, 'internal_error', 'The balancer failed while handling this request.');
+    answerFailure(logger, res, error);
   });
   return router;
 }

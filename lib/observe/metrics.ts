@@ -30,6 +30,14 @@ class CollectedMetric {
   reset(): void {}
 }
 
+/**
+ * prom-client's types accept only its own metric classes, but its registry reads no more than a metric's `name`,
+ * `get()`, `reset()` and `aggregator`: the one place a collected metric is passed off as one of them.
+ */
+function register(registry: Registry, metric: CollectedMetric): void {
+  registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+}
+
 const STATES = ['healthy', 'cooling', 'unhealthy', 'invalid', 'exhausted', 'disabled'] as const;
 const PROBE_RESULTS = ['ok', 'failed', 'refused'] as const;
 /** Every reason a state change may carry: the key's own transitions, and quota for exhaustion. */
@@ -52,7 +60,8 @@ export class BalancerMetrics {
   private constructor(registry: Registry, prefix: string) {
     const pools = this.pools;
     const registers = [registry];
-    registry.registerMetric(
+    register(
+      registry,
       new CollectedMetric(
         `${prefix}requests_total`,
         'Requests forwarded upstream, by key and upstream status code (error/timeout when none came).',
@@ -67,10 +76,11 @@ export class BalancerMetrics {
           }
           return samples;
         },
-      ) as never,
+      ),
     );
     const histogram = `${prefix}upstream_response_seconds`;
-    registry.registerMetric(
+    register(
+      registry,
       new CollectedMetric(
         histogram,
         'Time from sending a request upstream to its response headers (time to first byte).',
@@ -95,7 +105,7 @@ export class BalancerMetrics {
           }
           return samples;
         },
-      ) as never,
+      ),
     );
     this.healthChecks = new Counter({
       name: `${prefix}health_checks_total`,

@@ -15,7 +15,27 @@ export function describe(value: unknown): string {
 
 export function positiveInteger(option: string, value: unknown, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback;
-  const ok = typeof value === 'number' && Number.isInteger(value) && (allowZero ? value >= 0 : value > 0);
-  if (!ok) fail(option, `must be a ${allowZero ? 'non-negative' : 'positive'} whole number, got ${describe(value)}.`);
-  return value as number;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1))
+    fail(option, `must be a ${allowZero ? 'non-negative' : 'positive'} whole number, got ${describe(value)}.`);
+  return value;
+}
+
+/** An option checked by a type guard: its value, typed, or undefined when it was left out. */
+export function optional<T>(
+  option: string,
+  value: unknown,
+  isValid: (value: unknown) => value is T,
+  expected: string,
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (!isValid(value)) fail(option, expected);
+  return value;
+}
+
+export function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value !== '';
+}
+
+export function isNonBlankString(value: unknown): value is string {
+  return typeof value === 'string' && value.trim() !== '';
 }

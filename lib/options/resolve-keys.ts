@@ -3,7 +3,7 @@
 // labels and account names that hold no piece of any key.
 import { rejectUnknownOptions } from './errors.js';
 import { assignLabels, containsPieceOf } from './key-label.js';
-import { describe, fail, positiveInteger } from './option-checks.js';
+import { describe, fail, isNonEmptyString, optional, positiveInteger } from './option-checks.js';
 
 /** One key after checking: the secret, and the names it may be shown by. */
 export interface ResolvedKey {
@@ -76,15 +76,11 @@ export function resolveKeys(value: unknown): ResolvedKey[] {
           `ModelScope console.`,
         'ERR_MSB_KEYS',
       );
-    if (label !== undefined && (typeof label !== 'string' || label === ''))
-      fail(`keys[${index}].label`, 'must be a non-empty string.');
-    if (account !== undefined && (typeof account !== 'string' || account === ''))
-      fail(`keys[${index}].account`, 'must be a non-empty string.');
     return {
       key,
-      label: label as string | undefined,
+      label: optional(`keys[${index}].label`, label, isNonEmptyString, 'must be a non-empty string.'),
       weight: positiveInteger(`keys[${index}].weight`, weight, 1),
-      account: account as string | undefined,
+      account: optional(`keys[${index}].account`, account, isNonEmptyString, 'must be a non-empty string.'),
     };
   });
   const firstIndex = new Map<string, number>();
@@ -98,15 +94,15 @@ export function resolveKeys(value: unknown): ResolvedKey[] {
     specs.map((s) => s.key),
     specs.map((s) => s.label),
   );
-  specs.forEach((spec, index) => {
-    if (spec.account !== undefined && specs.some((other) => containsPieceOf(spec.account as string, other.key))) {
+  specs.forEach(({ account, label }, index) => {
+    if (account !== undefined && specs.some((other) => containsPieceOf(account, other.key))) {
       fail(`keys[${index}].account`, 'contains part of a key; an account name is shown in logs, so choose a name.');
     }
-    if (spec.label === undefined) return;
-    if (specs.some((other) => containsPieceOf(spec.label as string, other.key))) {
+    if (label === undefined) return;
+    if (specs.some((other) => containsPieceOf(label, other.key))) {
       fail(`keys[${index}].label`, 'contains part of a key; a label is shown in stats and logs, so choose a name.');
     }
-    if (labels.indexOf(spec.label) !== index)
+    if (labels.indexOf(label) !== index)
       fail(`keys[${index}].label`, "repeats another key's label; labels must be unique.");
   });
   return specs.map((spec, index) => ({

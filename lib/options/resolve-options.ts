@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { DEFAULTS, STRATEGIES } from './defaults.js';
 import { rejectUnknownOptions } from './errors.js';
 import { containsPieceOf } from './key-label.js';
-import { describe, fail, positiveInteger } from './option-checks.js';
+import { describe, fail, isNonBlankString, optional, positiveInteger } from './option-checks.js';
 import { resolveKeys, type ResolvedKey } from './resolve-keys.js';
 import { isLogger, silentLogger, type Logger } from '../observe/logger.js';
 import type {
@@ -127,12 +127,32 @@ function resolvePath(option: string, value: unknown, fallback: string): string {
   return value;
 }
 
-function resolveTokens(option: string, value: unknown): string[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || value.some((t) => typeof t !== 'string' || t.trim() === '')) {
-    fail(option, 'must be an array of non-empty strings.');
-  }
-  return value as string[];
+function isTokenList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every(isNonBlankString);
+}
+
+function isOriginList(value: unknown): value is string[] {
+  return (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((o) => typeof o === 'string' && /^https?:\/\/[^/\s]+$/.test(o))
+  );
+}
+
+function isStrategy(value: unknown): value is Strategy {
+  return (STRATEGIES as readonly unknown[]).includes(value);
+}
+
+function isRegistry(value: unknown): value is Registry {
+  return value instanceof Registry;
+}
+
+function isClock(value: unknown): value is () => number {
+  return typeof value === 'function';
+}
+
+function isBoolean(value: unknown): value is boolean {
+  return typeof value === 'boolean';
 }
 
 function resolveHealthCheck(value: unknown): HealthCheckOptions | false {
@@ -176,18 +196,14 @@ function resolveCors(value: unknown): CorsOptions | false {
   if (value === undefined || value === false) return false;
   const given = section<CorsOptions>('cors', value, ['origins', 'maxAgeSeconds']);
   const { origins } = given;
-  const listed =
-    Array.isArray(origins) &&
-    origins.length > 0 &&
-    origins.every((o) => typeof o === 'string' && /^https?:\/\/[^/\s]+$/.test(o));
-  if (origins !== '*' && !listed) {
+  if (origins !== '*' && !isOriginList(origins)) {
     fail(
       'cors.origins',
       "must be '*' or a non-empty array of origins such as 'https://app.example.com' (scheme and host, no path).",
     );
   }
   return {
-    origins: origins as CorsOptions['origins'],
+    origins,
     maxAgeSeconds: positiveInteger('cors.maxAgeSeconds', given.maxAgeSeconds, DEFAULTS.cors.maxAgeSeconds, true),
   };
 }
@@ -221,20 +237,22 @@ export function resolveOptions(input: unknown): ResolvedConfig {
   rejectUnknownOptions(input, TOP_LEVEL, '');
   const o = input as Record<string, unknown>;
   const keys = resolveKeys(o.keys);
-  if (o.logger !== undefined && !isLogger(o.logger))
-    fail('logger', 'must have debug, info, warn and error methods (pino works).');
-  if (o.registry !== undefined && !(o.registry instanceof Registry))
-    fail('registry', 'must be a prom-client Registry.');
-  if (o.strategy !== undefined && !(STRATEGIES as readonly string[]).includes(o.strategy as string)) {
-    fail('strategy', `must be one of ${STRATEGIES.map((s) => `'${s}'`).join(', ')}, got ${describe(o.strategy)}.`);
-  }
-  if (o.now !== undefined && typeof o.now !== 'function')
-    fail('now', 'must be a function returning epoch milliseconds.');
-  if (o.adminToken !== undefined && (typeof o.adminToken !== 'string' || o.adminToken.trim() === '')) {
-    fail('adminToken', 'must be a non-empty string.');
-  }
-  if (o.forwardClientAddress !== undefined && typeof o.forwardClientAddress !== 'boolean')
-    fail('forwardClientAddress', 'must be true or false.');
+  const logger = optional('logger', o.logger, isLogger, 'must have debug, info, warn and error methods (pino works).');
+  const registry = optional('registry', o.registry, isRegistry, 'must be a prom-client Registry.');
+  const strategy = optional(
+    'strategy',
+    o.strategy,
+    isStrategy,
+    `must be one of ${STRATEGIES.map((s) => `'${s}'`).join(', ')}, got ${describe(o.strategy)}.`,
+  );
+  const now = optional('now', o.now, isClock, 'must be a function returning epoch milliseconds.');
+  const adminToken = optional('adminToken', o.adminToken, isNonBlankString, 'must be a non-empty string.');
+  const forwardClientAddress = optional(
+    'forwardClientAddress',
+    o.forwardClientAddress,
+    isBoolean,
+    'must be true or false.',
+  );
   const cooldown = section<CooldownOptions>('cooldown', o.cooldown, ['baseMs', 'maxMs']);
   const timeouts = section<TimeoutOptions>('timeouts', o.timeouts, ['connectMs', 'firstByteMs', 'idleMs', 'totalMs']);
   const affinity = section<TaskAffinityOptions>('taskAffinity', o.taskAffinity, ['maxEntries', 'ttlMs']);
@@ -248,9 +266,9 @@ export function resolveOptions(input: unknown): ResolvedConfig {
     keys,
     target: resolveTarget(o.target, keys),
     healthCheck: resolveHealthCheck(o.healthCheck),
-    logger: (o.logger as Logger | undefined) ?? silentLogger,
-    registry: (o.registry as Registry | undefined) ?? new Registry(),
-    ownsRegistry: o.registry === undefined,
+    logger: logger ?? silentLogger,
+    registry: registry ?? new Registry(),
+    ownsRegistry: registry === undefined,
     metrics: metrics.route,
     metricsPrefix: metrics.prefix,
     retry: resolveRetry(o.retry),
@@ -267,16 +285,16 @@ export function resolveOptions(input: unknown): ResolvedConfig {
     maxBufferedBytes: positiveInteger('maxBufferedBytes', o.maxBufferedBytes, DEFAULTS.maxBufferedBytes),
     cors: resolveCors(o.cors),
     queueTimeoutMs: positiveInteger('queueTimeoutMs', o.queueTimeoutMs, DEFAULTS.queueTimeoutMs, true),
-    strategy: (o.strategy as Strategy | undefined) ?? DEFAULTS.strategy,
+    strategy: strategy ?? DEFAULTS.strategy,
     quota: resolveQuota(o.quota),
     taskAffinity: {
       maxEntries: positiveInteger('taskAffinity.maxEntries', affinity.maxEntries, DEFAULTS.taskAffinity.maxEntries),
       ttlMs: positiveInteger('taskAffinity.ttlMs', affinity.ttlMs, DEFAULTS.taskAffinity.ttlMs),
     },
-    accessTokens: resolveTokens('accessTokens', o.accessTokens),
-    adminToken: o.adminToken as string | undefined,
-    forwardClientAddress: (o.forwardClientAddress as boolean | undefined) ?? DEFAULTS.forwardClientAddress,
+    accessTokens: optional('accessTokens', o.accessTokens, isTokenList, 'must be an array of non-empty strings.') ?? [],
+    adminToken,
+    forwardClientAddress: forwardClientAddress ?? DEFAULTS.forwardClientAddress,
     store: resolveStore(o.store),
-    now: (o.now as (() => number) | undefined) ?? Date.now,
+    now: now ?? Date.now,
   });
 }

@@ -138,7 +138,7 @@ export class KeyState {
   }
 
   /** A 401 or 403: the token itself is refused. */
-  refused(now: number, error: LastError): Transition | null {
+  refused(now: number, error: LastError | null): Transition | null {
     this.lastError = error;
     this.until = now + this.rules.invalidKeyRetryMs;
     return this.status === 'invalid' ? null : this.move('invalid', 'invalid_token');
@@ -155,7 +155,7 @@ export class KeyState {
       this.consecutiveFailures = 0;
       return this.move('healthy', 'probe_passed');
     }
-    if (outcome === 'refused') return this.refused(now, error as LastError);
+    if (outcome === 'refused') return this.refused(now, error ?? null);
     // An invalid key keeps its own trial schedule; unreachability says nothing new about its token.
     if (this.status === 'invalid') return null;
     this.lastError = error ?? null;
