@@ -139,8 +139,6 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
     pool,
     metrics,
     logger: config.logger,
-    agent,
-    target,
     proxy: new UpstreamProxy(config.target, agent),
     scrubber: new KeyScrubber(config.keys.map((k) => k.key)),
     bodies: new BodyBudget(config.maxBufferedBytes),

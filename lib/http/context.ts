@@ -1,11 +1,9 @@
-import type { Agent } from 'node:http';
 import type { BodyBudget } from './body-budget.js';
 import type { Logger } from '../observe/logger.js';
 import type { BalancerMetrics } from '../observe/metrics.js';
 import type { KeyPool } from '../pool/pool.js';
 import type { ResolvedConfig } from '../options/resolve-options.js';
 import type { KeyScrubber } from '../upstream/scrub.js';
-import type { RequestTarget } from '../upstream/target.js';
 import type { SharedState } from '../store/shared-state.js';
 import type { TaskAffinity } from '../pool/task-affinity.js';
 import type { UpstreamProxy } from '../upstream/upstream-proxy.js';
@@ -16,11 +14,8 @@ export interface BalancerContext {
   pool: KeyPool;
   metrics: BalancerMetrics;
   logger: Logger;
-  agent: Agent;
   /** The http-proxy-middleware instance every attempt goes through. */
   proxy: UpstreamProxy;
-  /** `config.target` in the form node:http wants. */
-  target: RequestTarget;
   scrubber: KeyScrubber;
   /** Bytes of request bodies held at once, capped by maxBufferedBytes. */
   bodies: BodyBudget;

@@ -29,7 +29,6 @@ export interface ResolvedConfig {
   healthCheck: HealthCheckOptions | false;
   logger: Logger;
   registry: Registry;
-  ownsRegistry: boolean;
   metrics: MetricsOptions | false;
   metricsPrefix: string;
   retry: { attempts: number; on: ReadonlySet<number>; timeouts: 'idempotent' | 'always' };
@@ -268,7 +267,6 @@ export function resolveOptions(input: unknown): ResolvedConfig {
     healthCheck: resolveHealthCheck(o.healthCheck),
     logger: logger ?? silentLogger,
     registry: registry ?? new Registry(),
-    ownsRegistry: registry === undefined,
     metrics: metrics.route,
     metricsPrefix: metrics.prefix,
     retry: resolveRetry(o.retry),
