@@ -146,33 +146,37 @@ async function main(): Promise<void> {
       `${ms(failoverP50)} (${failover.byAttempts['2']?.length ?? 0}): a failover adds ${ms(failoverCost)}`,
   );
 
-  console.log(`\n${STREAMS} concurrent SSE streams (20 chunks, 50 ms apart):`);
-  const streams: Record<
-    string,
-    { completed: number; failed: number; median: number; p99: number; bytesPerStream?: number }
-  > = {};
-  for (const [name, script, args] of [
+  console.log(`\n${STREAMS} concurrent SSE streams (20 chunks, 50 ms apart), two alternating rounds, best kept:`);
+  type StreamFigures = { completed: number; failed: number; median: number; p99: number; bytesPerStream: number };
+  const streams: Record<string, StreamFigures> = {};
+  const streamContenders = [
     ['floor (hpm)', 'floor.ts', target],
     ['balancer, 3 keys', 'balancer.ts', [...target, '--keys', '3']],
-  ] as const) {
-    const running = await startScript(name, script, [...args]);
-    await streamTest(running.port, 10);
-    const idle = memoryOf(running.pid).rss;
-    const result = await streamTest(running.port, STREAMS);
-    const peak = memoryOf(running.pid).peak;
-    await running.stop();
-    streams[name] = {
-      completed: result.completed,
-      failed: result.failed,
-      median: percentile(result.delays, 50),
-      p99: percentile(result.delays, 99),
-      bytesPerStream: Math.max(0, (peak - idle) / STREAMS),
-    };
-    console.log(
-      `${name.padEnd(22)} completed ${result.completed}/${STREAMS}, chunk delay median ${ms(streams[name].median)} ` +
-        `p99 ${ms(streams[name].p99)}, memory ${((streams[name].bytesPerStream ?? 0) / 1024).toFixed(1)} KiB per ` +
-        `stream`,
-    );
+  ] as const;
+  // One moment of interference on a shared machine can add tens of milliseconds to every chunk of a round: each
+  // contender gets two rounds and keeps the one with the lower median delay (every stream must complete in both).
+  for (let round = 0; round < 2; round++) {
+    for (const [name, script, args] of round % 2 ? [...streamContenders].reverse() : streamContenders) {
+      const running = await startScript(name, script, [...args]);
+      await streamTest(running.port, 10);
+      const idle = memoryOf(running.pid).rss;
+      const result = await streamTest(running.port, STREAMS);
+      const peak = memoryOf(running.pid).peak;
+      await running.stop();
+      const figures: StreamFigures = {
+        completed: Math.min(result.completed, streams[name]?.completed ?? STREAMS),
+        failed: Math.max(result.failed, streams[name]?.failed ?? 0),
+        median: percentile(result.delays, 50),
+        p99: percentile(result.delays, 99),
+        bytesPerStream: Math.max(0, (peak - idle) / STREAMS),
+      };
+      console.log(
+        `${name.padEnd(22)} completed ${result.completed}/${STREAMS}, chunk delay median ${ms(figures.median)} ` +
+          `p99 ${ms(figures.p99)}, memory ${(figures.bytesPerStream / 1024).toFixed(1)} KiB per stream`,
+      );
+      if (!streams[name] || figures.median < streams[name].median) streams[name] = figures;
+      else Object.assign(streams[name], { completed: figures.completed, failed: figures.failed });
+    }
   }
   await upstream.stop();
 
@@ -228,7 +232,7 @@ async function main(): Promise<void> {
     'stream chunk delay over floor, p99 ms':
       Math.round((streams['balancer, 3 keys'].p99 - streams['floor (hpm)'].p99) * 100) / 100,
     'memory per open stream, KiB (target < 64)':
-      Math.round(((streams['balancer, 3 keys'].bytesPerStream ?? 0) / 1024) * 10) / 10,
+      Math.round((streams['balancer, 3 keys'].bytesPerStream / 1024) * 10) / 10,
   };
   console.log('\nRatios:');
   for (const [name, value] of Object.entries(ratios)) console.log(`  ${name.padEnd(56)} ${value ?? 'n/a'}`);

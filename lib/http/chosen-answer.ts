@@ -81,7 +81,7 @@ export interface ChosenAnswer {
   req: IncomingMessage;
   res: ServerResponse;
   outcome: Pending;
-  /** The balancer's own headers for the client (request id, keys tried), sent with the answer's. */
+  /** The balancer's own headers for the client (keys tried), sent with the answer's. */
   headers: Record<string, string>;
   /** Whether the client left (a break then says nothing against the key). */
   clientGone(): boolean;

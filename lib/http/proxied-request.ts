@@ -62,6 +62,8 @@ export class ProxiedRequest {
       ctx.bodies.give(this.heldBytes);
       this.logDone();
     });
+    // Set now, not with the answer: the host app's own middleware (a request logger) can read it at any time.
+    res.setHeader(REQUEST_ID_HEADER, this.requestId);
     const method = req.method ?? 'GET';
     if (!FORWARDED_METHODS.has(method)) {
       sendError(
@@ -69,7 +71,7 @@ export class ProxiedRequest {
         405,
         'method_not_allowed',
         `ModelScope's API takes GET and POST; ${method.slice(0, 20)} is not forwarded.`,
-        { allow: 'GET, HEAD, POST', [REQUEST_ID_HEADER]: this.requestId },
+        { allow: 'GET, HEAD, POST' },
       );
       return;
     }
@@ -81,7 +83,6 @@ export class ProxiedRequest {
         'bad_path',
         'The request path has dot segments, encoded slashes or backslashes; send a plain path such as ' +
           '/v1/chat/completions.',
-        { [REQUEST_ID_HEADER]: this.requestId },
       );
       return;
     }
@@ -98,9 +99,7 @@ export class ProxiedRequest {
         read.status,
         code,
         read.message,
-        read.status === 503
-          ? { 'retry-after': '1', connection: 'close', [REQUEST_ID_HEADER]: this.requestId }
-          : { connection: 'close', [REQUEST_ID_HEADER]: this.requestId },
+        read.status === 503 ? { 'retry-after': '1', connection: 'close' } : { connection: 'close' },
       );
       return;
     }
@@ -238,10 +237,9 @@ export class ProxiedRequest {
 
   private applyVerdict(entry: PoolEntry, verdict: KeyVerdict, status: number): void {
     const { pool, config } = this.ctx;
+    if (verdict.kind === 'success') return pool.succeeded(entry);
     const error = lastErrorForStatus(status, config.now());
     switch (verdict.kind) {
-      case 'success':
-        return pool.succeeded(entry);
       case 'refused':
         return pool.refused(entry, error);
       case 'failed':
@@ -263,9 +261,9 @@ export class ProxiedRequest {
     sendError(this.res, status, code, message, { ...headers, ...this.ownHeaders() });
   }
 
-  /** What every answer to this request carries (set with the answer, never before: Node's merge path costs). */
+  /** What every answer after an attempt carries besides the request id (set on the response from the start). */
   private ownHeaders(): Record<string, string> {
-    return { [REQUEST_ID_HEADER]: this.requestId, [ATTEMPTS_HEADER]: String(this.tried.size) };
+    return { [ATTEMPTS_HEADER]: String(this.tried.size) };
   }
 
   private commit(outcome: Pending): void {

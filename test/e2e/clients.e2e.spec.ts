@@ -2,7 +2,8 @@ import compression from 'compression';
 import { expect } from 'chai';
 import OpenAI from 'openai';
 import request from 'supertest';
-import { KEYS, chat, request as raw, startRig, type Rig } from '../helpers.js';
+import type express from 'express';
+import { KEYS, chat, request as raw, startRig, type Rig, waitFor } from '../helpers.js';
 
 function client(rig: Rig, maxRetries = 2): OpenAI {
   return new OpenAI({ baseURL: `${rig.url}/v1`, apiKey: 'client-side-token', maxRetries, timeout: 10_000 });
@@ -102,6 +103,22 @@ describe('real clients: the official openai package and browsers', function () {
     const made = await chat(rig.url);
     expect(made.headers['x-request-id']).to.match(/^[0-9a-f-]{36}$/);
     expect(rig.fake.received[1].headers['x-request-id']).to.equal(made.headers['x-request-id']);
+  });
+
+  it("8b. lets the host app's own logging read the request id and the answer's headers from the response", async () => {
+    const seen: Array<{ after: Record<string, unknown> }> = [];
+    const logResponse: express.RequestHandler = (_req, res, next) => {
+      res.once('finish', () => seen.push({ after: { ...res.getHeaders() } }));
+      next();
+    };
+    rig = await startRig({}, { before: [logResponse] });
+    // As in a production app (and the example server): no x-powered-by, so nothing else set a header first.
+    rig.app.disable('x-powered-by');
+    const answer = await chat(rig.url, undefined, { 'x-request-id': 'trace-456' });
+    await waitFor(() => seen.length === 1);
+    expect(seen[0].after['x-request-id']).to.equal('trace-456');
+    expect(seen[0].after['x-modelscope-balance-attempts']).to.equal('1');
+    expect(seen[0].after['content-type']).to.equal(answer.headers['content-type']);
   });
 
   describe('6. async task polls', () => {
