@@ -21,12 +21,12 @@ import { startRedis, type RedisProcess } from '../test/fixtures/redis-server.js'
  * `npm run bench`: the balancer's cost next to a bare proxy, in one run on
  * this machine. Every contender is its own process on loopback, in front of
  * the same ModelScope imitation; autocannon drives them from this process.
- * Settings: BENCH_SECONDS (per load test, default 8), BENCH_ROUNDS (default 3), BENCH_STREAMS (default 1000).
+ * Settings: BENCH_SECONDS (per load test, default 8), BENCH_ROUNDS (default 5), BENCH_STREAMS (default 1000).
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 1000);
 const CONNECTIONS = 50;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 /** The round with the median throughput. */
 function medianRound(results: LoadResult[]): LoadResult {

@@ -1,7 +1,7 @@
 // The answer chosen for a client: relayed (streamed, or read whole when it is
 // an error to reshape or an async submission to remember), or dropped when
 // another key's answer is chosen instead.
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { PoolEntry } from '../pool/pool-entry.js';
 import { type KeyVerdict, lastErrorForFailure } from '../upstream/attempt-outcome.js';
 import type { AttemptFailure, UpstreamAttempt } from '../upstream/upstream-attempt.js';
@@ -78,7 +78,8 @@ export function errorAnswer(
 
 export interface ChosenAnswer {
   ctx: BalancerContext;
-  req: IncomingMessage;
+  /** The client's request headers. */
+  clientHeaders: IncomingHttpHeaders;
   res: ServerResponse;
   outcome: Pending;
   /** The balancer's own headers for the client (keys tried), sent with the answer's. */
@@ -90,10 +91,18 @@ export interface ChosenAnswer {
 }
 
 /** Relays the chosen upstream answer to the client. */
-export function relayChosenAnswer({ ctx, req, res, outcome, headers, clientGone, clientStalled }: ChosenAnswer): void {
+export function relayChosenAnswer({
+  ctx,
+  clientHeaders,
+  res,
+  outcome,
+  headers,
+  clientGone,
+  clientStalled,
+}: ChosenAnswer): void {
   const response = outcome.response as IncomingMessage;
   const status = response.statusCode ?? 502;
-  const asyncSubmit = status < 300 && String(req.headers['x-modelscope-async-mode']).toLowerCase() === 'true';
+  const asyncSubmit = status < 300 && String(clientHeaders['x-modelscope-async-mode']).toLowerCase() === 'true';
   const hooks: RelayHooks = {
     completed: outcome.release,
     broke: () => {

@@ -3,7 +3,7 @@
 // that answer. Nothing reaches the client before the answer to relay is
 // chosen, which is what makes failover safe.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { hasModelQuotaHeaders, hasQuotaHeaders } from '../pool/account-quota.js';
 import {
   describeFailure,
@@ -42,12 +42,15 @@ export class ProxiedRequest {
   private readonly startedAt = performance.now();
   private finalEntry: PoolEntry | undefined;
   private readonly requestId: string;
+  private readonly clientHeaders: IncomingHttpHeaders;
 
   constructor(
     private readonly ctx: BalancerContext,
     private readonly req: IncomingMessage & { body?: unknown },
     private readonly res: ServerResponse,
   ) {
+    // Read once: while http-proxy copies an attempt's headers, `req.headers` briefly holds those (see UpstreamProxy).
+    this.clientHeaders = req.headers;
     const given = req.headers['x-request-id'];
     this.requestId = typeof given === 'string' && /^[\x21-\x7e]{1,200}$/.test(given) ? given : randomUUID();
   }
@@ -109,7 +112,7 @@ export class ProxiedRequest {
 
   /** The request's model, parsed from the body at most once and only when asked. */
   private modelName(): string | undefined {
-    if (this.model === null) this.model = modelOf(this.body, this.req.headers['content-type']);
+    if (this.model === null) this.model = modelOf(this.body, this.clientHeaders['content-type']);
     return this.model;
   }
 
@@ -178,12 +181,12 @@ export class ProxiedRequest {
     };
     const { timeouts } = ctx.config;
     const headers = upstreamHeaders({
-      clientHeaders: req.headers,
+      clientHeaders: this.clientHeaders,
       host: ctx.config.target.host,
       key: entry.key,
       method,
       bodyLength: this.body.length,
-      useApiKeyHeader: req.headers['x-api-key'] !== undefined,
+      useApiKeyHeader: this.clientHeaders['x-api-key'] !== undefined,
       clientAddress: ctx.config.forwardClientAddress ? req.socket.remoteAddress : undefined,
     });
     headers['x-request-id'] = this.requestId;
@@ -291,7 +294,7 @@ export class ProxiedRequest {
     }
     relayChosenAnswer({
       ctx,
-      req: this.req,
+      clientHeaders: this.clientHeaders,
       res,
       outcome,
       headers: this.ownHeaders(),

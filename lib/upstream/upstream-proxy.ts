@@ -35,7 +35,14 @@ export class UpstreamProxy {
         // instead (the pool key, no hop-by-hop or client credentials), so nothing need be removed afterwards.
         start: (req) => {
           const attempt = this.current.get(req);
-          if (attempt) req.headers = attempt.input.headers as IncomingHttpHeaders;
+          if (!attempt) return;
+          const clientHeaders = req.headers;
+          req.headers = attempt.input.headers as IncomingHttpHeaders;
+          // http-proxy copies them synchronously after this event; the client's are back before other code runs,
+          // so nothing after (the host app's logger included) sees ours.
+          queueMicrotask(() => {
+            req.headers = clientHeaders;
+          });
         },
         proxyReq: (proxyReq, req) => {
           const attempt = this.current.get(req);
@@ -73,22 +80,12 @@ export class UpstreamProxy {
   send(req: IncomingMessage, res: ServerResponse, input: AttemptInput): UpstreamAttempt {
     const attempt = new UpstreamAttempt(input);
     this.current.set(req, attempt);
-    // `start` lends http-proxy the attempt's headers; the client's are back once it has copied them (the middleware
-    // settles before the upstream request gets its socket), so nothing after, the host app's logger included, sees ours.
-    const clientHeaders = req.headers;
-    const giveBack = (): void => {
-      req.headers = clientHeaders;
-    };
     try {
-      this.middleware(req, res, (error?: unknown) =>
+      void this.middleware(req, res, (error?: unknown) =>
         attempt.fail((error ?? new Error('not proxied')) as NodeJS.ErrnoException),
-      ).then(giveBack, (error: unknown) => {
-        giveBack();
-        attempt.fail(error as NodeJS.ErrnoException);
-      });
+      ).catch((error: unknown) => attempt.fail(error as NodeJS.ErrnoException));
     } catch (error) {
       // A header value Node refuses, say: a failed attempt, never a leak of in-flight counts.
-      giveBack();
       attempt.fail(error as NodeJS.ErrnoException);
     }
     return attempt;
