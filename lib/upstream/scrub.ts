@@ -104,32 +104,23 @@ export class KeyScrubber {
   mayContainPiece(raw: Buffer): boolean {
     if (this.shortKeys.size > 0) return true;
     let run = 0;
-    for (let i = 0; i < raw.length; i++) {
-      const byte = raw[i];
-      if (byte === 0x5c) return true;
-      if (byte < 128 && this.keyChar[byte] === 1) {
-        if (++run >= PIECE_LENGTH) return true;
-      } else {
-        run = 0;
-      }
-    }
-    return false;
+    for (let i = 0; i < raw.length && run >= 0; i++) run = this.runAfter(raw[i], run);
+    return run < 0;
   }
 
   /** `mayContainPiece` for a string (a header value, a log field): most pass without being encoded at all. */
   private textMayContainPiece(text: string): boolean {
     if (this.shortKeys.size > 0) return true;
     let run = 0;
-    for (let i = 0; i < text.length; i++) {
-      const code = text.charCodeAt(i);
-      if (code === 0x5c) return true;
-      if (code < 128 && this.keyChar[code] === 1) {
-        if (++run >= PIECE_LENGTH) return true;
-      } else {
-        run = 0;
-      }
-    }
-    return false;
+    for (let i = 0; i < text.length && run >= 0; i++) run = this.runAfter(text.charCodeAt(i), run);
+    return run < 0;
+  }
+
+  /** The run of key characters after `code`, or -1 once a piece may be there (the run is long enough, or an escape). */
+  private runAfter(code: number, run: number): number {
+    if (code === 0x5c) return -1;
+    if (code >= 128 || this.keyChar[code] === 0) return 0;
+    return run + 1 >= PIECE_LENGTH ? -1 : run + 1;
   }
 
   /** The body with every key piece redacted; the same Buffer when there was nothing to redact. */
