@@ -48,19 +48,26 @@ function flushOf(res: ServerResponse & { flush?: unknown }): (() => void) | unde
   return typeof flush === 'function' ? () => flush.call(res) : undefined;
 }
 
-/** A decoder for a body we asked to get as identity but that came compressed anyway. */
-function decoderFor(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {
+type Coding = 'gzip' | 'deflate' | 'br';
+
+/** The compression of a body we asked to get as identity but that came compressed anyway, if we can undo it. */
+function codingOf(encoding: string | undefined): Coding | undefined {
   switch ((encoding ?? '').trim().toLowerCase()) {
     case 'gzip':
     case 'x-gzip':
-      return zlib.createGunzip();
+      return 'gzip';
     case 'deflate':
-      return zlib.createInflate();
+      return 'deflate';
     case 'br':
-      return zlib.createBrotliDecompress();
+      return 'br';
     default:
       return undefined;
   }
+}
+
+function decoderFor(coding: Coding): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress {
+  if (coding === 'br') return zlib.createBrotliDecompress();
+  return coding === 'deflate' ? zlib.createInflate() : zlib.createGunzip();
 }
 
 /**
@@ -78,7 +85,8 @@ export function streamResponse(
 ): void {
   const { attempt } = relay;
   const headers = clientHeaders(response, relay);
-  const decoder = decoderFor(response.headers['content-encoding']);
+  const coding = codingOf(response.headers['content-encoding']);
+  const decoder = coding && decoderFor(coding);
   if (decoder) {
     delete headers['content-encoding'];
     delete headers['content-length'];
@@ -227,10 +235,10 @@ export function bufferResponse(
     settled = true;
     const headers = clientHeaders(response, relay);
     let raw: Buffer = Buffer.concat(chunks);
-    const encoding = response.headers['content-encoding'];
-    if (encoding !== undefined && decoderFor(encoding)) {
+    const coding = codingOf(response.headers['content-encoding']);
+    if (coding) {
       try {
-        raw = decompress(encoding, raw);
+        raw = decompress(coding, raw);
       } catch {
         raw = Buffer.from(
           JSON.stringify({ error: { message: 'The upstream sent a compressed body that could not be read.' } }),
@@ -249,14 +257,8 @@ export function bufferResponse(
   });
 }
 
-function decompress(encoding: string, raw: Buffer): Buffer {
+function decompress(coding: Coding, raw: Buffer): Buffer {
   const options = { maxOutputLength: MAX_BUFFERED_BODY };
-  switch (encoding.trim().toLowerCase()) {
-    case 'br':
-      return zlib.brotliDecompressSync(raw, options);
-    case 'deflate':
-      return zlib.inflateSync(raw, options);
-    default:
-      return zlib.gunzipSync(raw, options);
-  }
+  if (coding === 'br') return zlib.brotliDecompressSync(raw, options);
+  return coding === 'deflate' ? zlib.inflateSync(raw, options) : zlib.gunzipSync(raw, options);
 }

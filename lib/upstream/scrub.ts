@@ -204,14 +204,14 @@ export class KeyScrubber {
   }
 }
 
+const NOTHING = Buffer.alloc(0);
+
 /**
  * Scrubs a body that arrives in chunks. Only the last few bytes of a chunk
  * can be the start of a piece that ends in the next one, and only when they
  * are key characters: those are held back, so an SSE event (which ends in a
  * newline) goes out whole and at once.
  */
-const NOTHING = Buffer.alloc(0);
-
 export class StreamScrub {
   private pending: Buffer = NOTHING;
   /** How many of the pending bytes are already known to be part of a piece. */
