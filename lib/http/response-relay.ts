@@ -164,7 +164,7 @@ export function streamResponse(
  * After the last write: a client that reads nothing more for `ms` is cut off,
  * so what it left unread (and its socket) is not held for ever.
  */
-function cutIfStalled(res: ServerResponse, ms: number): void {
+export function cutIfStalled(res: ServerResponse, ms: number): void {
   if (res.writableFinished || res.destroyed) return;
   let timer = setTimeout(() => res.destroy(), ms);
   const refresh = () => {
