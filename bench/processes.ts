@@ -21,7 +21,7 @@ export const PINNED = cpus().length >= 2 && spawnSync('taskset', ['-V'], { stdio
 export const LOAD_CORE = 0;
 export const CONTENDER_CORE = 1;
 
-/** Pins a process, every thread of it, to one core, or lets it run on `'any'` again (nothing happens where pinning is off). */
+/** Pins a process, every thread of it, to one core, or lets it run on `'any'` again (a no-op where pinning is off). */
 export function pinTo(pid: number, core: number | 'any'): void {
   const cores = core === 'any' ? `0-${cpus().length - 1}` : String(core);
   if (PINNED) spawnSync('taskset', ['-a', '-pc', cores, String(pid)], { stdio: 'ignore' });

@@ -32,7 +32,8 @@ for (let round = 0; round < ROUNDS; round++) {
   }
   pairs.push(pair);
   console.log(
-    `round ${round + 1}: memory ${pair['memory store'].rps.toFixed(0)} req/s p50 ${pair['memory store'].p50} ms, RedisStore ${pair.RedisStore.rps.toFixed(0)} req/s p50 ${pair.RedisStore.p50} ms`,
+    `round ${round + 1}: memory ${pair['memory store'].rps.toFixed(0)} req/s p50 ${pair['memory store'].p50} ms, ` +
+      `RedisStore ${pair.RedisStore.rps.toFixed(0)} req/s p50 ${pair.RedisStore.p50} ms`,
   );
 }
 await upstream.stop();

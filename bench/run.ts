@@ -64,7 +64,8 @@ async function measure(contender: Running): Promise<LoadResult> {
 async function main(): Promise<void> {
   console.log(
     `modelscope-balance bench on ${cpus().length} cores, node ${process.version}: ${CONNECTIONS} connections, ` +
-      `${SECONDS} s each; ${PINNED ? 'for throughput, each contender on a core of its own' : 'processes not pinned to cores'}\n`,
+      `${SECONDS} s each; ` +
+      `${PINNED ? 'for throughput, each contender on a core of its own' : 'processes not pinned to cores'}\n`,
   );
   // Throughput: each contender on a core of its own, the load generator, the imitation and Redis on the other.
   pinTo(process.pid, LOAD_CORE);
@@ -275,7 +276,8 @@ async function main(): Promise<void> {
     console.log(`\nHostile soak for ${soakSeconds} s (npm run soak runs it alone):`);
     const soak = await runHostileSoak(soakSeconds, 20);
     console.log(
-      `${soak.requests} requests, ${soak.nonReaders} non-reading clients: ${soak.problems.length === 0 ? 'no problem' : soak.problems.join('; ')}`,
+      `${soak.requests} requests, ${soak.nonReaders} non-reading clients: ` +
+        `${soak.problems.length === 0 ? 'no problem' : soak.problems.join('; ')}`,
     );
     if (soak.problems.length > 0) process.exitCode = 1;
   }

@@ -106,7 +106,7 @@ describe('no key leaks, anywhere, over a broad scenario', function () {
     },
   );
 
-  it("leaves the host app the client's own headers: a request logger after the answer never sees a pool key", async () => {
+  it("leaves the host app the client's own headers: a logger after the answer never sees a pool key", async () => {
     const hostSaw: Array<Record<string, unknown>> = [];
     const logHeaders: express.RequestHandler = (req, res, next) => {
       res.once('finish', () => hostSaw.push({ ...req.headers }));
