@@ -33,6 +33,18 @@ export async function loadTest(port: number, connections: number, seconds: numbe
   };
 }
 
+/** A POST of the small chat completion to a contender on loopback (the body is sent with `end(CHAT)`). */
+function chatRequest(port: number, agent: http.Agent): http.RequestOptions {
+  return {
+    host: '127.0.0.1',
+    port,
+    path: '/v1/chat/completions',
+    method: 'POST',
+    agent,
+    headers: { 'content-type': 'application/json' },
+  };
+}
+
 /**
  * Sequential requests on one keep-alive connection, timed one by one with a
  * monotonic clock (autocannon reports whole milliseconds, too coarse here).
@@ -47,20 +59,10 @@ export async function sequentialLatency(
   for (let i = 0; i < count; i++) {
     const started = performance.now();
     const attempts = await new Promise<string>((resolve, reject) => {
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port,
-          path: '/v1/chat/completions',
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json' },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(String(res.headers['x-modelscope-balance-attempts'] ?? '-')));
-        },
-      );
+      const req = http.request(chatRequest(port, agent), (res) => {
+        res.resume();
+        res.on('end', () => resolve(String(res.headers['x-modelscope-balance-attempts'] ?? '-')));
+      });
       req.on('error', reject);
       req.end(CHAT);
     });
@@ -87,39 +89,29 @@ export async function streamTest(port: number, count: number): Promise<StreamRes
   let failed = 0;
   const one = () =>
     new Promise<void>((resolve) => {
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port,
-          path: '/v1/chat/completions',
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json' },
-        },
-        (res) => {
-          let buffer = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            const now = performance.timeOrigin + performance.now();
-            buffer += chunk;
-            let end: number;
-            while ((end = buffer.indexOf('\n\n')) !== -1) {
-              const event = buffer.slice(0, end);
-              buffer = buffer.slice(end + 2);
-              const match = /"created_ms":([\d.]+)/.exec(event);
-              if (match) delays.push(now - Number(match[1]));
-            }
-          });
-          res.on('end', () => {
-            completed++;
-            resolve();
-          });
-          res.on('error', () => {
-            failed++;
-            resolve();
-          });
-        },
-      );
+      const req = http.request(chatRequest(port, agent), (res) => {
+        let buffer = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          const now = performance.timeOrigin + performance.now();
+          buffer += chunk;
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) !== -1) {
+            const event = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const match = /"created_ms":([\d.]+)/.exec(event);
+            if (match) delays.push(now - Number(match[1]));
+          }
+        });
+        res.on('end', () => {
+          completed++;
+          resolve();
+        });
+        res.on('error', () => {
+          failed++;
+          resolve();
+        });
+      });
       req.on('error', () => {
         failed++;
         resolve();

@@ -16,11 +16,13 @@ async function attemptTo(
   agent: http.Agent,
   extraHeaders: Record<string, string> = {},
   attemptHeaders: Record<string, string> = {},
-): Promise<{ attempt: UpstreamAttempt; result: AttemptResult; close(): void }> {
+): Promise<{ attempt: UpstreamAttempt; result: AttemptResult; clientRequest: http.IncomingMessage; close(): void }> {
   const proxy = new UpstreamProxy(new URL(upstream), agent);
   let attempt!: UpstreamAttempt;
+  let clientRequest!: http.IncomingMessage;
   const started = new Promise<void>((resolve) => {
     void listen((req, res) => {
+      clientRequest = req;
       req.resume();
       req.once('end', () => {
         attempt = proxy.send(req, res, {
@@ -53,7 +55,7 @@ async function attemptTo(
   let closeFront = () => {};
   await started;
   const result = await attempt.result;
-  return { attempt, result, close: () => closeFront() };
+  return { attempt, result, clientRequest, close: () => closeFront() };
 }
 
 describe('one upstream attempt through http-proxy-middleware', () => {
@@ -115,11 +117,13 @@ describe('one upstream attempt through http-proxy-middleware', () => {
     const run = await attemptTo(
       `http://127.0.0.1:${port}`,
       new http.Agent(),
-      {},
+      { authorization: 'Bearer client-own' },
       { authorization: 'Bearer ms-\u200b-key' },
     );
     done = run.close;
     expect(run.result).to.deep.include({ kind: 'failure', failure: 'connect' });
+    // http-proxy threw while the attempt's headers were lent to it: the client's are back all the same.
+    expect(run.clientRequest.headers.authorization).to.equal('Bearer client-own');
   });
 
   it('reports a real reset as reset', async () => {
