@@ -127,7 +127,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
     ),
   );
   shared = new SharedState(pool, config.store);
-  metrics = BalancerMetrics.for(config.registry, config.metricsPrefix);
+  metrics = BalancerMetrics.claim(config.registry, config.metricsPrefix);
   const storeStatus = () => config.store.status();
   metrics.attach(pool, storeStatus);
   // No cap on sockets: a request queued for a socket would reach http-proxy's proxyReq after its body was due.
@@ -224,6 +224,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
         await checker.stop();
         await config.store.close();
         metrics.detach(pool, storeStatus);
+        metrics.release();
         (agent as unknown as { keepAlive: boolean }).keepAlive = false;
         for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
       })();

@@ -20,7 +20,7 @@ import { answerNoKey, DONT_RETRY } from './no-key-answer.js';
 import type { PoolEntry } from '../pool/pool-entry.js';
 import type { NoKeyReason } from '../pool/pool.js';
 import { modelOf, readRequestBody } from './request-body.js';
-import { failoverAllowed } from './retry-rules.js';
+import { failoverAllowed, resendRepeatsGeneration } from './retry-rules.js';
 import { polledTaskId } from '../pool/task-affinity.js';
 import { isTimeout, type UpstreamAttempt } from '../upstream/upstream-attempt.js';
 import { upstreamPath } from '../upstream/upstream-path.js';
@@ -279,6 +279,7 @@ export class ProxiedRequest {
         timedOut
           ? `The upstream did not answer in time (${describeFailure(outcome.failure)}).`
           : `The upstream could not be reached (${describeFailure(outcome.failure)}).`,
+        resendRepeatsGeneration(outcome, this.req.method ?? 'GET') ? DONT_RETRY : {},
       );
     }
     if (outcome.verdict?.kind === 'refused') {

@@ -92,8 +92,12 @@ export function streamResponse(
     delete headers['content-length'];
   }
   const eventStream = isEventStream(headers);
-  // A compression middleware in the host app must not hold events back.
-  if (eventStream) headers['cache-control'] = 'no-cache, no-transform';
+  // Nothing between us and the client may hold events back: a compression middleware in the host app
+  // (no-transform), or nginx, which buffers a proxied answer unless told not to (X-Accel-Buffering).
+  if (eventStream) {
+    headers['cache-control'] = 'no-cache, no-transform';
+    headers['x-accel-buffering'] = 'no';
+  }
   res.writeHead(response.statusCode ?? 502, headers);
   // An event stream's headers go out now (the client sees the stream open); others ride with the first chunk.
   if (eventStream) res.flushHeaders();

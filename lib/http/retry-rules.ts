@@ -27,3 +27,23 @@ export function failoverAllowed(outcome: Pending, method: string, retry: Resolve
   const status = outcome.response?.statusCode ?? 0;
   return status === 401 || status === 403 || retry.on.has(status);
 }
+
+/**
+ * Whether a client's resend of this failed attempt would repeat a generation: a POST (any method but GET and HEAD)
+ * that reached the upstream whole and then timed out or was reset. Such answers say `x-should-retry: false`, since
+ * the OpenAI SDKs resend 5xx twice by default. A connection that never opened, or a reused socket the upstream had
+ * closed, never reached it: a resend is harmless there.
+ */
+export function resendRepeatsGeneration(outcome: Pending, method: string): boolean {
+  if (!outcome.failure || !outcome.sentWhole || IDEMPOTENT.has(method)) return false;
+  switch (outcome.failure) {
+    case 'connect':
+    case 'connect_timeout':
+    case 'aborted':
+      return false;
+    case 'reset':
+      return outcome.freshSocket === true;
+    default:
+      return true;
+  }
+}

@@ -10,6 +10,7 @@ import { statusRouter } from './status-routes.js';
 import { sendError } from './error-response.js';
 import type { Logger } from '../observe/logger.js';
 import type { KeyPool } from '../pool/pool.js';
+import type { CorsOptions } from '../options/options.js';
 import type { ResolvedConfig } from '../options/resolve-options.js';
 import { createHealthHandler, createStatsHandler } from './stats.js';
 
@@ -77,6 +78,57 @@ function corsFor(options: Exclude<ResolvedConfig['cors'], false>) {
   });
 }
 
+/** A CORS preflight: what the `cors` package answers (any other OPTIONS is not ours to answer with 200). */
+function isPreflight(req: IncomingMessage): boolean {
+  return req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined;
+}
+
+/**
+ * OPTIONS is answered 405 unless it is a CORS preflight and `cors` is set: Express would otherwise answer it 200
+ * with the methods of our own routes (/status, /stats, /admin …) to anyone, token or not.
+ */
+function refuseOptions(cors: boolean) {
+  return function optionsOnlyAsPreflight(req: Request, res: Response, next: NextFunction): void {
+    if (req.method !== 'OPTIONS' || (cors && isPreflight(req))) return next();
+    sendError(
+      res,
+      405,
+      'method_not_allowed',
+      'OPTIONS is answered only as a CORS preflight, when the cors option is set; send GET, HEAD or POST.',
+      { allow: 'GET, HEAD, POST' },
+    );
+  };
+}
+
+/**
+ * With `cors` set, a request whose Origin is neither allowed nor the balancer's own host is refused before any
+ * key is used: a browser sends a no-cors POST (`text/plain`) without a preflight, and only the answer would be
+ * hidden from the page, not the call to ModelScope. Requests without Origin (servers, SDKs) pass.
+ */
+export function refuseOtherOrigins(origins: CorsOptions['origins']) {
+  const allowed = new Set(origins === '*' ? [] : origins);
+  return function originAllowed(req: Request, res: Response, next: NextFunction): void {
+    const origin = req.headers.origin;
+    if (origins === '*' || origin === undefined || allowed.has(origin) || sameOrigin(origin, req.headers.host))
+      return next();
+    sendError(
+      res,
+      403,
+      'origin_not_allowed',
+      'This origin may not call the balancer: add it to the cors origins (cors_origins) or call from a server.',
+      { vary: 'Origin' },
+    );
+  };
+}
+
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
 export function balancerRouter(parts: RouterParts): Router {
   const { config, pool, logger, requireAdmin } = parts;
   const router = express.Router();
@@ -84,7 +136,8 @@ export function balancerRouter(parts: RouterParts): Router {
     if (!parts.closed()) return next();
     sendError(res, 503, 'balancer_closed', 'This balancer is shutting down.', { connection: 'close' });
   });
-  if (config.cors) router.use(corsFor(config.cors));
+  router.use(refuseOptions(config.cors !== false));
+  if (config.cors) router.use(corsFor(config.cors), refuseOtherOrigins(config.cors.origins));
   const adminOnly = function adminOnly(req: Request, res: Response, next: NextFunction) {
     if (!requireAdmin || requireAdmin(req, res)) next();
   };

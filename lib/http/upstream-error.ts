@@ -16,8 +16,14 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.slice(0, MAX_MESSAGE) : undefined;
 }
 
-/** What a ModelScope-style or plain body says, or undefined when it already is OpenAI-shaped or unknown JSON. */
-function readBody(body: Buffer): Found | undefined {
+/** An OpenAI-shaped error (`{"error":{"message":…}}`) as parsed, or undefined. */
+type OpenAiShaped = { error: Record<string, unknown> };
+
+/**
+ * What a ModelScope-style or plain body says; an OpenAI-shaped body as it is (to fill in a missing `code`);
+ * undefined for JSON we can't read.
+ */
+function readBody(body: Buffer): Found | OpenAiShaped | undefined {
   const raw = body.toString('utf8');
   let parsed: unknown;
   try {
@@ -34,7 +40,7 @@ function readBody(body: Buffer): Found | undefined {
   const record = parsed as Record<string, unknown>;
   const openAi = record.error;
   if (typeof openAi === 'object' && openAi !== null && typeof (openAi as { message?: unknown }).message === 'string')
-    return undefined;
+    return record as OpenAiShaped;
   const errors = record.errors;
   if (typeof errors === 'object' && errors !== null) {
     const inner = errors as Record<string, unknown>;
@@ -56,16 +62,23 @@ function readBody(body: Buffer): Found | undefined {
 
 /**
  * The body to send for an upstream error answer: OpenAI-shaped, with our
- * `code` where we know what happened. Bodies already OpenAI-shaped, and JSON
- * we can't read, pass unchanged.
+ * `code` where we know what happened. Bodies already OpenAI-shaped pass
+ * unchanged but for a `code` filled in when they have none, so every error a
+ * client sees carries one; JSON we can't read passes unchanged.
  */
 export function openAiErrorBody(status: number, body: Buffer, code: BalancerErrorCode | undefined): Buffer {
   const found = readBody(body);
   if (!found) return body;
+  const fallback = status >= 500 ? 'upstream_error' : 'upstream_rejected';
+  if ('error' in found) {
+    const given = found.error.code;
+    if ((typeof given === 'string' && given !== '') || typeof given === 'number') return body;
+    return Buffer.from(JSON.stringify({ ...found, error: { ...found.error, code: code ?? fallback } }));
+  }
   const error: Record<string, string> = {
     message: found.message ?? `The upstream answered ${status}.`,
     type: errorType(status),
-    code: code ?? found.code ?? (status >= 500 ? 'upstream_error' : 'upstream_rejected'),
+    code: code ?? found.code ?? fallback,
   };
   if (found.requestId) error.request_id = found.requestId;
   return Buffer.from(JSON.stringify({ error }));

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { BalanceConfigError } from '../options/errors.js';
 import { LATENCY_BUCKETS } from '../pool/key-tallies.js';
 import type { KeyPool } from '../pool/pool.js';
 import { TRANSITION_REASONS } from '../pool/key-state.js';
@@ -43,16 +44,24 @@ const PROBE_RESULTS = ['ok', 'failed', 'refused'] as const;
 /** Every reason a state change may carry: the key's own transitions, and quota for exhaustion. */
 const CHANGE_REASONS = [...TRANSITION_REASONS, 'quota'] as const;
 
+/** Why a value read from the shared store was dropped: bounded, so safe as a label. */
+export const STORE_REJECT_REASONS = ['malformed', 'oversized', 'version', 'kind', 'shape', 'time', 'size'] as const;
+export type StoreRejectReason = (typeof STORE_REJECT_REASONS)[number];
+
 /**
- * The balancer's metrics. Created once per (registry, prefix); balancers that
- * share both share the metrics, and the pool gauges are read at scrape time
- * from every pool attached, so no timer keeps them current.
+ * The balancer's metrics. Created once per (registry, prefix) and held by one
+ * open balancer at a time: two balancers with overlapping key labels under one
+ * prefix would serve duplicated series that Prometheus rejects. The pool
+ * gauges are read at scrape time, so no timer keeps them current.
  */
 export class BalancerMetrics {
   readonly healthChecks: Counter<'key' | 'result'>;
   readonly noKeyAvailable: Counter<'reason'>;
   readonly retries: Counter<'reason'>;
   readonly stateChanges: Counter<'key' | 'to' | 'reason'>;
+  readonly storeRejected: Counter<'reason'>;
+  /** Whether an open balancer holds these metrics. */
+  private held = false;
   private readonly pools = new Set<KeyPool>();
   /** The shared stores of the balancers attached (a MemoryStore says 'local' and adds no sample). */
   private readonly stores = new Set<() => 'ok' | 'degraded' | 'local'>();
@@ -133,6 +142,12 @@ export class BalancerMetrics {
       labelNames: ['key', 'to', 'reason'],
       registers,
     });
+    this.storeRejected = new Counter({
+      name: `${prefix}store_rejected_total`,
+      help: 'Values read from the shared store (Redis) that were dropped, never applied: by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
     new Gauge({
       name: `${prefix}key_healthy`,
       help: '1 when the key can take a request now, else 0.',
@@ -204,13 +219,30 @@ export class BalancerMetrics {
 
   private static readonly shared = new WeakMap<Registry, Map<string, BalancerMetrics>>();
 
-  /** The metrics of `registry` under `prefix`, created on first use. */
-  static for(registry: Registry, prefix: string): BalancerMetrics {
+  /**
+   * The metrics of `registry` under `prefix`, created on first use, for one open balancer: a second one asking while
+   * the first is open is refused (`release()` on close frees them).
+   */
+  static claim(registry: Registry, prefix: string): BalancerMetrics {
     let byPrefix = BalancerMetrics.shared.get(registry);
     if (!byPrefix) BalancerMetrics.shared.set(registry, (byPrefix = new Map()));
     let metrics = byPrefix.get(prefix);
+    if (metrics?.held) {
+      throw new BalanceConfigError(
+        'ERR_MSB_METRICS_PREFIX_IN_USE',
+        'metrics.prefix',
+        `'${prefix}' is used by another open balancer on this registry, whose series would merge with these: give ` +
+          'each balancer that shares a registry its own prefix, or close the other first.',
+      );
+    }
     if (!metrics) byPrefix.set(prefix, (metrics = new BalancerMetrics(registry, prefix)));
+    metrics.held = true;
     return metrics;
+  }
+
+  /** Frees the metrics for another balancer (on close); its pool's series go with `detach`. */
+  release(): void {
+    this.held = false;
   }
 
   /** Drops the series of a key that left the pool (the gauges and tallies follow the pool by themselves). */

@@ -9,6 +9,7 @@ export const CONFIG_ERROR_CODES = [
   'ERR_MSB_KEYS',
   'ERR_MSB_KEY_EXISTS',
   'ERR_MSB_NOT_CALLED',
+  'ERR_MSB_METRICS_PREFIX_IN_USE',
 ] as const;
 
 export type ConfigErrorCode = (typeof CONFIG_ERROR_CODES)[number];

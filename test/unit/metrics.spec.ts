@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import express from 'express';
 import { Registry, collectDefaultMetrics, register as globalRegistry } from 'prom-client';
 import request from 'supertest';
-import { modelscopeBalance } from '../../lib/index.js';
+import { BalanceConfigError, modelscopeBalance } from '../../lib/index.js';
 import { KEYS, assertNoKeyIn, chat, startRig, type Rig } from '../helpers.js';
 
 /** The value of one sample in Prometheus text, or undefined. */
@@ -138,15 +138,37 @@ describe('Prometheus metrics', () => {
     const one = modelscopeBalance({ keys: [KEYS[0]], healthCheck: false });
     const two = modelscopeBalance({ keys: [KEYS[1]], healthCheck: false });
     const three = modelscopeBalance({ keys: [KEYS[2]], healthCheck: false, registry: shared });
-    const four = modelscopeBalance({ keys: [KEYS[0]], healthCheck: false, registry: shared });
+    const four = modelscopeBalance({
+      keys: [KEYS[0]],
+      healthCheck: false,
+      registry: shared,
+      metrics: { prefix: 'second_' },
+    });
     const app = express().use('/a', one).use('/b', two);
     expect((await request(app).get('/a/metrics').expect(200)).text).to.include('modelscope_balance_key_healthy');
     expect((await request(app).get('/b/metrics').expect(200)).text).to.include('modelscope_balance_key_healthy');
-    expect(await shared.getSingleMetricAsString('modelscope_balance_key_healthy')).to.include('key="ms-11…0001"');
     expect(await shared.getSingleMetricAsString('modelscope_balance_key_healthy')).to.include('key="ms-33…0003"');
+    expect(await shared.getSingleMetricAsString('second_key_healthy')).to.include('key="ms-11…0001"');
     expect(await globalRegistry.metrics()).to.include('process_cpu_user_seconds_total');
     await Promise.all([one.close(), two.close(), three.close(), four.close()]);
     globalRegistry.clear();
+  });
+
+  it('refuses a second open balancer on one registry under the same prefix, and frees the prefix on close', async () => {
+    const shared = new Registry();
+    const first = modelscopeBalance({ keys: [KEYS[0]], healthCheck: false, registry: shared });
+    let refusal: unknown;
+    try {
+      modelscopeBalance({ keys: [KEYS[1]], healthCheck: false, registry: shared, metrics: false });
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).to.be.instanceOf(BalanceConfigError);
+    expect(refusal).to.include({ code: 'ERR_MSB_METRICS_PREFIX_IN_USE', option: 'metrics.prefix' });
+    expect((refusal as Error).message).to.match(/its own prefix/);
+    await first.close();
+    const again = modelscopeBalance({ keys: [KEYS[1]], healthCheck: false, registry: shared });
+    await again.close();
   });
 
   it('the Grafana dashboard only queries metrics that /metrics serves', async () => {
