@@ -126,7 +126,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
       () => shared,
     ),
   );
-  shared = new SharedState(pool, config.store);
+  shared = new SharedState(pool, config.store, (reason) => metrics.storeRejected.inc({ reason }));
   metrics = BalancerMetrics.claim(config.registry, config.metricsPrefix);
   const storeStatus = () => config.store.status();
   metrics.attach(pool, storeStatus);
@@ -201,6 +201,11 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
     closed: () => closing !== undefined,
     keys,
     stats,
+    // Fleet counts are read from the store only when someone asks for them: an idle fleet sends nothing.
+    freshStats: async () => {
+      await shared.readFleetCounts();
+      return stats();
+    },
     requireAdminInBrowser,
   });
   let closing: Promise<void> | undefined;

@@ -44,10 +44,18 @@ function isKeyRequest(body: unknown): body is KeySpec {
 export interface AdminParts {
   keys: KeyAdmin;
   requireAdmin: TokenCheck | undefined;
-  stats(): Record<string, unknown>;
+  /** The pool as /stats shows it, fleet counts read first. */
+  stats(): Promise<Record<string, unknown>>;
+  /** This replica's id, in every answer that changed something. */
+  replica: string;
+  /**
+   * Where a hold reaches: every replica on the shared store, or this one. Membership (add, remove) is always this
+   * replica's: Redis never holds a token, so no other replica could use a key added here.
+   */
+  holdScope: 'fleet' | 'this replica';
 }
 
-export function adminRouter({ keys, requireAdmin, stats }: AdminParts): Router {
+export function adminRouter({ keys, requireAdmin, stats, replica, holdScope }: AdminParts): Router {
   const router = express.Router();
   router.use(function adminGuard(req: Request, res: Response, next: NextFunction) {
     if (!requireAdmin) {
@@ -60,8 +68,8 @@ export function adminRouter({ keys, requireAdmin, stats }: AdminParts): Router {
     }
     if (requireAdmin(req, res)) next();
   });
-  router.get('/keys', function listKeys(_req: Request, res: Response) {
-    sendJson(res, 200, stats(), { 'cache-control': 'no-store' });
+  router.get('/keys', async function listKeys(_req: Request, res: Response) {
+    sendJson(res, 200, await stats(), { 'cache-control': 'no-store' });
   });
   router.post('/keys', async function addKey(req: Request, res: Response) {
     const body = await jsonBody(req);
@@ -74,7 +82,7 @@ export function adminRouter({ keys, requireAdmin, stats }: AdminParts): Router {
       );
     }
     try {
-      sendJson(res, 201, { label: keys.add(body) });
+      sendJson(res, 201, { label: keys.add(body), scope: 'this replica', replica });
     } catch (error) {
       if (!(error instanceof BalanceConfigError))
         return sendError(res, 500, 'internal_error', 'The key could not be added.');
@@ -96,7 +104,7 @@ export function adminRouter({ keys, requireAdmin, stats }: AdminParts): Router {
   router.delete('/keys/:label', function removeKey(req: Request, res: Response) {
     const label = String(req.params.label);
     if (!keys.remove(label)) return notFound(res, label);
-    sendJson(res, 200, { removed: label });
+    sendJson(res, 200, { removed: label, scope: 'this replica', replica });
   });
   for (const [action, held] of [
     ['disable', true],
@@ -105,7 +113,7 @@ export function adminRouter({ keys, requireAdmin, stats }: AdminParts): Router {
     router.post(`/keys/:label/${action}`, function holdKey(req: Request, res: Response) {
       const label = String(req.params.label);
       if (!keys.hold(label, held)) return notFound(res, label);
-      sendJson(res, 200, { label, disabled: held });
+      sendJson(res, 200, { label, disabled: held, scope: holdScope, replica });
     });
   }
   router.post('/keys/:label/check', async function checkKey(req: Request, res: Response) {

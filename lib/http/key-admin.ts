@@ -70,6 +70,7 @@ export class KeyAdmin {
     if (!entry) return false;
     if (entry.state.held !== held) {
       entry.state.held = held;
+      this.ctx.shared.holdChanged(entry);
       this.ctx.logger.info(
         { key: label, disabled: held },
         held ? `key ${label} disabled by the operator` : `key ${label} enabled by the operator`,

@@ -3,6 +3,7 @@
 // `x-should-retry: false` when nothing will change soon.
 import type { ServerResponse } from 'node:http';
 import { sendError } from './error-response.js';
+import { isoTime } from './iso-time.js';
 import type { NoKeyReason } from '../pool/pool.js';
 
 /** Tells OpenAI SDKs (Node and Python) not to retry: waiting for a daily reset or a new token takes hours. */
@@ -49,7 +50,7 @@ export function answerNoKey(
       res,
       429,
       'daily_quota_exhausted',
-      `The daily quota of every API key is used up; it resets at ${new Date(reason.retryAt).toISOString()}.`,
+      `The daily quota of every API key is used up; it resets at ${isoTime(reason.retryAt)}.`,
       { ...headers, 'retry-after': seconds, ...DONT_RETRY },
     );
   }

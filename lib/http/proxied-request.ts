@@ -150,6 +150,10 @@ export class ProxiedRequest {
         if (waited) continue;
         return this.answerNoKey(reason);
       }
+      if (!pinned && entry.state.status === 'invalid' && !(await this.claimTrial(entry))) {
+        if (this.clientGone) return;
+        continue;
+      }
       if (pending) discardAnswer(pending);
       pending = undefined;
       const outcome = await this.tryKey(entry, method, path, left);
@@ -159,6 +163,19 @@ export class ProxiedRequest {
       ctx.metrics.retries.inc({ reason: outcome.failure ?? String(outcome.response?.statusCode) });
       pending = outcome;
     }
+  }
+
+  /**
+   * A refused key's trial request is one per fleet per period: claimed through the store (a bounded wait; the trial
+   * is this replica's alone when the store can't say). Meanwhile no other request here picks the key.
+   */
+  private async claimTrial(entry: PoolEntry): Promise<boolean> {
+    const { ctx } = this;
+    entry.state.trialInFlight = true;
+    const claimed = await ctx.shared.claimTrial(entry, ctx.config.invalidKeyRetryMs);
+    entry.state.trialInFlight = false;
+    if (!claimed) ctx.pool.deferTrial(entry);
+    return claimed && !this.clientGone;
   }
 
   /** Only look at the model when some account has per-model figures: most requests never parse their body. */

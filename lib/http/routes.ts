@@ -26,6 +26,8 @@ export interface RouterParts {
   proxy: Handler;
   keys: KeyAdmin;
   stats(): Record<string, unknown>;
+  /** The same, with the fleet's counts read from the store first (for /stats and /admin/keys). */
+  freshStats(): Promise<Record<string, unknown>>;
   /** The status page's guard: the admin token as Bearer or as a Basic password. */
   requireAdminInBrowser: TokenCheck | undefined;
 }
@@ -49,6 +51,9 @@ function guarded(handler: Handler, logger: Logger) {
     }
   };
 }
+
+/** On the balancer's own answers: the replica that gave them (`replicaId`). */
+export const REPLICA_HEADER = 'x-modelscope-balance-replica';
 
 /** Headers a browser client may read on our answers: request id, retry hints, quota figures. */
 const EXPOSED_HEADERS = [
@@ -141,17 +146,24 @@ export function balancerRouter(parts: RouterParts): Router {
   const adminOnly = function adminOnly(req: Request, res: Response, next: NextFunction) {
     if (!requireAdmin || requireAdmin(req, res)) next();
   };
+  // Which replica answered, on the balancer's own routes (never on proxied answers: clients need not know).
+  const replica = function replicaHeader(_req: Request, res: Response, next: NextFunction) {
+    res.setHeader(REPLICA_HEADER, config.replicaId);
+    next();
+  };
   router.get(
     '/health',
+    replica,
     guarded(
       createHealthHandler(pool, () => config.store.status()),
       logger,
     ),
   );
-  router.get('/stats', adminOnly, guarded(createStatsHandler(parts.stats), logger));
+  router.get('/stats', replica, adminOnly, guarded(createStatsHandler(parts.freshStats), logger));
   if (config.metrics) {
     router.get(
       config.metrics.path,
+      replica,
       adminOnly,
       guarded(async function serveMetrics(_req, res) {
         const text = await config.registry.metrics();
@@ -164,8 +176,18 @@ export function balancerRouter(parts: RouterParts): Router {
       }, logger),
     );
   }
-  router.use('/status', statusRouter(pool, parts.requireAdminInBrowser));
-  router.use('/admin', adminRouter({ keys: parts.keys, requireAdmin, stats: parts.stats }));
+  router.use('/status', replica, statusRouter(pool, parts.requireAdminInBrowser));
+  router.use(
+    '/admin',
+    replica,
+    adminRouter({
+      keys: parts.keys,
+      requireAdmin,
+      stats: parts.freshStats,
+      replica: config.replicaId,
+      holdScope: config.store.status() === 'local' ? 'this replica' : 'fleet',
+    }),
+  );
   router.use(guarded(parts.proxy, logger));
   router.use(function routeFailed(error: unknown, _req: Request, res: Response, _next: NextFunction) {
     answerFailure(logger, res, error);

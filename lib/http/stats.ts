@@ -4,7 +4,7 @@ import { sendJson } from './error-response.js';
 import type { KeyPool } from '../pool/pool.js';
 import { shownStatus, type PoolEntry, type ShownStatus } from '../pool/pool-entry.js';
 
-const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
+import { isoTimeOrNull as iso } from './iso-time.js';
 
 function quotaView(figures: QuotaFigures | null, now: number): QuotaStats | null {
   if (!figures) return null;
@@ -74,9 +74,9 @@ export function keyStats(pool: KeyPool, entry: PoolEntry, now: number, fleetRequ
 }
 
 /** GET /stats: an object keyed by each key's label, the shape of the original Go service. */
-export function createStatsHandler(stats: () => Record<string, unknown>) {
-  return function serveStats(_req: IncomingMessage, res: ServerResponse): void {
-    sendJson(res, 200, stats(), { 'cache-control': 'no-store' });
+export function createStatsHandler(stats: () => Promise<Record<string, unknown>>) {
+  return async function serveStats(_req: IncomingMessage, res: ServerResponse): Promise<void> {
+    sendJson(res, 200, await stats(), { 'cache-control': 'no-store' });
   };
 }
 

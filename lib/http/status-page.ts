@@ -19,25 +19,35 @@ export function duration(ms: number): string {
 
 const UNTIL_WORDS = { cooldown: 'back in', trial: 'trial in', reset: 'resets in' } as const;
 
+/** Escapes any value for HTML text or a quoted attribute. */
+const html = (value: unknown): string => escapeHtml(String(value));
+
+/**
+ * One key's row. Everything in it may come from another replica through the store (state, times, figures, the
+ * error's reason) and is escaped, whatever the store's check let through; a state outside the known ones gets no
+ * class of its own.
+ */
 function keyRow(key: StatusKey, now: number): string {
   let quota = '<span class="muted">unknown</span>';
   if (key.quota && key.quota.remaining !== null) {
     const { remaining, limit } = key.quota;
-    const figures = limit !== null ? `${remaining} / ${limit}` : String(remaining);
-    quota = `<progress max="${limit ?? remaining}" value="${remaining}"></progress> <span>${figures}</span>`;
+    const figures = limit !== null ? `${html(remaining)} / ${html(limit)}` : html(remaining);
+    quota = `<progress max="${html(limit ?? remaining)}" value="${html(remaining)}"></progress> <span>${figures}</span>`;
   }
   const until =
     key.until && key.until_kind
-      ? `${UNTIL_WORDS[key.until_kind]} <time data-until="${key.until}">${duration(Date.parse(key.until) - now)}</time>`
+      ? `${UNTIL_WORDS[key.until_kind]} <time data-until="${html(key.until)}">` +
+        `${duration(Date.parse(key.until) - now)}</time>`
       : '';
   const error = key.last_error
-    ? `${escapeHtml(key.last_error.reason)} <time class="muted" ` +
-      `datetime="${key.last_error.at}">${key.last_error.at.slice(11, 19)}</time>`
+    ? `${html(key.last_error.reason)} <time class="muted" ` +
+      `datetime="${html(key.last_error.at)}">${html(key.last_error.at.slice(11, 19))}</time>`
     : '';
+  const state = SHOWN_STATES.includes(key.state) ? key.state : 'unknown';
   return (
-    `<tr data-label="${escapeHtml(key.label)}"><td data-h="key">${escapeHtml(key.label)}</td>` +
-    `<td data-h="state"><span class="badge state-${key.state}">${key.state}</span></td>` +
-    `<td data-h="requests">${key.requests}</td><td data-h="in flight">${key.in_flight}</td>` +
+    `<tr data-label="${html(key.label)}"><td data-h="key">${html(key.label)}</td>` +
+    `<td data-h="state"><span class="badge state-${state}">${html(key.state)}</span></td>` +
+    `<td data-h="requests">${html(key.requests)}</td><td data-h="in flight">${html(key.in_flight)}</td>` +
     `<td data-h="quota">${quota}</td><td data-h="wait">${until}</td><td data-h="last error">${error}</td></tr>`
   );
 }

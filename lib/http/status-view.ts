@@ -42,7 +42,7 @@ export interface StatusView {
   keys: StatusKey[];
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+import { isoTime as iso } from './iso-time.js';
 
 export function statusView(pool: KeyPool, now: number): StatusView {
   const states = Object.fromEntries(SHOWN_STATES.map((state) => [state, 0])) as Record<ShownStatus, number>;

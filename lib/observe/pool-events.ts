@@ -1,5 +1,6 @@
 // What the pool's changes do outside it: a log line and a metric for each
 // transition, and the shared store told (which sends it to other replicas).
+import { isoTime } from '../http/iso-time.js';
 import type { BalancerMetrics } from './metrics.js';
 import type { PoolEvents } from '../pool/pool.js';
 import type { ResolvedConfig } from '../options/resolve-options.js';
@@ -31,7 +32,7 @@ export function poolEvents(
           key: entry.label,
           account: entry.ownAccount ? undefined : entry.accountName,
           model,
-          until: new Date(until).toISOString(),
+          until: isoTime(until),
         },
         model
           ? `key ${entry.label} has no quota left today for this model`

@@ -159,6 +159,12 @@ export interface Options {
    * `modelscope-balance/redis` shares it between replicas. `close()` closes it. Defaults to a `MemoryStore`.
    */
   store?: Store;
+  /**
+   * This replica's name, sent as `x-modelscope-balance-replica` on the balancer's own answers (/health, /stats,
+   * /metrics, /status, /admin) and in the admin API's answers, so an operator behind a load balancer sees which
+   * replica answered. 1–128 visible ASCII characters; never put a secret in it. Defaults to `<hostname>:<pid>`.
+   */
+  replicaId?: string;
   /** The clock, in epoch milliseconds; for tests. Defaults to `Date.now`. */
   now?: () => number;
 }

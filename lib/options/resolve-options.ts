@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import { DEFAULTS, STRATEGIES } from './defaults.js';
 import { rejectUnknownOptions } from './errors.js';
@@ -47,6 +48,7 @@ export interface ResolvedConfig {
   adminToken: string | undefined;
   forwardClientAddress: boolean;
   store: Store;
+  replicaId: string;
   now: () => number;
 }
 
@@ -73,6 +75,7 @@ const TOP_LEVEL = [
   'adminToken',
   'forwardClientAddress',
   'store',
+  'replicaId',
   'now',
 ] as const satisfies ReadonlyArray<keyof Options>;
 
@@ -148,6 +151,10 @@ function isRegistry(value: unknown): value is Registry {
 
 function isClock(value: unknown): value is () => number {
   return typeof value === 'function';
+}
+
+function isReplicaId(value: unknown): value is string {
+  return typeof value === 'string' && /^[\x21-\x7e]{1,128}$/.test(value);
 }
 
 function isBoolean(value: unknown): value is boolean {
@@ -293,6 +300,13 @@ export function resolveOptions(input: unknown): ResolvedConfig {
     adminToken,
     forwardClientAddress: forwardClientAddress ?? DEFAULTS.forwardClientAddress,
     store: resolveStore(o.store),
+    replicaId:
+      optional(
+        'replicaId',
+        o.replicaId,
+        isReplicaId,
+        "must be 1–128 visible ASCII characters (a header value), such as 'eu-1' or 'pod-7f9c:1'.",
+      ) ?? `${hostname()}:${process.pid}`.replace(/[^\x21-\x7e]/g, '_').slice(0, 128),
     now: now ?? Date.now,
   });
 }

@@ -229,6 +229,11 @@ export class KeyPool {
     entry.state.end(trial);
   }
 
+  /** A refused key's trial was taken by another replica of the fleet: this one waits a full period again. */
+  deferTrial(entry: PoolEntry): void {
+    entry.state.until = this.settings.now() + this.settings.invalidKeyRetryMs;
+  }
+
   /** Quota headers of any upstream answer; `model` is read only when the headers name per-model figures. */
   recordQuota(entry: PoolEntry, headers: IncomingHttpHeaders, model: string | undefined): void {
     this.updateQuota(entry, model, (now, reset) => entry.account.record(headers, model, now, reset));

@@ -1,12 +1,16 @@
 // Key state shared between replicas through Redis (ioredis), off the request
 // path: changes are coalesced and written every 250 ms with one HSET and one
-// PUBLISH; counts are batched every second; every replica applies what the
-// others publish. Redis down: nothing waits (no offline queue), one warning,
-// `status()` says degraded; on reconnect the replica publishes its view again.
+// PUBLISH (or a few: one message stays under 128 KiB); every replica applies
+// what the others publish, once it has passed `readUpdate()`. Counts, the
+// heartbeat and pruning are the FleetBook's. Redis down: nothing waits (no
+// offline queue), one warning, `status()` says degraded; on reconnect the
+// replica publishes its view again.
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../observe/logger.js';
 import { silentLogger } from '../observe/logger.js';
+import { FleetBook } from './redis-fleet.js';
+import { parseStoreText } from './shared-update.js';
 import type { SharedUpdate, Store, StoreHandlers } from './store.js';
 
 export interface RedisStoreOptions {
@@ -20,11 +24,23 @@ export interface RedisStoreOptions {
   logger: Logger;
   /** How often coalesced changes are written. Defaults to 250 ms. */
   flushMs: number;
-  /** How often request counts are written and the fleet's read. Defaults to 1000 ms. */
+  /**
+   * How long request counts are batched before they are written (nothing is written while there are none), and
+   * how long a read of the fleet's counts stays fresh. Defaults to 1000 ms.
+   */
   countMs: number;
+  /**
+   * Time between a replica's heartbeats (two commands); one missing three is gone, and the state of keys no live
+   * replica holds is pruned every ten. Defaults to 30 000 ms.
+   */
+  heartbeatMs: number;
 }
 
 const LOOKUP_TIMEOUT_MS = 250;
+/** One PUBLISH carries at most this much; a larger batch is split. Larger incoming messages are dropped unread. */
+export const MAX_MESSAGE_BYTES = 128 * 1024;
+/** A value in the state hash is one update: far smaller than a message. */
+const MAX_VALUE_LENGTH = 96 * 1024;
 
 export class RedisStore implements Store {
   private readonly prefix: string;
@@ -34,8 +50,7 @@ export class RedisStore implements Store {
   private readonly ownsClient: boolean;
   private readonly replica = randomUUID();
   private readonly dirty = new Map<string, SharedUpdate>();
-  private readonly counts = new Map<string, number>();
-  private fleet = new Map<string, number>();
+  private readonly fleet: FleetBook;
   private handlers: StoreHandlers | undefined;
   private timers: NodeJS.Timeout[] = [];
   private warned = false;
@@ -61,9 +76,17 @@ export class RedisStore implements Store {
     }
     this.client.on('close', () => this.degraded('connection closed'));
     this.client.on('ready', () => this.recovered());
-    const flushMs = options.flushMs ?? 250;
-    const countMs = options.countMs ?? 1_000;
-    this.timers = [setInterval(() => this.flush(), flushMs), setInterval(() => this.flushCounts(), countMs)];
+    this.fleet = new FleetBook({
+      client: this.client,
+      prefix: this.prefix,
+      instance: this.replica,
+      countMs: options.countMs ?? 1_000,
+      heartbeatMs: options.heartbeatMs ?? 30_000,
+      members: () => this.handlers?.members() ?? [],
+      failed: (reason) => this.degraded(reason),
+    });
+    // Checks `dirty` and sends nothing when it is empty: no Redis command while idle.
+    this.timers = [setInterval(() => this.flush(), options.flushMs ?? 250)];
     for (const timer of this.timers) timer.unref();
   }
 
@@ -73,8 +96,10 @@ export class RedisStore implements Store {
 
   start(handlers: StoreHandlers): void {
     this.handlers = handlers;
-    this.subscriber.on('message', (_channel: string, message: string) => this.received(message));
+    // As bytes: an oversized message is dropped by its length, never decoded or parsed.
+    this.subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.received(message));
     this.subscriber.subscribe(this.key('events')).catch(() => undefined);
+    this.fleet.start();
     if (this.client.status === 'ready') this.recovered();
   }
 
@@ -95,12 +120,28 @@ export class RedisStore implements Store {
     return (await Promise.race([found, timeout])) ?? undefined;
   }
 
+  async claimTrial(fingerprint: string, ttlMs: number): Promise<boolean> {
+    if (this.client.status !== 'ready') return true;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      setTimeout(() => resolve('timeout'), LOOKUP_TIMEOUT_MS).unref();
+    });
+    const claim = this.client
+      .set(this.key(`trial:${fingerprint}`), this.replica, 'PX', Math.max(1, Math.round(ttlMs)), 'NX')
+      .catch(() => 'failed' as const);
+    // Only a clear "someone else has it" (null) stops the trial; no answer in time means this replica decides alone.
+    return (await Promise.race([claim, timeout])) !== null;
+  }
+
   count(fingerprint: string): void {
-    this.counts.set(fingerprint, (this.counts.get(fingerprint) ?? 0) + 1);
+    this.fleet.count(fingerprint);
   }
 
   fleetCounts(): ReadonlyMap<string, number> {
-    return this.fleet;
+    return this.fleet.counts();
+  }
+
+  readFleetCounts(): Promise<void> {
+    return this.fleet.read();
   }
 
   status(): 'ok' | 'degraded' {
@@ -112,22 +153,21 @@ export class RedisStore implements Store {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     await this.flush();
+    await this.fleet.close();
     this.subscriber.disconnect();
     if (this.ownsClient) this.client.disconnect();
   }
 
-  /** Writes the coalesced changes: one HSET of the latest state, one PUBLISH for the other replicas. */
+  /** Writes the coalesced changes: one HSET of the latest state, and PUBLISHes of at most 128 KiB each. */
   private async flush(): Promise<void> {
     if (this.dirty.size === 0 || this.client.status !== 'ready') return;
     const updates = [...this.dirty.values()];
     this.dirty.clear();
     const fields = updates.flatMap((update) => [`${update.kind}:${update.id}`, JSON.stringify(update)]);
     try {
-      await this.client
-        .multi()
-        .hset(this.key('state'), ...fields)
-        .publish(this.key('events'), JSON.stringify({ from: this.replica, updates }))
-        .exec();
+      const transaction = this.client.multi().hset(this.key('state'), ...fields);
+      for (const message of this.messages(updates)) transaction.publish(this.key('events'), message);
+      await transaction.exec();
     } catch {
       // Not sent: keep the newest of each for the next flush.
       for (const update of updates) {
@@ -138,31 +178,36 @@ export class RedisStore implements Store {
     }
   }
 
-  private async flushCounts(): Promise<void> {
-    if (this.client.status !== 'ready') return;
-    const batch = [...this.counts];
-    this.counts.clear();
-    try {
-      const pipeline = this.client.pipeline();
-      for (const [fingerprint, n] of batch) pipeline.hincrby(this.key('count'), fingerprint, n);
-      pipeline.hgetall(this.key('count'));
-      const results = await pipeline.exec();
-      const all = results?.[results.length - 1]?.[1] as Record<string, string> | undefined;
-      if (all) this.fleet = new Map(Object.entries(all).map(([fingerprint, value]) => [fingerprint, Number(value)]));
-    } catch {
-      for (const [fingerprint, n] of batch) this.counts.set(fingerprint, (this.counts.get(fingerprint) ?? 0) + n);
-      this.degraded('write');
+  /** The updates as messages of at most MAX_MESSAGE_BYTES each (one update is always far smaller). */
+  private messages(updates: SharedUpdate[]): string[] {
+    const head = `{"from":${JSON.stringify(this.replica)},"updates":[`;
+    const messages: string[] = [];
+    let batch: string[] = [];
+    let size = head.length + 2;
+    for (const update of updates) {
+      const text = JSON.stringify(update);
+      const bytes = Buffer.byteLength(text) + 1;
+      if (batch.length > 0 && size + bytes > MAX_MESSAGE_BYTES) {
+        messages.push(`${head}${batch.join(',')}]}`);
+        batch = [];
+        size = head.length + 2;
+      }
+      batch.push(text);
+      size += bytes;
     }
+    if (batch.length > 0) messages.push(`${head}${batch.join(',')}]}`);
+    return messages;
   }
 
-  private received(message: string): void {
-    try {
-      const { from, updates } = JSON.parse(message) as { from: string; updates: SharedUpdate[] };
-      if (from === this.replica) return;
-      for (const update of updates) this.handlers?.apply(update);
-    } catch {
-      // A message not of ours on the channel: ignored.
-    }
+  /** Another replica's message: dropped unread when oversized, else each update handed over to be checked. */
+  private received(message: Buffer): void {
+    if (message.length > MAX_MESSAGE_BYTES) return this.handlers?.rejected('oversized');
+    const read = parseStoreText(message.toString('utf8'), MAX_MESSAGE_BYTES);
+    if ('rejected' in read) return this.handlers?.rejected(read.rejected);
+    const { from, updates } = (read.value ?? {}) as { from?: unknown; updates?: unknown };
+    if (typeof from !== 'string' || !Array.isArray(updates)) return this.handlers?.rejected('malformed');
+    if (from === this.replica) return;
+    for (const update of updates) this.handlers?.apply(update);
   }
 
   /** Connected (again): load what others wrote while we were away, then publish our own view. */
@@ -172,15 +217,14 @@ export class RedisStore implements Store {
     this.warned = false;
     this.client
       .hgetall(this.key('state'))
-      .then((all) => {
+      .then(async (all) => {
         for (const text of Object.values(all)) {
-          try {
-            this.handlers?.apply(JSON.parse(text) as SharedUpdate);
-          } catch {
-            // A field not of ours: ignored.
-          }
+          const read = parseStoreText(text, MAX_VALUE_LENGTH);
+          if ('rejected' in read) this.handlers?.rejected(read.rejected);
+          else this.handlers?.apply(read.value);
         }
         for (const update of this.handlers?.snapshot() ?? []) this.publish(update);
+        await this.fleet.rejoined();
       })
       .catch(() => this.degraded('read'));
   }

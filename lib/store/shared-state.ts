@@ -1,7 +1,9 @@
 // Binds the pool to a store: local changes are handed to it (it coalesces and
 // sends them), changes from other replicas are applied to the pool's entries.
+import type { StoreRejectReason } from '../observe/metrics.js';
 import type { KeyPool } from '../pool/pool.js';
 import type { PoolEntry } from '../pool/pool-entry.js';
+import { readUpdate, UPDATE_VERSION } from './shared-update.js';
 import { fingerprint, type SharedUpdate, type Store } from './store.js';
 
 export class SharedState {
@@ -19,12 +21,19 @@ export class SharedState {
   constructor(
     private readonly pool: KeyPool,
     readonly store: Store,
+    /** Counts a value from the store that was dropped (the `store_rejected_total` metric). */
+    private readonly onRejected: (reason: StoreRejectReason) => void = () => {},
   ) {
     this.sharing = store.status() !== 'local';
   }
 
   start(): void {
-    this.store.start({ apply: (update) => this.apply(update), snapshot: () => this.snapshot() });
+    this.store.start({
+      apply: (update) => this.apply(update),
+      rejected: (reason) => this.onRejected(reason),
+      snapshot: () => this.snapshot(),
+      members: () => this.members(),
+    });
   }
 
   /** A key's fingerprint (computed once per key). */
@@ -51,6 +60,24 @@ export class SharedState {
     this.store.publish(this.quotaUpdate(entry));
   }
 
+  /** An operator's hold or release: fleet-wide, like a cooldown. */
+  holdChanged(entry: PoolEntry): void {
+    if (!this.sharing) return;
+    this.changedAt.set(`hold:${this.keyId(entry)}`, this.pool.now());
+    this.store.publish(this.holdUpdate(entry));
+  }
+
+  /** Whether this replica may send a refused key's trial request now (one per fleet per period). */
+  async claimTrial(entry: PoolEntry, periodMs: number): Promise<boolean> {
+    if (!this.sharing || !this.store.claimTrial) return true;
+    return this.store.claimTrial(this.keyId(entry), periodMs);
+  }
+
+  /** Reads the fleet's request counts now, for someone who shows them (/stats, /admin/keys). */
+  async readFleetCounts(): Promise<void> {
+    if (this.sharing) await this.store.readFleetCounts?.();
+  }
+
   counted(entry: PoolEntry): void {
     if (this.sharing) this.store.count(this.keyId(entry));
   }
@@ -73,12 +100,18 @@ export class SharedState {
   private keyUpdate(entry: PoolEntry): SharedUpdate {
     const { status, until, lastError } = entry.state;
     const id = this.keyId(entry);
-    return { kind: 'key', id, at: this.changedAt.get(`key:${id}`) ?? 0, status, until, lastError };
+    return { v: UPDATE_VERSION, kind: 'key', id, at: this.changedAt.get(`key:${id}`) ?? 0, status, until, lastError };
+  }
+
+  private holdUpdate(entry: PoolEntry): SharedUpdate {
+    const id = this.keyId(entry);
+    return { v: UPDATE_VERSION, kind: 'hold', id, at: this.changedAt.get(`hold:${id}`) ?? 0, held: entry.state.held };
   }
 
   private quotaUpdate(entry: PoolEntry): SharedUpdate {
     const id = this.accountId(entry);
     return {
+      v: UPDATE_VERSION,
       kind: 'quota',
       id,
       at: this.changedAt.get(`quota:${id}`) ?? 0,
@@ -90,8 +123,18 @@ export class SharedState {
   /** This replica's view of what changed here or was learnt (never-changed keys say nothing). */
   private snapshot(): SharedUpdate[] {
     return this.pool.entries
-      .flatMap((entry) => [this.keyUpdate(entry), this.quotaUpdate(entry)])
+      .flatMap((entry) => [this.keyUpdate(entry), this.quotaUpdate(entry), this.holdUpdate(entry)])
       .filter((update) => update.at > 0);
+  }
+
+  /** Every id this replica's pool holds state under: its keys' fingerprints and its accounts'. */
+  private members(): string[] {
+    const ids = new Set<string>();
+    for (const entry of this.pool.entries) {
+      ids.add(this.keyId(entry));
+      ids.add(this.accountId(entry));
+    }
+    return [...ids];
   }
 
   private lookup() {
@@ -109,11 +152,22 @@ export class SharedState {
     return this.index;
   }
 
-  /** Another replica's change. It says nothing new to log or count here: that replica did both. */
-  private apply(update: SharedUpdate): void {
+  /**
+   * Another replica's change, applied only once it has the exact shape this version writes (`readUpdate`). It
+   * says nothing new to log or count here: that replica did both.
+   */
+  private apply(value: unknown): void {
+    const read = readUpdate(value, this.pool.now());
+    if ('rejected' in read) return this.onRejected(read.rejected);
+    const { update } = read;
     const id = `${update.kind}:${update.id}`;
     if (!(update.at > (this.changedAt.get(id) ?? 0))) return;
     this.changedAt.set(id, update.at);
+    if (update.kind === 'hold') {
+      const entry = this.lookup().keys.get(update.id);
+      if (entry) entry.state.held = update.held;
+      return;
+    }
     if (update.kind === 'key') {
       const entry = this.lookup().keys.get(update.id);
       if (!entry || entry.state.held) return;

@@ -3,25 +3,24 @@
 // Nothing on a request's path waits for a store: selection reads local memory,
 // changes are handed over and sent in the background.
 import { createHmac } from 'node:crypto';
-import type { LastError, KeyStatus } from '../pool/key-state.js';
-import type { QuotaFigures } from '../pool/account-quota.js';
+import type { StoreRejectReason } from '../observe/metrics.js';
+import type { SharedUpdate } from './shared-update.js';
 
-/**
- * A change another replica should apply: one key's state, or one account's
- * quota figures. `at` is when it changed (epoch ms): a replica applies only
- * what is newer than what it has, so a view published after a reconnect never
- * undoes a newer change.
- */
-export type SharedUpdate =
-  | { kind: 'key'; id: string; at: number; status: KeyStatus; until: number; lastError: LastError | null }
-  | { kind: 'quota'; id: string; at: number; overall: QuotaFigures | null; models: Array<[string, QuotaFigures]> };
+export type { SharedUpdate } from './shared-update.js';
 
 /** What the balancer gives a store when it starts. */
 export interface StoreHandlers {
-  /** Applies a change published by another replica (or loaded at start). */
-  apply(update: SharedUpdate): void;
+  /**
+   * Applies a change published by another replica (or loaded at start), once it has passed the check of
+   * `readUpdate()`: anything else is dropped and counted. The store hands over what it read, unchecked.
+   */
+  apply(update: unknown): void;
+  /** Counts a value the store could not even hand over (not JSON, too large). */
+  rejected(reason: StoreRejectReason): void;
   /** This replica's current view, published again after a reconnect. */
   snapshot(): SharedUpdate[];
+  /** The ids (fingerprints) of this replica's keys and accounts, so the store can prune what no replica holds. */
+  members(): string[];
 }
 
 /** The pluggable store (the way express-rate-limit has `Store`). */
@@ -37,6 +36,13 @@ export interface Store {
   count(fingerprint: string): void;
   /** The fleet's request counts by fingerprint, as last read (empty when not shared). */
   fleetCounts(): ReadonlyMap<string, number>;
+  /** Reads the fleet's counts now (at most once a second; bounded wait): called when someone asks for them. */
+  readFleetCounts?(): Promise<void>;
+  /**
+   * Claims the one trial request of a refused key for the whole fleet, for `ttlMs`: false when another replica
+   * holds it. A store that cannot tell (down, slow) says true: the trial is then this replica's alone.
+   */
+  claimTrial?(fingerprint: string, ttlMs: number): Promise<boolean>;
   /**
    * 'ok', 'degraded' (shared but unreachable: serving on local state), or 'local' (shares nothing: a store that
    * says 'local' when the balancer starts is never handed changes or counts).

@@ -124,7 +124,8 @@ describe('keys changed at runtime', () => {
 
     it('lists, adds, holds, releases, checks and removes keys, and never echoes a key', async () => {
       const logger = captureLogger();
-      rig = await startRig({ adminToken: ADMIN, logger });
+      rig = await startRig({ adminToken: ADMIN, logger, replicaId: 'r1' });
+      const here = { scope: 'this replica', replica: 'r1' };
       const auth = { authorization: `Bearer ${ADMIN}` };
       const seen: string[] = [];
       const call = async (method: 'get' | 'post' | 'delete', path: string, body?: object) => {
@@ -135,17 +136,17 @@ describe('keys changed at runtime', () => {
       };
       expect(Object.keys((await call('get', '/keys')).body)).to.have.length(3);
       const added = await call('post', '/keys', { key: NEW_KEY, label: 'dave', weight: 2, account: 'team' });
-      expect([added.status, added.body]).to.deep.equal([201, { label: 'dave' }]);
+      expect([added.status, added.body]).to.deep.equal([201, { label: 'dave', ...here }]);
       expect((await call('post', '/keys', { key: NEW_KEY })).status).to.equal(409);
       expect((await call('post', '/keys', { nokey: true })).status).to.equal(400);
       expect((await call('post', '/keys', { key: 'has space' })).status).to.equal(400);
-      expect((await call('post', '/keys/dave/disable')).body).to.deep.equal({ label: 'dave', disabled: true });
+      expect((await call('post', '/keys/dave/disable')).body).to.deep.equal({ label: 'dave', disabled: true, ...here });
       expect((await call('get', '/keys')).body.dave.state).to.equal('disabled');
-      expect((await call('post', '/keys/dave/enable')).body).to.deep.equal({ label: 'dave', disabled: false });
+      expect((await call('post', '/keys/dave/enable')).body).to.deep.equal({ label: 'dave', disabled: false, ...here });
       const check = await call('post', '/keys/dave/check');
       expect(check.body).to.deep.equal({ label: 'dave', result: 'ok', state: 'healthy' });
       expect(rig.fake.received.some((r) => r.key === NEW_KEY && r.url === '/v1/models')).to.equal(true);
-      expect((await call('delete', '/keys/dave')).body).to.deep.equal({ removed: 'dave' });
+      expect((await call('delete', '/keys/dave')).body).to.deep.equal({ removed: 'dave', ...here });
       expect((await call('delete', '/keys/dave')).status).to.equal(404);
       expect((await call('post', '/keys/nobody/check')).status).to.equal(404);
       expect((await call('get', '/elsewhere')).status).to.equal(404);

@@ -1,0 +1,148 @@
+// What replicas tell each other through a store, and the check every value
+// read back passes before it is applied. Redis is shared with whoever can
+// reach it (another version in a rolling upgrade, a script, an attacker with
+// network access): a value is applied only when it has exactly the shape this
+// version writes, else it is dropped and counted (`store_rejected_total`),
+// never applied and so never written back.
+import type { QuotaFigures } from '../pool/account-quota.js';
+import type { KeyStatus, LastError } from '../pool/key-state.js';
+import type { StoreRejectReason } from '../observe/metrics.js';
+
+/** The version of the shape below; a value of any other version is dropped (a newer replica's change waits for it). */
+export const UPDATE_VERSION = 1;
+
+/**
+ * A change another replica should apply: one key's state, one account's quota figures, or an operator's hold on a
+ * key. `at` is when it changed (epoch ms): a replica applies only what is newer than what it has, so a view
+ * published after a reconnect never undoes a newer change.
+ */
+export type SharedUpdate =
+  | { v: 1; kind: 'key'; id: string; at: number; status: KeyStatus; until: number; lastError: LastError | null }
+  | { v: 1; kind: 'quota'; id: string; at: number; overall: QuotaFigures | null; models: Array<[string, QuotaFigures]> }
+  | { v: 1; kind: 'hold'; id: string; at: number; held: boolean };
+
+export type UpdateKind = SharedUpdate['kind'];
+
+/** How far ahead of this replica's clock a time may be: clock skew for change times, the rule's reach for deadlines. */
+const SKEW_MS = 5 * 60_000;
+const HOUR = 3_600_000;
+/** Cooldowns, trial times: the longest sane deadline (a few days). */
+const DEADLINE_AHEAD_MS = 72 * HOUR;
+/** Quota figures go stale at the next daily reset: never more than two days ahead. */
+const RESET_AHEAD_MS = 48 * HOUR;
+const MAX_TEXT = 200;
+/** As many per-model figures as an account keeps (AccountQuota's bound). */
+const MAX_MODELS = 256;
+const KEY_STATUSES: readonly KeyStatus[] = ['healthy', 'cooling', 'unhealthy', 'invalid'];
+
+/** A field's check: undefined when the value is fine, else why not. */
+type Check = (value: unknown, now: number) => StoreRejectReason | undefined;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** An epoch-ms time, finite, not before 1970 and at most `aheadMs` after now. */
+const time =
+  (aheadMs: number): Check =>
+  (value, now) =>
+    typeof value !== 'number'
+      ? 'shape'
+      : Number.isFinite(value) && value >= 0 && value <= now + aheadMs
+        ? undefined
+        : 'time';
+const count: Check = (value) =>
+  value === null || (typeof value === 'number' && Number.isFinite(value) && value >= 0) ? undefined : 'shape';
+const text: Check = (value) =>
+  typeof value !== 'string' ? 'shape' : value.length > 0 && value.length <= MAX_TEXT ? undefined : 'size';
+const oneOf =
+  (allowed: readonly unknown[]): Check =>
+  (value) =>
+    allowed.includes(value) ? undefined : 'shape';
+const nullable =
+  (check: Check): Check =>
+  (value, now) =>
+    value === null ? undefined : check(value, now);
+
+/** An object with exactly these fields, each passing its check. */
+function exactly(fields: Record<string, Check>): Check {
+  const names = Object.keys(fields);
+  return (value, now) => {
+    if (!isRecord(value)) return 'shape';
+    const given = Object.keys(value);
+    if (given.length !== names.length || !given.every((name) => name in fields)) return 'shape';
+    for (const name of names) {
+      const problem = fields[name](value[name], now);
+      if (problem) return problem;
+    }
+    return undefined;
+  };
+}
+
+const figures = exactly({ limit: count, remaining: count, seenAt: time(SKEW_MS), staleAt: time(RESET_AHEAD_MS) });
+const lastError = exactly({
+  status: (value) =>
+    value === 'error' ||
+    value === 'timeout' ||
+    (Number.isInteger(value) && (value as number) >= 100 && (value as number) <= 599)
+      ? undefined
+      : 'shape',
+  reason: text,
+  at: time(SKEW_MS),
+});
+const models: Check = (value, now) => {
+  if (!Array.isArray(value)) return 'shape';
+  if (value.length > MAX_MODELS) return 'size';
+  for (const pair of value) {
+    if (!Array.isArray(pair) || pair.length !== 2) return 'shape';
+    const problem = text(pair[0], now) ?? figures(pair[1], now);
+    if (problem) return problem;
+  }
+  return undefined;
+};
+
+/** Fields every update has. */
+const COMMON: Record<string, Check> = {
+  v: () => undefined, // checked first, as its own reason
+  kind: () => undefined,
+  // A fingerprint (see `fingerprint()`): 32 hex digits.
+  id: (value) => (typeof value === 'string' && /^[0-9a-f]{32}$/.test(value) ? undefined : 'shape'),
+  at: (value, now) => time(SKEW_MS)(value, now) ?? ((value as number) > 0 ? undefined : 'time'),
+};
+
+/**
+ * The fields of each kind besides COMMON. To add a field (or a kind), add its check here and write it where the
+ * update is built (SharedState): the exact-shape rule then accepts it, and a replica of the previous version drops
+ * values carrying it (counted as `shape`) rather than misreading them. A change of meaning of an existing field
+ * needs UPDATE_VERSION + 1.
+ */
+const KINDS: Record<UpdateKind, Record<string, Check>> = {
+  key: { status: oneOf(KEY_STATUSES), until: time(DEADLINE_AHEAD_MS), lastError: nullable(lastError) },
+  quota: { overall: nullable(figures), models },
+  hold: { held: oneOf([true, false]) },
+};
+
+const SHAPES = Object.fromEntries(
+  Object.entries(KINDS).map(([kind, fields]) => [kind, exactly({ ...COMMON, ...fields })]),
+) as Record<UpdateKind, Check>;
+
+export type ReadResult = { update: SharedUpdate } | { rejected: StoreRejectReason };
+
+/** Checks one value read from a store (already parsed JSON) against the shape this version writes, at `now`. */
+export function readUpdate(value: unknown, now: number): ReadResult {
+  if (!isRecord(value)) return { rejected: 'malformed' };
+  if (value.v !== UPDATE_VERSION) return { rejected: 'version' };
+  const shape = Object.hasOwn(KINDS, String(value.kind)) ? SHAPES[value.kind as UpdateKind] : undefined;
+  if (!shape) return { rejected: 'kind' };
+  const problem = shape(value, now);
+  return problem ? { rejected: problem } : { update: value as SharedUpdate };
+}
+
+/** JSON text from a store, parsed only when it is no longer than `maxLength` (so a huge value costs no parse). */
+export function parseStoreText(text: string, maxLength: number): { value: unknown } | { rejected: StoreRejectReason } {
+  if (text.length > maxLength) return { rejected: 'oversized' };
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return { rejected: 'malformed' };
+  }
+}
