@@ -91,8 +91,8 @@ export const schema = {
     default: '',
     env: 'MODELSCOPE_API_KEYS_FILE',
   },
-  server_port: { doc: 'Port to listen on.', format: 'port-number', default: 8080, env: 'PORT', arg: 'port' },
-  host: { doc: 'Address to bind.', format: String, default: '0.0.0.0', env: 'HOST', arg: 'host' },
+  server_port: { doc: 'Port to listen on.', format: 'port-number', default: 8080, env: 'PORT' },
+  host: { doc: 'Address to bind.', format: String, default: '0.0.0.0', env: 'HOST' },
   target_url: {
     doc: 'ModelScope base URL.',
     format: String,
@@ -114,7 +114,6 @@ export const schema = {
     format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
     default: 'info',
     env: 'LOG_LEVEL',
-    arg: 'log-level',
   },
   shutdown_grace_ms: ms(
     'On SIGTERM/SIGINT, how long requests in flight may take to finish.',
@@ -226,10 +225,22 @@ export const schema = {
   redis_prefix: { doc: 'Prefix of every Redis key and channel.', format: String, default: 'msb:', env: 'REDIS_PREFIX' },
   request_timeout_ms: ms('Longest time a client may take to send a whole request.', 'REQUEST_TIMEOUT_MS', 60_000),
   headers_timeout_ms: ms('Longest time a client may take to send its headers.', 'HEADERS_TIMEOUT_MS', 20_000),
+  keep_alive_timeout_ms: ms(
+    'How long an idle kept-alive client connection stays open: longer than the idle timeout of a proxy in front.',
+    'KEEP_ALIVE_TIMEOUT_MS',
+    65_000,
+  ),
+  replica_id: {
+    doc: "This replica's name on the balancer's own answers; empty: <hostname>:<pid>.",
+    format: String,
+    default: '',
+    env: 'REPLICA_ID',
+  },
 };
 
-// Every setting can also be given on the command line under its own name: `--retry_attempts 5`.
-for (const [name, item] of Object.entries(schema) as Array<[string, { arg?: string }]>) item.arg ??= name;
+// Every setting is read by convict from the command line under its own name (`--retry_attempts 5`); command-line.ts
+// turns the other spellings (`--retry-attempts`, `--port`) into that one and refuses unknown flags.
+for (const [name, item] of Object.entries(schema) as Array<[string, { arg?: string }]>) item.arg = name;
 
 export type SettingName = keyof typeof schema;
 
@@ -271,10 +282,13 @@ export interface Settings {
   forward_client_address: boolean;
   request_timeout_ms: number;
   headers_timeout_ms: number;
+  keep_alive_timeout_ms: number;
+  replica_id: string;
   redis_url: string;
   redis_prefix: string;
 }
 
+/** Convict over the schema; `args` must already be in convict's spelling (see `normalizeFlags`). */
 export function createConfig(env: NodeJS.ProcessEnv, args: string[]) {
   return convict(schema as unknown as convict.Schema<Settings>, { env, args });
 }

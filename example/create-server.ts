@@ -70,6 +70,11 @@ export async function startServer(settings: Settings, logger: PinoLogger): Promi
     },
     app,
   );
+  // Longer than the idle timeout of nginx's or a cloud load balancer's upstream connections (60 s): a proxy that
+  // reuses a connection we have just closed gets a reset (nginx: 502). Measured on Node 20: neither headersTimeout
+  // nor requestTimeout closes an idle kept-alive connection (they count from the next request's first byte), so
+  // they stay short and slow-header protection is not weakened.
+  server.keepAliveTimeout = settings.keep_alive_timeout_ms;
   answerClientErrors(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

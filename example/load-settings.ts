@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { closestName } from '../lib/index.js';
 import type { BalanceOptions, Strategy } from '../lib/index.js';
+import { FlagError, normalizeFlags } from './command-line.js';
 import { createConfig, schema, type SettingName, type Settings } from './config-schema.js';
 
 /** A setting that stops start-up; its message is the one line the operator sees. */
@@ -19,9 +20,9 @@ export class SettingsError extends Error {
 const PLACEHOLDER = /^your_api_key_\d+_here$/i;
 
 function howToSet(name: string): string {
-  const item = (schema as Record<string, { env?: string; arg?: string }>)[name];
+  const item = (schema as Record<string, { env?: string }>)[name];
   return item?.env
-    ? `Set "${name}" in the config file, the environment variable ${item.env}, or --${item.arg ?? name}.`
+    ? `Set "${name}" in the config file, the environment variable ${item.env}, or --${name.replace(/_/g, '-')}.`
     : `Fix "${name}" in the config file.`;
 }
 
@@ -79,7 +80,15 @@ function readKeysFile(path: string): string[] {
  * MODELSCOPE_BALANCE_CONFIG, or ./config.json when present), then the
  * environment, then the command line. Throws a SettingsError on the first problem.
  */
-export function loadSettings(env: NodeJS.ProcessEnv = process.env, args: string[] = process.argv.slice(2)): Settings {
+export function loadSettings(env: NodeJS.ProcessEnv = process.env, given: string[] = process.argv.slice(2)): Settings {
+  let args: string[];
+  try {
+    args = normalizeFlags(given);
+  } catch (error) {
+    if (error instanceof FlagError)
+      throw new SettingsError('command line', error.message, 'The README lists every setting.');
+    throw error;
+  }
   const config = createConfig(env, args);
   const explicitPath = flagValue(args, '--config') ?? env.MODELSCOPE_BALANCE_CONFIG;
   const path = resolve(explicitPath ?? 'config.json');
@@ -170,6 +179,7 @@ export function balancerOptions(settings: Settings): Omit<BalanceOptions, 'logge
     accessTokens: settings.access_tokens,
     ...(settings.admin_token ? { adminToken: settings.admin_token } : {}),
     forwardClientAddress: settings.forward_client_address,
+    ...(settings.replica_id ? { replicaId: settings.replica_id } : {}),
   };
 }
 
