@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { startRedis } from '../test/fixtures/redis-server.js';
 import { type LoadResult, loadTest } from './load.js';
 import { CONTENDER_CORE, LOAD_CORE, pinTo, startScript } from './processes.js';
+import { redisCommandsPerRequest } from './redis-commands.js';
 
 /**
  * `npm run bench:redis`: the balancer with a RedisStore against the same balancer with the default memory store,
@@ -39,7 +40,7 @@ for (let round = 0; round < ROUNDS; round++) {
 await upstream.stop();
 await redis.stop();
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const summary = {
+const summary: Record<string, number> = {
   'throughput RedisStore/memory store, median of rounds (target >= 0.95)':
     Math.round(median(pairs.map((p) => p.RedisStore.rps / p['memory store'].rps)) * 100) / 100,
   'p50 RedisStore minus memory store, median of rounds, ms': median(
@@ -47,6 +48,10 @@ const summary = {
   ),
 };
 console.log(summary);
+// Redis commands per request at several rates (three replicas, default timings): the README's figure.
+const commands = await redisCommandsPerRequest(Math.max(SECONDS, 3));
+console.log(commands);
+Object.assign(summary, commands);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(
   new URL('./results/redis.json', import.meta.url),

@@ -12,6 +12,7 @@ import {
   startScript,
   type Running,
 } from './processes.js';
+import { httpsRound } from './https-upstream.js';
 import { scrubCost } from './scrub-cost.js';
 import { selectionCost } from './selection.js';
 import { runHostileSoak } from '../test/fixtures/hostile-soak.js';
@@ -181,6 +182,11 @@ async function main(): Promise<void> {
   }
   await upstream.stop();
 
+  // Over TLS, as ModelScope is served: connection reuse matters there, a handshake per request would show.
+  console.log('\nThe balancer in front of an HTTPS upstream (a CA made now with openssl), next to plain HTTP:');
+  const tls = await httpsRound(SECONDS);
+  for (const [name, value] of Object.entries(tls)) console.log(`  ${name.padEnd(80)} ${value}`);
+
   const selection = {
     roundRobin3: selectionCost(3, 'round-robin'),
     roundRobin10k: selectionCost(10_000, 'round-robin'),
@@ -262,6 +268,7 @@ async function main(): Promise<void> {
         streams,
         selection,
         scrubbing,
+        tls,
         ratios,
       },
       null,

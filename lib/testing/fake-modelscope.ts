@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { BehaviourRule, FakeQuota, ProbeBehaviour } from './behaviours.js';
 import { json, misbehave, streamAnswer } from './misbehaviour.js';
@@ -25,6 +26,8 @@ export interface FakeModelScopeOptions {
   port?: number;
   /** A base path the imitation serves under (as behind a gateway at `/gw`). Defaults to none. */
   basePath?: string;
+  /** Serve HTTPS with this key and certificate (PEM), as ModelScope is served. Defaults to plain HTTP. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 function bearer(req: IncomingMessage): string | undefined {
@@ -48,13 +51,17 @@ export class FakeModelScope {
   private readonly server: Server;
   private taskCounter = 0;
   url = '';
-  /** TCP connections accepted so far: shows whether a client reuses sockets. */
+  /** TCP connections accepted so far (with `tls`, TLS handshakes): shows whether a client reuses sockets. */
   connections = 0;
   /** Requests whose client went away before the answer was complete. */
   abandoned = 0;
 
   constructor(private readonly options: FakeModelScopeOptions = {}) {
-    this.server = http.createServer((req, res) => this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    // An https.Server is an http.Server for everything used here (listen, close, 'connection': one per handshake).
+    this.server = options.tls
+      ? (https.createServer(options.tls, handler) as unknown as Server)
+      : http.createServer(handler);
     this.server.on('connection', (socket) => {
       this.connections++;
       this.sockets.add(socket);
@@ -64,7 +71,8 @@ export class FakeModelScope {
 
   async listen(): Promise<this> {
     await new Promise<void>((resolve) => this.server.listen(this.options.port ?? 0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const scheme = this.options.tls ? 'https' : 'http';
+    this.url = `${scheme}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
