@@ -31,6 +31,38 @@ export const BALANCER_ERROR_CODES = [
 
 export type BalancerErrorCode = (typeof BALANCER_ERROR_CODES)[number];
 
+/**
+ * The HTTP status each code is answered with (`'4xx'`, `'5xx'`: the upstream's own; `'any'`: the status it replaces).
+ * The README's errors table is checked against it.
+ */
+export const ERROR_STATUSES: Readonly<Record<BalancerErrorCode, number | '4xx' | '5xx' | 'any'>> = {
+  no_key_available: 503,
+  all_keys_cooling: 429,
+  daily_quota_exhausted: 429,
+  upstream_unreachable: 502,
+  upstream_timeout: 504,
+  request_too_large: 413,
+  bad_request: 400,
+  invalid_access_token: 401,
+  invalid_admin_token: 401,
+  bad_path: 400,
+  not_found: 404,
+  stream_interrupted: 502,
+  balancer_closed: 503,
+  internal_error: 500,
+  upstream_answer_too_large: 'any',
+  method_not_allowed: 405,
+  server_busy: 503,
+  pool_keys_refused: 503,
+  rate_limited: 429,
+  upstream_error: '5xx',
+  upstream_rejected: '4xx',
+  admin_disabled: 403,
+  key_exists: 409,
+  key_not_found: 404,
+  origin_not_allowed: 403,
+};
+
 const TYPES: Record<number, string> = {
   400: 'invalid_request_error',
   401: 'authentication_error',

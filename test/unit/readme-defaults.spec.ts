@@ -54,3 +54,39 @@ describe('the README lists every error code', () => {
     for (const code of [...BALANCER_ERROR_CODES, ...CONFIG_ERROR_CODES]) expect(README, code).to.include(`\`${code}\``);
   });
 });
+
+describe('the README lists what the code emits', () => {
+  /** The errors table: status cell and code cell of each row. */
+  const errorRows = README.split('\n')
+    .filter((line) => /^\| [^|]+ \| `[a-z_]+`/.test(line))
+    .map((line) => line.split('|').map((cell) => cell.trim()));
+
+  it('every error code with the status it is answered with', async () => {
+    const { BALANCER_ERROR_CODES } = await import('../../lib/index.js');
+    const { ERROR_STATUSES } = await import('../../lib/http/error-response.js');
+    for (const code of BALANCER_ERROR_CODES) {
+      const rows = errorRows.filter((cells) => cells[2].split(' / ').includes(`\`${code}\``));
+      expect(rows, `an errors-table row for ${code}`).to.have.length.greaterThan(0);
+      const status = String(ERROR_STATUSES[code]);
+      expect(
+        rows.some((cells) => cells[1].split(' / ').includes(status)),
+        `${code} is answered ${status}: the README says ${rows.map((cells) => cells[1]).join(', ')}`,
+      ).to.equal(true);
+    }
+  });
+
+  it('every key state /stats, /status and the metrics show, and the state changes the metric counts', async () => {
+    const { SHOWN_STATES } = await import('../../lib/http/status-view.js');
+    const chosen = README.slice(README.indexOf('## How keys are chosen'), README.indexOf('**Failover.**'));
+    for (const state of [...SHOWN_STATES, 'model_exhausted'])
+      expect(chosen, `"How keys are chosen" names ${state}`).to.include(`**${state}**`);
+    const gauge = rowsNaming('modelscope_balance_key_state').join('\n');
+    for (const state of SHOWN_STATES) expect(gauge, `the key_state row lists ${state}`).to.include(state);
+  });
+
+  it('every reason store_rejected_total counts', async () => {
+    const { STORE_REJECT_REASONS } = await import('../../lib/observe/metrics.js');
+    const row = rowsNaming('modelscope_balance_store_rejected_total').join('\n');
+    for (const reason of STORE_REJECT_REASONS) expect(row).to.include(`\`${reason}\``);
+  });
+});
