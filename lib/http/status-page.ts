@@ -32,7 +32,8 @@ function keyRow(key: StatusKey, now: number): string {
   if (key.quota && key.quota.remaining !== null) {
     const { remaining, limit } = key.quota;
     const figures = limit !== null ? `${html(remaining)} / ${html(limit)}` : html(remaining);
-    quota = `<progress max="${html(limit ?? remaining)}" value="${html(remaining)}"></progress> <span>${figures}</span>`;
+    quota =
+      `<progress max="${html(limit ?? remaining)}" value="${html(remaining)}"></progress> ` + `<span>${figures}</span>`;
   }
   const until =
     key.until && key.until_kind

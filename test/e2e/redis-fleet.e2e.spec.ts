@@ -119,7 +119,7 @@ describe('a fleet of replicas on one Redis (real redis-server)', function () {
     expect(Object.keys(await stats(b))).not.to.include('dave');
   });
 
-  it('an idle fleet of three sends under 1 Redis command per second in all; counts are written only when there are some', async () => {
+  it('an idle fleet of three sends under 1 Redis command a second; counts are written only if any', async () => {
     await start(3);
     await pause(600); // start-up writes settle
     const before = await commands();

@@ -83,7 +83,7 @@ describe('values in Redis are checked, never trusted (real redis-server)', funct
     await redis.stop();
   });
 
-  it('drops and counts poisons sent by PUBLISH, never applies them, and never writes them back after a restart', async () => {
+  it('drops and counts poisons sent by PUBLISH, never applies them nor writes them back after a restart', async () => {
     const a = await replica();
     const now = Date.now();
     const updates = [

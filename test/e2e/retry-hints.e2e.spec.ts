@@ -48,7 +48,7 @@ describe('hints for what sits between the balancer and the user', () => {
     expect((await chat(rig.url)).headers).not.to.have.property('x-accel-buffering');
   });
 
-  it('gives an OpenAI-shaped upstream error without a code one: upstream_error for 5xx, upstream_rejected for 4xx', async () => {
+  it('gives an OpenAI-shaped upstream error without a code one (upstream_error, upstream_rejected)', async () => {
     rig = await startRig({ retry: { attempts: 1 } });
     rig.fake.behave(KEYS[0], { status: 500, body: { error: { message: 'Internal server error.' } } });
     const five = JSON.parse((await chat(rig.url)).body);
@@ -71,7 +71,7 @@ describe('hints for what sits between the balancer and the user', () => {
       expect(rig.fake.received).to.have.length(0);
     });
 
-    it('leaves requests without Origin, allowed origins and the same origin alone; origins "*" allows all', async () => {
+    it('leaves requests without Origin, from allowed origins and the same origin alone; ' * ' allows all', async () => {
       rig = await startRig({ cors: { origins: ['https://app.example'] } });
       expect((await chat(rig.url)).status).to.equal(200);
       expect((await chat(rig.url, undefined, { origin: 'https://app.example' })).status).to.equal(200);

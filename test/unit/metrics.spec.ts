@@ -154,7 +154,7 @@ describe('Prometheus metrics', () => {
     globalRegistry.clear();
   });
 
-  it('refuses a second open balancer on one registry under the same prefix, and frees the prefix on close', async () => {
+  it('refuses a second open balancer on one registry under one prefix, and frees the prefix on close', async () => {
     const shared = new Registry();
     const first = modelscopeBalance({ keys: [KEYS[0]], healthCheck: false, registry: shared });
     let refusal: unknown;
