@@ -71,7 +71,7 @@ describe('hints for what sits between the balancer and the user', () => {
       expect(rig.fake.received).to.have.length(0);
     });
 
-    it('leaves requests without Origin, from allowed origins and the same origin alone; ' * ' allows all', async () => {
+    it('leaves requests without Origin, from allowed origins and the same origin alone; * allows all', async () => {
       rig = await startRig({ cors: { origins: ['https://app.example'] } });
       expect((await chat(rig.url)).status).to.equal(200);
       expect((await chat(rig.url, undefined, { origin: 'https://app.example' })).status).to.equal(200);
