@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
@@ -5,6 +6,7 @@ import express from 'express';
 import { Redis } from 'ioredis';
 import { modelscopeBalance, type Balancer } from '../../lib/index.js';
 import { RedisStore } from '../../lib/redis.js';
+import { MAX_MESSAGE_BYTES } from '../../lib/store/redis-store.js';
 import { fingerprint } from '../../lib/store/store.js';
 import { startFakeModelScope, type FakeModelScope } from '../../lib/testing/index.js';
 import { startRedis, type RedisProcess } from '../fixtures/redis-server.js';
@@ -46,9 +48,9 @@ describe('values in Redis are checked, never trusted (real redis-server)', funct
   let admin: Redis;
   const replicas: Replica[] = [];
 
-  async function replica(): Promise<Replica> {
+  async function replica(keys: string[] = KEYS): Promise<Replica> {
     const balancer = modelscopeBalance({
-      keys: KEYS,
+      keys,
       target: fake.url,
       healthCheck: false,
       store: new RedisStore({ url: redis.url, prefix: 'h:', flushMs: 50, countMs: 200 }),
@@ -132,6 +134,21 @@ describe('values in Redis are checked, never trusted (real redis-server)', funct
     expect(await rejected(a)).to.deep.equal({ time: 1, shape: 3, version: 1, malformed: 1, oversized: 1 });
     expect((await request(`${a.url}/stats`)).status).to.equal(200);
     expect((await chat(a.url)).status).to.equal(200);
+  });
+
+  it('splits a large batch into messages of at most 128 KiB, which the other replicas apply whole', async () => {
+    const many = Array.from({ length: 3_000 }, () => `ms-${randomUUID()}`);
+    const [a, b] = [await replica(many), await replica(many)];
+    const listener = admin.duplicate();
+    const sizes: number[] = [];
+    listener.on('messageBuffer', (_channel: Buffer, message: Buffer) => sizes.push(message.length));
+    await listener.subscribe('h:events');
+    for (const label of Object.keys(a.balancer.stats())) a.balancer.disableKey(label);
+    const disabled = () => Object.values(b.balancer.stats()).filter((s) => s.state === 'disabled').length;
+    await waitFor(() => disabled() === many.length, 5_000);
+    listener.disconnect();
+    expect(sizes.length).to.be.greaterThan(1);
+    expect(Math.max(...sizes)).to.be.at.most(MAX_MESSAGE_BYTES);
   });
 
   it('drops a 20 MB message by its size, without parsing it or stalling the event loop', async () => {

@@ -1,0 +1,50 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import type { BalancerContext } from '../../lib/http/context.js';
+import { internals } from '../../lib/internals.js';
+import { isoTime, isoTimeOrNull } from '../../lib/http/iso-time.js';
+import { renderKeyRow } from '../../lib/http/status-page.js';
+import type { StatusKey } from '../../lib/http/status-view.js';
+import { startRig, type Rig } from '../helpers.js';
+
+describe('times and strings shown to people never break a page', () => {
+  let rig: Rig | undefined;
+  afterEach(async () => rig?.close());
+
+  it('ISO text of any number, clamped: 1e300, -1e300, NaN and Infinity never throw', () => {
+    expect(isoTime(1e300)).to.equal('+275760-09-13T00:00:00.000Z');
+    expect(isoTime(-1e300)).to.equal('-271821-04-20T00:00:00.000Z');
+    expect(isoTime(Number.NaN)).to.equal('1970-01-01T00:00:00.000Z');
+    expect(isoTime(Number.POSITIVE_INFINITY)).to.equal('+275760-09-13T00:00:00.000Z');
+    expect(isoTimeOrNull(0)).to.equal(null);
+    expect(isoTimeOrNull(Date.UTC(2026, 0, 1))).to.equal('2026-01-01T00:00:00.000Z');
+  });
+
+  it('/stats and /status answer 200 whatever times a key holds', async () => {
+    rig = await startRig();
+    const ctx = (rig.balancer as unknown as Record<symbol, BalancerContext>)[internals];
+    const [first, second] = ctx.pool.entries;
+    Object.assign(first.state, { status: 'cooling', until: 1e300, lastError: { status: 500, reason: 'x', at: 1e300 } });
+    Object.assign(second.account, { overall: { limit: 1, remaining: 0, seenAt: -1e300, staleAt: 1e300 } });
+    await request(rig.app).get('/ms/stats').expect(200);
+    await request(rig.app).get('/ms/status').expect(200);
+    await request(rig.app).get('/ms/status/data').expect(200);
+  });
+
+  it("a row escapes every value and gives a state it doesn't know no class of its own", () => {
+    const hostile = '"><img src=x onerror=alert(1)>';
+    const key = {
+      label: hostile,
+      state: hostile,
+      requests: 1,
+      in_flight: 0,
+      quota: null,
+      until: null,
+      until_kind: null,
+      last_error: { reason: hostile, status: 500, at: `2026-01-01T00:00:00.000Z${hostile}` },
+    } as unknown as StatusKey;
+    const row = renderKeyRow(key, Date.now());
+    expect(row).not.to.include('<img');
+    expect(row).to.include('class="badge state-unknown"');
+  });
+});
