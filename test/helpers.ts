@@ -98,6 +98,22 @@ export async function startRig(options: Partial<BalanceOptions> = {}, rig: RigOp
   };
 }
 
+/** A balancer in a bare Express app on loopback, as one replica of a fleet; `close()` closes both. */
+export async function serveReplica(
+  balancer: Balancer,
+): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  const server = await listen(express().use(balancer));
+  return {
+    server,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await balancer.close();
+    },
+  };
+}
+
 export function listen(app: http.RequestListener): Promise<Server> {
   const server = http.createServer(app);
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));

@@ -1,13 +1,11 @@
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import express from 'express';
 import { Redis } from 'ioredis';
 import { modelscopeBalance, type Balancer, type BalanceOptions } from '../../lib/index.js';
 import { RedisStore, type RedisStoreOptions } from '../../lib/redis.js';
 import { startFakeModelScope, type FakeModelScope } from '../../lib/testing/index.js';
 import { startRedis, type RedisProcess } from '../fixtures/redis-server.js';
-import { KEYS, chat, listen, request, waitFor } from '../helpers.js';
+import { KEYS, chat, request, serveReplica, waitFor } from '../helpers.js';
 
 const ADMIN = 'admin-token-fleet-000000001';
 const auth = { authorization: `Bearer ${ADMIN}` };
@@ -33,17 +31,7 @@ async function replica(
     store: new RedisStore({ url: redisUrl, prefix: 'fleet:', flushMs: 50, countMs: 200, ...store }),
     ...options,
   });
-  const server = await listen(express().use(balancer));
-  return {
-    balancer,
-    server,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async close() {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      await balancer.close();
-    },
-  };
+  return { balancer, ...(await serveReplica(balancer)) };
 }
 
 const storeUp = async (r: Replica) => JSON.parse((await request(`${r.url}/health`)).body).store === 'ok';

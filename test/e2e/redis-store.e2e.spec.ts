@@ -1,13 +1,11 @@
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import express from 'express';
 import { Redis } from 'ioredis';
 import { modelscopeBalance, type Balancer } from '../../lib/index.js';
 import { RedisStore } from '../../lib/redis.js';
 import { startFakeModelScope, type FakeModelScope } from '../../lib/testing/index.js';
 import { startRedis, type RedisProcess } from '../fixtures/redis-server.js';
-import { KEYS, assertNoKeyIn, captureLogger, chat, listen, request, waitFor } from '../helpers.js';
+import { KEYS, assertNoKeyIn, captureLogger, chat, request, serveReplica, waitFor } from '../helpers.js';
 
 interface Replica {
   balancer: Balancer;
@@ -26,19 +24,7 @@ async function replica(fake: FakeModelScope, redisUrl: string, logger = captureL
     logger,
     cooldown: { baseMs: 60_000, maxMs: 120_000 },
   });
-  const app = express();
-  app.use(balancer);
-  const server = await listen(app);
-  return {
-    balancer,
-    server,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async close() {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      await balancer.close();
-    },
-  };
+  return { balancer, ...(await serveReplica(balancer)) };
 }
 
 const stateOf = (r: Replica, i: number) => Object.values(r.balancer.stats())[i].state;
