@@ -2,7 +2,8 @@ import { Registry } from 'prom-client';
 import { DEFAULTS, STRATEGIES } from './defaults.js';
 import { rejectUnknownOptions } from './errors.js';
 import { containsPieceOf } from './key-label.js';
-import { describe, fail, isNonBlankString, optional, positiveInteger } from './option-checks.js';
+import { describe, fail, isNonBlankString, optional, positiveInteger, section } from './option-checks.js';
+import { resolveQuota, type ResolvedQuota } from './resolve-quota.js';
 import { resolveKeys, type ResolvedKey } from './resolve-keys.js';
 import { isLogger, silentLogger, type Logger } from '../observe/logger.js';
 import type {
@@ -11,13 +12,11 @@ import type {
   HealthCheckOptions,
   MetricsOptions,
   Options,
-  QuotaOptions,
   RetryOptions,
   Strategy,
   TaskAffinityOptions,
   TimeoutOptions,
 } from './options.js';
-import { parseResetTime } from '../pool/quota-clock.js';
 import { MemoryStore, isStore, type Store } from '../store/store.js';
 
 export type { ResolvedKey } from './resolve-keys.js';
@@ -41,7 +40,7 @@ export interface ResolvedConfig {
   cors: CorsOptions | false;
   queueTimeoutMs: number;
   strategy: Strategy;
-  quota: QuotaOptions & { resetMinutes: number };
+  quota: ResolvedQuota;
   taskAffinity: TaskAffinityOptions;
   accessTokens: string[];
   adminToken: string | undefined;
@@ -80,15 +79,6 @@ const TOP_LEVEL = [
 type Unlisted = Exclude<keyof Options, (typeof TOP_LEVEL)[number]>;
 const everyOptionListed: Unlisted extends never ? true : Unlisted = true;
 void everyOptionListed;
-
-function section<T extends object>(option: string, value: unknown, known: (keyof T & string)[]): Partial<T> {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    fail(option, `must be an object with ${known.join(', ')}, got ${describe(value)}.`);
-  }
-  rejectUnknownOptions(value, known, option);
-  return value as Partial<T>;
-}
 
 /** A value quoted in an error, unless it holds part of a key (a key pasted in the wrong option). */
 function quoteSafely(value: string, keys: readonly ResolvedKey[]): string {
@@ -212,20 +202,6 @@ function resolveStore(value: unknown): Store {
   if (!isStore(value))
     fail('store', "must be a Store, such as `new RedisStore({ url })` from 'modelscope-balance/redis', or left out.");
   return value;
-}
-
-function resolveQuota(value: unknown): ResolvedConfig['quota'] {
-  const given = section<QuotaOptions>('quota', value, ['resetTimeZone', 'resetTime']);
-  const resetTimeZone = given.resetTimeZone ?? DEFAULTS.quota.resetTimeZone;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: resetTimeZone });
-  } catch {
-    fail('quota.resetTimeZone', `must be an IANA time zone such as 'Asia/Shanghai', got ${describe(resetTimeZone)}.`);
-  }
-  const resetTime = given.resetTime ?? DEFAULTS.quota.resetTime;
-  const resetMinutes = typeof resetTime === 'string' ? parseResetTime(resetTime) : undefined;
-  if (resetMinutes === undefined) fail('quota.resetTime', `must be a time of day 'HH:MM', got ${describe(resetTime)}.`);
-  return { resetTimeZone, resetTime, resetMinutes };
 }
 
 /** Checks every option once, at construction, and returns the complete configuration. */

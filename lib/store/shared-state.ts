@@ -78,12 +78,17 @@ export class SharedState {
 
   private quotaUpdate(entry: PoolEntry): SharedUpdate {
     const id = this.accountId(entry);
+    const { account } = entry;
     return {
       kind: 'quota',
       id,
       at: this.changedAt.get(`quota:${id}`) ?? 0,
-      overall: entry.account.overall,
-      models: [...entry.account.models],
+      overall: account.overall,
+      models: [...account.models],
+      exhaustion: account.exhaustion,
+      strikes: account.strikes,
+      nextStrikeAt: account.nextStrikeAt,
+      balance: account.balance,
     };
   }
 
@@ -126,8 +131,14 @@ export class SharedState {
     // Keys of one account share one AccountQuota object: updating the first updates them all.
     const entry = this.lookup().accounts.get(update.id)?.[0];
     if (!entry) return;
-    entry.account.overall = update.overall;
-    entry.account.models.clear();
-    for (const [model, figures] of update.models) entry.account.models.set(model, figures);
+    const { account } = entry;
+    account.overall = update.overall;
+    account.models.clear();
+    for (const [model, figures] of update.models) account.models.set(model, figures);
+    // A replica too old to know these sends none: what this replica knows of them stands.
+    if (update.exhaustion !== undefined) account.exhaustion = update.exhaustion;
+    if (update.strikes !== undefined) account.strikes = update.strikes;
+    if (update.nextStrikeAt !== undefined) account.nextStrikeAt = update.nextStrikeAt;
+    if (update.balance !== undefined) account.balance = update.balance;
   }
 }

@@ -4,7 +4,7 @@
 // changes are handed over and sent in the background.
 import { createHmac } from 'node:crypto';
 import type { LastError, KeyStatus } from '../pool/key-state.js';
-import type { QuotaFigures } from '../pool/account-quota.js';
+import type { BalanceFigures, Exhaustion, QuotaFigures } from '../pool/account-quota.js';
 
 /**
  * A change another replica should apply: one key's state, or one account's
@@ -14,7 +14,23 @@ import type { QuotaFigures } from '../pool/account-quota.js';
  */
 export type SharedUpdate =
   | { kind: 'key'; id: string; at: number; status: KeyStatus; until: number; lastError: LastError | null }
-  | { kind: 'quota'; id: string; at: number; overall: QuotaFigures | null; models: Array<[string, QuotaFigures]> };
+  | SharedQuotaUpdate;
+
+/** One account's allowance as known: the counters, and what is known without them (absent from older replicas). */
+export interface SharedQuotaUpdate {
+  kind: 'quota';
+  id: string;
+  at: number;
+  overall: QuotaFigures | null;
+  models: Array<[string, QuotaFigures]>;
+  /** Used up without counters (said by an answer, inferred, or a zero balance), with its next trial; or null. */
+  exhaustion?: Exhaustion | null;
+  /** 429s without counters in a row toward inference, and when the next may count. */
+  strikes?: number;
+  nextStrikeAt?: number;
+  /** What the balance endpoint last said, or null. */
+  balance?: BalanceFigures | null;
+}
 
 /** What the balancer gives a store when it starts. */
 export interface StoreHandlers {
