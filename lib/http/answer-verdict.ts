@@ -52,6 +52,10 @@ export function judgeAnswer(
       break;
     case 'failed':
       pool.failed(entry, error);
+      pool.answeredOtherwise(entry);
+      break;
+    case 'neutral':
+      pool.answeredOtherwise(entry);
       break;
     case 'rate_limited': {
       const usedUp = pool.rateLimited(entry, verdict.retryAfterMs, error, verdict.counters);

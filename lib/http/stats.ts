@@ -92,7 +92,7 @@ function allowanceStats(account: AccountQuota, now: number): AllowanceStats {
   return {
     successes_today: account.successesToday(now),
     observed_allowance: account.observedAllowance,
-    rate_limits_in_a_row: account.strikes,
+    rate_limits_in_a_row: account.strikesNow(now),
     ...(balance
       ? {
           balance: {

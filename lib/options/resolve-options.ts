@@ -260,7 +260,7 @@ export function resolveOptions(input: unknown): ResolvedConfig {
     cors: resolveCors(o.cors),
     queueTimeoutMs: positiveInteger('queueTimeoutMs', o.queueTimeoutMs, DEFAULTS.queueTimeoutMs, true),
     strategy: strategy ?? DEFAULTS.strategy,
-    quota: resolveQuota(o.quota),
+    quota: resolveQuota(o.quota, keys),
     taskAffinity: {
       maxEntries: positiveInteger('taskAffinity.maxEntries', affinity.maxEntries, DEFAULTS.taskAffinity.maxEntries),
       ttlMs: positiveInteger('taskAffinity.ttlMs', affinity.ttlMs, DEFAULTS.taskAffinity.ttlMs),

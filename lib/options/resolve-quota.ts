@@ -2,9 +2,11 @@
 // told without counters, and the optional balance endpoint (the one host
 // besides `target` a key may ever be sent to, so its URL is checked hard).
 import { DEFAULTS } from './defaults.js';
+import { containsPieceOf } from './key-label.js';
 import { describe, fail, positiveInteger, section } from './option-checks.js';
 import type { QuotaOptions } from './options.js';
 import { parseResetTime } from '../pool/quota-clock.js';
+import type { ResolvedKey } from './resolve-keys.js';
 
 export interface ResolvedQuota extends Omit<QuotaOptions, 'balanceUrl'> {
   resetMinutes: number;
@@ -15,7 +17,7 @@ export interface ResolvedQuota extends Omit<QuotaOptions, 'balanceUrl'> {
 const EXAMPLE_BALANCE_URL = 'https://modelscope.cn/openapi/v1/magicubes/balance';
 
 /** The balance URL checked; its text is never quoted back, since a key pasted there would be printed. */
-function resolveBalanceUrl(value: unknown): URL | undefined {
+function resolveBalanceUrl(value: unknown, keys: readonly ResolvedKey[]): URL | undefined {
   if (value === undefined) return undefined;
   let url: URL | undefined;
   try {
@@ -29,10 +31,14 @@ function resolveBalanceUrl(value: unknown): URL | undefined {
   // The key goes in the Authorization header: credentials in the URL would be logged and sent besides.
   if (url.username || url.password) fail('quota.balanceUrl', 'must not carry credentials (user:password@).');
   if (url.hash) fail('quota.balanceUrl', 'must not carry a fragment (#…).');
+  // A URL is logged (the server's start-up line): a key in it would be shown. Each key is sent as a Bearer token.
+  if (keys.some((k) => containsPieceOf(url.href, k.key))) {
+    fail('quota.balanceUrl', 'must not contain a key: each key is sent to it as a Bearer token.');
+  }
   return url;
 }
 
-export function resolveQuota(value: unknown): ResolvedQuota {
+export function resolveQuota(value: unknown, keys: readonly ResolvedKey[]): ResolvedQuota {
   const given = section<QuotaOptions>('quota', value, [
     'resetTimeZone',
     'resetTime',
@@ -64,7 +70,7 @@ export function resolveQuota(value: unknown): ResolvedQuota {
       given.exhaustedTrialMs,
       DEFAULTS.quota.exhaustedTrialMs,
     ),
-    balanceUrl: resolveBalanceUrl(given.balanceUrl),
+    balanceUrl: resolveBalanceUrl(given.balanceUrl, keys),
     balanceIntervalMs: positiveInteger(
       'quota.balanceIntervalMs',
       given.balanceIntervalMs,

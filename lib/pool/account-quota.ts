@@ -36,6 +36,15 @@ export interface ExhaustionView {
   nextTrialAt: number | null;
 }
 
+/** 429s without counters in a row on an account, with no success between: they infer a used-up allowance. */
+export interface Strikes {
+  count: number;
+  /** A 429 before this instant belongs to the last one's burst (the cooldown it started was running): not counted. */
+  nextAt: number;
+  /** The reset after the last one: the count starts over then. */
+  until: number;
+}
+
 /** What the balance endpoint (`quota.balanceUrl`) last said for the account. */
 export interface BalanceFigures {
   available: number;
@@ -84,9 +93,7 @@ export class AccountQuota {
   /** An exhaustion known without counters, or null. */
   exhaustion: Exhaustion | null = null;
   /** 429s without counters in a row, with no success between: `quota.assumeExhaustedAfter` of them infer exhaustion. */
-  strikes = 0;
-  /** A 429 before this instant belongs to the last strike's burst (its cooldown was running) and is not counted. */
-  nextStrikeAt = 0;
+  strikes: Strikes | null = null;
   balance: BalanceFigures | null = null;
   /** Successes since the last reset, and that reset (the forecast without counters works from them). */
   private successes = 0;
@@ -170,6 +177,23 @@ export class AccountQuota {
     return figures.remaining;
   }
 
+  /** 429s without counters in a row today. */
+  strikesNow(now: number): number {
+    return this.strikes !== null && now < this.strikes.until ? this.strikes.count : 0;
+  }
+
+  /** Whether a 429 at `now` would count: not within the burst of the last one. */
+  countsStrike(now: number): boolean {
+    return this.strikes === null || now >= this.strikes.nextAt;
+  }
+
+  /** An answer that was neither a success nor a 429 (a 5xx, a 400): the 429s around it are not in a row. */
+  breakStrikes(): boolean {
+    if (this.strikes === null) return false;
+    this.strikes = null;
+    return true;
+  }
+
   /** Successful calls since the last reset. */
   successesToday(now: number): number {
     return now < this.successesUntil ? this.successes : 0;
@@ -194,10 +218,10 @@ export class AccountQuota {
    * when the cooldown it caused ends. Returns whether it counted.
    */
   strike(now: number, burstEndsAt: number, threshold: number, reset: number, trialMs: number): boolean {
-    if (now < this.nextStrikeAt) return false;
-    this.strikes++;
-    this.nextStrikeAt = burstEndsAt;
-    if (this.strikes >= threshold && this.exhaustedUntil(now) === 0) {
+    if (!this.countsStrike(now)) return false;
+    const count = this.strikesNow(now) + 1;
+    this.strikes = { count, nextAt: burstEndsAt, until: reset };
+    if (count >= threshold && this.exhaustedUntil(now) === 0) {
       this.markExhaustedBy('inferred', now, reset, trialMs);
     }
     return true;
@@ -216,9 +240,9 @@ export class AccountQuota {
     this.successes++;
     const zeroBalanceTrusted =
       this.balance !== null && this.balance.available <= 0 && this.balance.ignoredUntil < reset;
-    if (this.strikes === 0 && this.exhaustion === null && !zeroBalanceTrusted) return false;
+    if (this.strikes === null && this.exhaustion === null && !zeroBalanceTrusted) return false;
     if (zeroBalanceTrusted) this.balance = { ...(this.balance as BalanceFigures), ignoredUntil: reset };
-    this.strikes = 0;
+    this.strikes = null;
     const ended = this.exhaustion !== null && now < this.exhaustion.until ? this.exhaustion.source : undefined;
     this.exhaustion = null;
     return ended ?? true;

@@ -2,25 +2,20 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { AccountQuota, type BalanceFigures, type ExhaustionSource } from './account-quota.js';
 import { KeyTallies } from './key-tallies.js';
 import { KeyState, type LastError, type StateRules, type Transition } from './key-state.js';
-import { DEFAULTS } from '../options/defaults.js';
 import type { Strategy } from '../options/options.js';
 import type { PoolEntry } from './pool-entry.js';
 import { nextResetAt } from './quota-clock.js';
-import { QuotaKeeper } from './quota-keeper.js';
+import { QuotaKeeper, type QuotaRules } from './quota-keeper.js';
 import type { ResolvedKey } from '../options/resolve-options.js';
 import { RequestRate } from './request-rate.js';
 import { createSelector, type Selector } from './strategies.js';
 import { ThrottleWatch } from './throttle-watch.js';
 
-export interface PoolSettings extends StateRules {
+export interface PoolSettings extends StateRules, QuotaRules {
   strategy: Strategy;
   resetTimeZone: string;
   resetMinutes: number;
   now: () => number;
-  /** 429s without counters in a row after which an account counts as used up. Defaults to 3. */
-  assumeExhaustedAfter?: number;
-  /** One trial call per this period on an account used up without counters. Defaults to 1 800 000 ms. */
-  exhaustedTrialMs?: number;
 }
 
 /** What the pool tells the outside world (logs, metrics) when something changes. */
@@ -73,11 +68,7 @@ export class KeyPool {
     private readonly settings: PoolSettings,
     private readonly events: PoolEvents,
   ) {
-    const rules = {
-      assumeExhaustedAfter: settings.assumeExhaustedAfter ?? DEFAULTS.quota.assumeExhaustedAfter,
-      exhaustedTrialMs: settings.exhaustedTrialMs ?? DEFAULTS.quota.exhaustedTrialMs,
-    };
-    this.quota = new QuotaKeeper(rules, events, (now) => this.nextReset(now));
+    this.quota = new QuotaKeeper(settings, events, (now) => this.nextReset(now));
     this.install(keys.map((spec) => this.entryFor(spec)));
   }
 
@@ -176,10 +167,7 @@ export class KeyPool {
     return this.cachedReset;
   }
 
-  /**
-   * Whether `entry` can take a request for `model` now; ends finished cooldowns on the way. An account used up
-   * without counters takes its one trial call per period.
-   */
+  /** Whether `entry` can take a request for `model` now (or its used-up account its trial); ends finished cooldowns. */
   isUsable(entry: PoolEntry, now: number, model?: string): boolean {
     const { state, account } = entry;
     if (!state.canTake(now)) return false;
@@ -269,10 +257,7 @@ export class KeyPool {
     return entry.account.exhaustedUntil(now) > 0;
   }
 
-  /**
-   * An answer that says the allowance is used up: a counter at 0 (of the account, or of one model), until the
-   * reset; or its wording (a 403 `QuotaLimitExceed`), until the reset or a successful trial call.
-   */
+  /** An answer that says the allowance is used up: a counter at 0 (of the account or one model), or its wording. */
   exhausted(entry: PoolEntry, model: string | undefined, error: LastError, source: 'counters' | 'answer'): void {
     entry.state.lastError = error;
     this.quota.exhausted(entry, model, source, this.settings.now());
@@ -290,6 +275,11 @@ export class KeyPool {
 
   failed(entry: PoolEntry, error: LastError): void {
     this.report(entry, entry.state.failed(this.settings.now(), error), entry.state.status !== 'healthy');
+  }
+
+  /** An answer neither a success nor a 429 (a 5xx, a 400): the 429s before it are not in a row with later ones. */
+  answeredOtherwise(entry: PoolEntry): void {
+    this.quota.answeredOtherwise(entry);
   }
 
   refused(entry: PoolEntry, error: LastError): void {

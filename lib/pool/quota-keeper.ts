@@ -3,27 +3,34 @@
 // the successes that end an exhaustion. Every change is announced once (a log
 // line when an exhaustion starts or ends) and handed to the store to share.
 import type { IncomingHttpHeaders } from 'node:http';
+import { DEFAULTS } from '../options/defaults.js';
 import type { BalanceFigures } from './account-quota.js';
 import type { PoolEntry } from './pool-entry.js';
 import type { PoolEvents } from './pool.js';
 
 export interface QuotaRules {
-  /** 429s without counters in a row after which an account counts as used up. */
-  assumeExhaustedAfter: number;
-  /** One trial call per this period on an account used up without counters. */
-  exhaustedTrialMs: number;
+  /** 429s without counters in a row after which an account counts as used up. Defaults to 3. */
+  assumeExhaustedAfter?: number;
+  /** One trial call per this period on an account used up without counters. Defaults to 1 800 000 ms. */
+  exhaustedTrialMs?: number;
 }
 
 export class QuotaKeeper {
   /** Set once any per-model figure is known; until then requests skip reading their model. */
   modelsSeen = false;
+  private readonly rules: Required<QuotaRules>;
 
   constructor(
-    private readonly rules: QuotaRules,
+    rules: QuotaRules,
     private readonly events: PoolEvents,
     /** The next reset of the daily allowance after `now`. */
     private readonly nextReset: (now: number) => number,
-  ) {}
+  ) {
+    this.rules = {
+      assumeExhaustedAfter: rules.assumeExhaustedAfter ?? DEFAULTS.quota.assumeExhaustedAfter,
+      exhaustedTrialMs: rules.exhaustedTrialMs ?? DEFAULTS.quota.exhaustedTrialMs,
+    };
+  }
 
   /** Quota headers of any upstream answer. */
   record(entry: PoolEntry, headers: IncomingHttpHeaders, model: string | undefined, now: number): void {
@@ -46,10 +53,15 @@ export class QuotaKeeper {
     const { assumeExhaustedAfter, exhaustedTrialMs } = this.rules;
     // The burst ends with the cooldown this 429 started: concurrent 429s of the key (or its account) count once.
     const burstEndsAt = entry.state.until;
-    if (now < account.nextStrikeAt) return;
+    if (!account.countsStrike(now)) return;
     this.update(entry, undefined, now, (reset) => {
       account.strike(now, burstEndsAt, assumeExhaustedAfter, reset, exhaustedTrialMs);
     });
+  }
+
+  /** An answer other than a success or a 429: the 429s before it and after it are not in a row. */
+  answeredOtherwise(entry: PoolEntry): void {
+    if (entry.account.breakStrikes()) this.events.quotaChanged?.(entry);
   }
 
   /** A call is about to go on `entry`: if its account is used up and due a trial, this is the trial. */

@@ -41,14 +41,22 @@ export class SharedState {
 
   keyChanged(entry: PoolEntry): void {
     if (!this.sharing) return;
-    this.changedAt.set(`key:${this.keyId(entry)}`, this.pool.now());
+    this.changed(`key:${this.keyId(entry)}`);
     this.store.publish(this.keyUpdate(entry));
   }
 
   quotaChanged(entry: PoolEntry): void {
     if (!this.sharing) return;
-    this.changedAt.set(`quota:${this.accountId(entry)}`, this.pool.now());
+    this.changed(`quota:${this.accountId(entry)}`);
     this.store.publish(this.quotaUpdate(entry));
+  }
+
+  /**
+   * Stamps a local change: now, or just after the last change of the same thing when that was within the same
+   * millisecond (a trial call that starts and succeeds at once), so the other replicas apply both in order.
+   */
+  private changed(id: string): void {
+    this.changedAt.set(id, Math.max(this.pool.now(), (this.changedAt.get(id) ?? 0) + 1));
   }
 
   counted(entry: PoolEntry): void {
@@ -87,7 +95,6 @@ export class SharedState {
       models: [...account.models],
       exhaustion: account.exhaustion,
       strikes: account.strikes,
-      nextStrikeAt: account.nextStrikeAt,
       balance: account.balance,
     };
   }
@@ -138,7 +145,6 @@ export class SharedState {
     // A replica too old to know these sends none: what this replica knows of them stands.
     if (update.exhaustion !== undefined) account.exhaustion = update.exhaustion;
     if (update.strikes !== undefined) account.strikes = update.strikes;
-    if (update.nextStrikeAt !== undefined) account.nextStrikeAt = update.nextStrikeAt;
     if (update.balance !== undefined) account.balance = update.balance;
   }
 }

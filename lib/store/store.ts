@@ -4,7 +4,7 @@
 // changes are handed over and sent in the background.
 import { createHmac } from 'node:crypto';
 import type { LastError, KeyStatus } from '../pool/key-state.js';
-import type { BalanceFigures, Exhaustion, QuotaFigures } from '../pool/account-quota.js';
+import type { BalanceFigures, Exhaustion, QuotaFigures, Strikes } from '../pool/account-quota.js';
 
 /**
  * A change another replica should apply: one key's state, or one account's
@@ -25,9 +25,8 @@ export interface SharedQuotaUpdate {
   models: Array<[string, QuotaFigures]>;
   /** Used up without counters (said by an answer, inferred, or a zero balance), with its next trial; or null. */
   exhaustion?: Exhaustion | null;
-  /** 429s without counters in a row toward inference, and when the next may count. */
-  strikes?: number;
-  nextStrikeAt?: number;
+  /** 429s without counters in a row toward inference, when the next may count, and when the count starts over. */
+  strikes?: Strikes | null;
   /** What the balance endpoint last said, or null. */
   balance?: BalanceFigures | null;
 }

@@ -25,15 +25,13 @@ export interface BalanceProbeDeps {
   onResult(entry: PoolEntry, result: BalanceResult): void;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
 export class BalanceProbe {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
   private readonly requests = new Set<ClientRequest>();
+  /** Waits between the probes of a round: stop() ends them at once. */
+  private readonly waits = new Map<NodeJS.Timeout, () => void>();
   private readonly agent: http.Agent;
 
   constructor(private readonly deps: BalanceProbeDeps) {
@@ -60,6 +58,10 @@ export class BalanceProbe {
     this.stopped = true;
     clearInterval(this.timer);
     for (const request of this.requests) request.destroy();
+    for (const [timer, wake] of this.waits) {
+      clearTimeout(timer);
+      wake();
+    }
     await this.running;
     this.agent.destroy();
   }
@@ -78,13 +80,24 @@ export class BalanceProbe {
       while (!this.stopped && next < entries.length) {
         const slot = next++;
         const wait = roundStart + slot * spacing - performance.now();
-        if (wait >= 1) await sleep(wait);
+        if (wait >= 1) await this.sleep(wait);
         if (this.stopped) return;
         const result = await this.probe(entries[slot]);
         if (!this.stopped) this.deps.onResult(entries[slot], result);
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, entries.length) }, worker));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waits.delete(timer);
+        resolve();
+      }, ms);
+      timer.unref();
+      this.waits.set(timer, resolve);
+    });
   }
 
   private probe(entry: PoolEntry): Promise<BalanceResult> {
