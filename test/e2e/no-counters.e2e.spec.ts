@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import request from 'supertest';
+import type { Behaviour } from '../../lib/testing/index.js';
 import { KEYS, chat, manualClock, startRig, type Rig } from '../helpers.js';
 
 const MINUTE = 60_000;
@@ -109,6 +110,20 @@ describe('quota without counters: ModelScope sends no modelscope-ratelimit-* hea
     expect(stat(0)).to.deep.include({ state: 'healthy', exhaustion: null });
     expect((await chat(rig.url)).status).to.equal(200);
     expect(rig.fake.count(KEYS[0])).to.equal(8);
+  });
+
+  it('takes a 5xx or a 400 between two 429s as breaking the row', async () => {
+    const clock = manualClock(MORNING);
+    rig = await startRig({ now: clock.now, keys: [KEYS[0]] }, { fake: { counters: false } });
+    const answers: Behaviour[] = ['rate-limited', 'rate-limited', 'server-error', 'rate-limited', 'rate-limited'];
+    answers.push({ status: 400, body: { error: { message: 'bad' } } }, 'rate-limited', 'rate-limited');
+    for (const answer of answers) {
+      rig.fake.behave(KEYS[0], answer);
+      await chat(rig.url);
+      clock.advance(5 * MINUTE);
+    }
+    expect(stat(0).exhaustion).to.equal(null);
+    expect(stat(0).quota.rate_limits_in_a_row).to.equal(2);
   });
 
   it('takes a 403 balance answer as exhausted, never refused; all used up: 429 daily_quota_exhausted', async () => {
