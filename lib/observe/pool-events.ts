@@ -35,7 +35,9 @@ export function poolEvents(
     },
     exhausted(entry, until, model, source = 'counters') {
       metrics().stateChanges.inc({ key: entry.label, to: model ? 'model_exhausted' : 'exhausted', reason: 'quota' });
-      const trial = source === 'counters' ? '' : `; one trial call every ${config.quota.exhaustedTrialMs / 60_000} min`;
+      const every = config.quota.exhaustedTrialMs;
+      const period = every % 60_000 === 0 ? `${every / 60_000} min` : `${every} ms`;
+      const trial = source === 'counters' ? '' : `; one trial call every ${period}`;
       logger.warn(
         {
           key: entry.label,

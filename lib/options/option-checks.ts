@@ -49,3 +49,14 @@ export function section<T extends object>(option: string, value: unknown, known:
   rejectUnknownOptions(value, known, option);
   return value as Partial<T>;
 }
+
+/** An http: or https: URL, or undefined when `value` is not one. */
+export function httpUrl(value: unknown): URL | undefined {
+  if (typeof value !== 'string') return undefined;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { DEFAULTS, STRATEGIES } from './defaults.js';
 import { rejectUnknownOptions } from './errors.js';
 import { containsPieceOf } from './key-label.js';
-import { describe, fail, isNonBlankString, optional, positiveInteger, section } from './option-checks.js';
+import { describe, fail, httpUrl, isNonBlankString, optional, positiveInteger, section } from './option-checks.js';
 import { resolveQuota, type ResolvedQuota } from './resolve-quota.js';
 import { resolveKeys, type ResolvedKey } from './resolve-keys.js';
 import { isLogger, silentLogger, type Logger } from '../observe/logger.js';
@@ -89,13 +89,8 @@ function quoteSafely(value: string, keys: readonly ResolvedKey[]): string {
 
 function resolveTarget(value: unknown, keys: readonly ResolvedKey[]): URL {
   if (value === undefined) return new URL(DEFAULTS.target);
-  let url: URL | undefined;
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+  const url = httpUrl(value);
+  if (!url) {
     fail(
       'target',
       `must be an http(s) URL such as '${DEFAULTS.target}', got ` +

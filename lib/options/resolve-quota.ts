@@ -3,7 +3,7 @@
 // besides `target` a key may ever be sent to, so its URL is checked hard).
 import { DEFAULTS } from './defaults.js';
 import { containsPieceOf } from './key-label.js';
-import { describe, fail, positiveInteger, section } from './option-checks.js';
+import { describe, fail, httpUrl, positiveInteger, section } from './option-checks.js';
 import type { QuotaOptions } from './options.js';
 import { parseResetTime } from '../pool/quota-clock.js';
 import type { ResolvedKey } from './resolve-keys.js';
@@ -19,13 +19,8 @@ const EXAMPLE_BALANCE_URL = 'https://modelscope.cn/openapi/v1/magicubes/balance'
 /** The balance URL checked; its text is never quoted back, since a key pasted there would be printed. */
 function resolveBalanceUrl(value: unknown, keys: readonly ResolvedKey[]): URL | undefined {
   if (value === undefined) return undefined;
-  let url: URL | undefined;
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+  const url = httpUrl(value);
+  if (!url) {
     fail('quota.balanceUrl', `must be an http(s) URL such as '${EXAMPLE_BALANCE_URL}', got ${describe(value)}.`);
   }
   // The key goes in the Authorization header: credentials in the URL would be logged and sent besides.

@@ -1,12 +1,18 @@
 import { expect } from 'chai';
 import { KeyPool, type PoolEvents } from '../../lib/pool/pool.js';
 import { SharedState } from '../../lib/store/shared-state.js';
-import type { SharedUpdate, Store, StoreHandlers } from '../../lib/store/store.js';
+import { MemoryStore, type SharedUpdate, type Store, type StoreHandlers } from '../../lib/store/store.js';
 import { KEYS, manualClock } from '../helpers.js';
 
 /** A store that hands every change, as JSON (as Redis would), to the other replicas at once. */
 class LinkedStore implements Store {
   handlers: StoreHandlers | undefined;
+  private readonly local = new MemoryStore();
+  readonly rememberTask = this.local.rememberTask;
+  readonly lookupTask = this.local.lookupTask;
+  readonly count = this.local.count;
+  readonly fleetCounts = this.local.fleetCounts;
+  readonly close = this.local.close;
   constructor(private readonly fleet: LinkedStore[]) {
     fleet.push(this);
   }
@@ -17,19 +23,8 @@ class LinkedStore implements Store {
     const wire = JSON.stringify(update);
     for (const other of this.fleet) if (other !== this) other.handlers?.apply(JSON.parse(wire) as SharedUpdate);
   }
-  rememberTask(): void {}
-  lookupTask(): Promise<string | undefined> {
-    return Promise.resolve(undefined);
-  }
-  count(): void {}
-  fleetCounts(): ReadonlyMap<string, number> {
-    return new Map();
-  }
   status(): 'ok' {
     return 'ok';
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
   }
 }
 
