@@ -13,6 +13,7 @@ import {
   type Running,
 } from './processes.js';
 import { httpsRound } from './https-upstream.js';
+import { quotaYield } from './quota-yield.js';
 import { scrubCost } from './scrub-cost.js';
 import { selectionCost } from './selection.js';
 import { runHostileSoak } from '../test/fixtures/hostile-soak.js';
@@ -204,6 +205,9 @@ async function main(): Promise<void> {
       `${selection.weighted10k.toFixed(0)} ns`,
   );
 
+  // What users of a pool without quota counters feel: a simulated day of allowance delivered and calls wasted.
+  const quota = await quotaYield();
+
   const three = results['balancer, 3 keys'] as LoadResult;
   const handWritten = results['node:http proxy'];
   const nginx = results.nginx;
@@ -240,6 +244,12 @@ async function main(): Promise<void> {
       Math.round((streams['balancer, 3 keys'].p99 - streams['floor (hpm)'].p99) * 100) / 100,
     'memory per open stream, KiB (target < 64)':
       Math.round((streams['balancer, 3 keys'].bytesPerStream / 1024) * 10) / 10,
+    'points delivered without counters, % (target 100)':
+      Math.round(quota.worlds['plain 429 when used up'].delivered * 1000) / 10,
+    'calls wasted per used-up key a day, max (target <= 51)': Math.max(
+      ...quota.worlds['plain 429 when used up'].wastedPerKey,
+      ...quota.worlds['403 QuotaLimitExceed when used up'].wastedPerKey,
+    ),
   };
   console.log('\nRatios:');
   for (const [name, value] of Object.entries(ratios)) console.log(`  ${name.padEnd(56)} ${value ?? 'n/a'}`);
@@ -269,6 +279,7 @@ async function main(): Promise<void> {
         selection,
         scrubbing,
         tls,
+        quota,
         ratios,
       },
       null,

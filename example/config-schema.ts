@@ -188,6 +188,27 @@ export const schema = {
     default: DEFAULTS.quota.resetTime,
     env: 'QUOTA_RESET_TIME',
   },
+  quota_assume_exhausted_after: ms(
+    'Without quota counters: 429s in a row after which an account counts as used up until the reset.',
+    'QUOTA_ASSUME_EXHAUSTED_AFTER',
+    DEFAULTS.quota.assumeExhaustedAfter,
+  ),
+  quota_exhausted_trial_ms: ms(
+    'One trial call per this period on an account used up without counters.',
+    'QUOTA_EXHAUSTED_TRIAL_MS',
+    DEFAULTS.quota.exhaustedTrialMs,
+  ),
+  quota_balance_url: {
+    doc: 'Balance endpoint polled per key (e.g. https://modelscope.cn/openapi/v1/magicubes/balance); empty: off.',
+    format: String,
+    default: '',
+    env: 'QUOTA_BALANCE_URL',
+  },
+  quota_balance_interval_ms: ms(
+    'Time between rounds of balance probes.',
+    'QUOTA_BALANCE_INTERVAL_MS',
+    DEFAULTS.quota.balanceIntervalMs,
+  ),
   metrics: { doc: 'Serve Prometheus metrics.', format: 'flag', default: true, env: 'METRICS' },
   metrics_path: {
     doc: 'Path of the metrics route.',
@@ -275,6 +296,10 @@ export interface Settings {
   queue_timeout_ms: number;
   quota_reset_time_zone: string;
   quota_reset_time: string;
+  quota_assume_exhausted_after: number;
+  quota_exhausted_trial_ms: number;
+  quota_balance_url: string;
+  quota_balance_interval_ms: number;
   metrics: boolean;
   metrics_path: string;
   access_tokens: string[];

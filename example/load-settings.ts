@@ -175,7 +175,14 @@ export function balancerOptions(settings: Settings): Omit<BalanceOptions, 'logge
         ? { origins: settings.cors_origins.includes('*') ? '*' : settings.cors_origins }
         : false,
     queueTimeoutMs: settings.queue_timeout_ms,
-    quota: { resetTimeZone: settings.quota_reset_time_zone, resetTime: settings.quota_reset_time },
+    quota: {
+      resetTimeZone: settings.quota_reset_time_zone,
+      resetTime: settings.quota_reset_time,
+      assumeExhaustedAfter: settings.quota_assume_exhausted_after,
+      exhaustedTrialMs: settings.quota_exhausted_trial_ms,
+      balanceIntervalMs: settings.quota_balance_interval_ms,
+      ...(settings.quota_balance_url ? { balanceUrl: settings.quota_balance_url } : {}),
+    },
     accessTokens: settings.access_tokens,
     ...(settings.admin_token ? { adminToken: settings.admin_token } : {}),
     forwardClientAddress: settings.forward_client_address,

@@ -24,6 +24,8 @@ import { balancerRouter } from './http/routes.js';
 import { requestTarget } from './upstream/target.js';
 import { TaskAffinity } from './pool/task-affinity.js';
 import { UpstreamProxy } from './upstream/upstream-proxy.js';
+import { UnknownAnswers } from './observe/unknown-answers.js';
+import { startBalanceProbe } from './observe/balance-watch.js';
 
 /**
  * What `modelscopeBalance()` returns: an Express Router (mount it with `app.use()`, Express 4 or 5) holding
@@ -118,6 +120,8 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
       invalidKeyRetryMs: config.invalidKeyRetryMs,
       resetTimeZone: config.quota.resetTimeZone,
       resetMinutes: config.quota.resetMinutes,
+      assumeExhaustedAfter: config.quota.assumeExhaustedAfter,
+      exhaustedTrialMs: config.quota.exhaustedTrialMs,
       now: config.now,
     },
     poolEvents(
@@ -134,19 +138,23 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
   const agentOptions = { keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' as const };
   const agent = config.target.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const target = requestTarget(config.target);
+  const scrubber = new KeyScrubber(config.keys.map((k) => k.key));
   const ctx: BalancerContext = {
     config,
     pool,
     metrics,
     logger: config.logger,
     proxy: new UpstreamProxy(config.target, agent),
-    scrubber: new KeyScrubber(config.keys.map((k) => k.key)),
+    scrubber,
     bodies: new BodyBudget(config.maxBufferedBytes),
     tasks: new TaskAffinity(config.taskAffinity.maxEntries, config.taskAffinity.ttlMs),
     logsRequests: requestLogCheck(config.logger),
     shared,
+    unknownAnswers: new UnknownAnswers(config.logger, (text) => scrubber.scrub(text)),
   };
   shared.start();
+  // Off unless `quota.balanceUrl` is set: the only host besides `target` a key is ever sent to.
+  const balances = startBalanceProbe(config, pool);
 
   // Built even without periodic checks: an operator may still probe one key now (`checkKey`).
   const checker = new HealthChecker({
@@ -227,6 +235,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
     close() {
       closing ??= (async () => {
         await checker.stop();
+        await balances?.stop();
         await config.store.close();
         metrics.detach(pool, storeStatus);
         metrics.release();

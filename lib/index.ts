@@ -3,8 +3,15 @@ export { BALANCER_ERROR_CODES, type BalancerErrorCode } from './http/error-respo
 export type { KeyCheck } from './http/key-admin.js';
 export type { MembershipChange } from './pool/pool.js';
 export type { ShownStatus } from './pool/pool-entry.js';
-export type { KeyStats, QuotaStats } from './http/stats.js';
-export { MemoryStore, type SharedUpdate, type Store, type StoreHandlers } from './store/store.js';
+export type { AllowanceStats, BalanceStats, ExhaustionStats, KeyStats, QuotaStats } from './http/stats.js';
+export type { ExhaustionSource } from './pool/account-quota.js';
+export {
+  MemoryStore,
+  type SharedQuotaUpdate,
+  type SharedUpdate,
+  type Store,
+  type StoreHandlers,
+} from './store/store.js';
 export { DEFAULTS, STRATEGIES } from './options/defaults.js';
 export { BalanceConfigError, CONFIG_ERROR_CODES, type ConfigErrorCode, closestName } from './options/errors.js';
 /** Removes every 12-character piece of the given keys from text or bytes (the example server's logger uses it). */

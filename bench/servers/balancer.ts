@@ -6,7 +6,8 @@ import { FAILOVER_KEY, announce, arg, benchKeys } from './common.js';
  * The balancer as published (the compiled `dist/`, which `npm run bench` builds first: tsx's compiled source would
  * measure tsx), an Express Router forwarding through http-proxy-middleware, mounted in Express, metrics on, with
  * --keys N keys. With --failover, two keys, the first always answered 429 and cooled for only 1 ms, so about half of
- * sequential requests start on it and fail over. With --redis URL, key state is shared through a RedisStore.
+ * sequential requests start on it and fail over (and its 429s, which carry no quota counters, never count as a
+ * used-up allowance). With --redis URL, key state is shared through a RedisStore.
  */
 const failover = process.argv.includes('--failover');
 const keys = failover ? [FAILOVER_KEY, benchKeys(1)[0]] : benchKeys(Number(arg('keys', '3')));
@@ -19,7 +20,9 @@ app.use(
   modelscopeBalance({
     keys,
     target: arg('target'),
-    ...(failover ? { cooldown: { baseMs: 1, maxMs: 1 } } : {}),
+    ...(failover
+      ? { cooldown: { baseMs: 1, maxMs: 1 }, quota: { assumeExhaustedAfter: Number.MAX_SAFE_INTEGER } }
+      : {}),
     ...(store ? { store } : {}),
   }),
 );

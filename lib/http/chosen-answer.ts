@@ -7,6 +7,7 @@ import { type KeyVerdict, lastErrorForFailure } from '../upstream/attempt-outcom
 import type { AttemptFailure, UpstreamAttempt } from '../upstream/upstream-attempt.js';
 import { submittedTaskId } from '../pool/task-affinity.js';
 import type { BalancerContext } from './context.js';
+import type { PeekedBody } from './error-peek.js';
 import type { BalancerErrorCode } from './error-response.js';
 import { DONT_RETRY } from './no-key-answer.js';
 import { bufferResponse, type RelayContext, type RelayHooks, streamResponse } from './response-relay.js';
@@ -23,6 +24,8 @@ export interface Pending {
   /** Whether the failure came on a socket opened for this attempt (not a reused keep-alive one). */
   freshSocket?: boolean;
   verdict?: KeyVerdict;
+  /** The start of a 403 or 429 body, read before the verdict. */
+  peeked?: PeekedBody;
   release: () => void;
 }
 
@@ -40,8 +43,9 @@ export const REQUEST_ID_HEADER = 'x-request-id';
  * trickles is destroyed, so a slow upstream can't hold sockets and in-flight counts.
  */
 export function discardAnswer(pending: Pending): void {
-  const { response, attempt, release } = pending;
-  if (!response) return release();
+  const { response, attempt, release, peeked } = pending;
+  // A body read whole (or broken) before the verdict has nothing left to read.
+  if (!response || (peeked && peeked.state !== 'partial')) return release();
   let read = 0;
   const giveUp = setTimeout(() => attempt.abort(), DISCARD_MAX_MS);
   response.on('data', (chunk: Buffer) => {
@@ -137,6 +141,6 @@ export function relayChosenAnswer({
     writeTimeoutMs: idleMs,
     bodyDeadlineMs: Math.min(idleMs, BUFFERED_BODY_DEADLINE_MS),
   };
-  if (status >= 400 || asyncSubmit) bufferResponse(response, res, relay, hooks);
+  if (status >= 400 || asyncSubmit) bufferResponse(response, res, relay, hooks, outcome.peeked);
   else streamResponse(response, res, relay, hooks);
 }

@@ -7,6 +7,7 @@ import type { KeyScrubber } from '../upstream/scrub.js';
 import type { SharedState } from '../store/shared-state.js';
 import type { TaskAffinity } from '../pool/task-affinity.js';
 import type { UpstreamProxy } from '../upstream/upstream-proxy.js';
+import type { UnknownAnswers } from '../observe/unknown-answers.js';
 
 /** What the request handlers of one balancer share. Built once by `modelscopeBalance()`. */
 export interface BalancerContext {
@@ -24,4 +25,6 @@ export interface BalancerContext {
   logsRequests(): boolean;
   /** The store other replicas share key state through (in memory by default). */
   shared: SharedState;
+  /** 403 bodies of shapes the answer table does not know, logged once each. */
+  unknownAnswers: UnknownAnswers;
 }

@@ -36,8 +36,8 @@ export function answerNoKey(
     );
     return;
   }
-  const seconds = String(Math.max(1, Math.ceil((reason.retryAt - now) / 1000)));
   if (reason.kind === 'cooling') {
+    const seconds = secondsUntil(reason.retryAt, now);
     sendError(
       res,
       429,
@@ -46,12 +46,31 @@ export function answerNoKey(
       { ...headers, 'retry-after': seconds },
     );
   } else {
-    sendError(
+    answerUsedUp(
       res,
-      429,
-      'daily_quota_exhausted',
+      reason.retryAt,
+      now,
+      headers,
       `The daily quota of every API key is used up; it resets at ${isoTime(reason.retryAt)}.`,
-      { ...headers, 'retry-after': seconds, ...DONT_RETRY },
     );
   }
+}
+
+function secondsUntil(at: number, now: number): string {
+  return String(Math.max(1, Math.ceil((at - now) / 1000)));
+}
+
+/** 429 `daily_quota_exhausted`: Retry-After until the reset, and no retry before (waiting hours is not a retry). */
+export function answerUsedUp(
+  res: ServerResponse,
+  resetAt: number,
+  now: number,
+  headers: Record<string, string>,
+  message: string,
+): void {
+  sendError(res, 429, 'daily_quota_exhausted', message, {
+    ...headers,
+    'retry-after': secondsUntil(resetAt, now),
+    ...DONT_RETRY,
+  });
 }

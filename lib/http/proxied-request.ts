@@ -4,19 +4,14 @@
 // chosen, which is what makes failover safe.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { hasModelQuotaHeaders, hasQuotaHeaders } from '../pool/account-quota.js';
-import {
-  describeFailure,
-  lastErrorForFailure,
-  lastErrorForStatus,
-  verdictForStatus,
-  type KeyVerdict,
-} from '../upstream/attempt-outcome.js';
+import { describeFailure, lastErrorForFailure } from '../upstream/attempt-outcome.js';
+import { judgeAnswer } from './answer-verdict.js';
 import { ATTEMPTS_HEADER, REQUEST_ID_HEADER, discardAnswer, type Pending, relayChosenAnswer } from './chosen-answer.js';
 import type { BalancerContext } from './context.js';
+import { PEEKED_STATUSES, type PeekedBody, peekErrorBody } from './error-peek.js';
 import { sendError, type BalancerErrorCode } from './error-response.js';
 import { upstreamHeaders } from '../upstream/headers.js';
-import { answerNoKey, DONT_RETRY } from './no-key-answer.js';
+import { answerNoKey, answerUsedUp, DONT_RETRY } from './no-key-answer.js';
 import type { PoolEntry } from '../pool/pool-entry.js';
 import type { NoKeyReason } from '../pool/pool.js';
 import { modelOf, readRequestBody } from './request-body.js';
@@ -246,30 +241,17 @@ export class ProxiedRequest {
     const status = response.statusCode ?? 502;
     entry.tallies.countResponse(String(status));
     entry.tallies.observeLatency((performance.now() - sentAt) / 1000);
-    if (hasQuotaHeaders(response.headers)) {
-      const model = hasModelQuotaHeaders(response.headers) ? this.modelName() : undefined;
-      ctx.pool.recordQuota(entry, response.headers, model);
+    let peeked: PeekedBody | undefined;
+    if (PEEKED_STATUSES.has(status)) {
+      peeked = await peekErrorBody(response, attempt);
+      if (this.clientGone) {
+        attempt.abort();
+        release();
+        return undefined;
+      }
     }
-    const verdict = verdictForStatus(status, response.headers, now);
-    this.applyVerdict(entry, verdict, status);
-    return { entry, attempt, response, verdict, release };
-  }
-
-  private applyVerdict(entry: PoolEntry, verdict: KeyVerdict, status: number): void {
-    const { pool, config } = this.ctx;
-    if (verdict.kind === 'success') return pool.succeeded(entry);
-    const error = lastErrorForStatus(status, config.now());
-    switch (verdict.kind) {
-      case 'refused':
-        return pool.refused(entry, error);
-      case 'failed':
-        return pool.failed(entry, error);
-      case 'rate_limited':
-        return pool.rateLimited(entry, verdict.retryAfterMs, error);
-      case 'exhausted':
-        return pool.exhausted(entry, verdict.scope === 'model' ? this.modelName() : undefined, error);
-      default:
-    }
+    const verdict = judgeAnswer(ctx, entry, response, peeked, () => this.modelName());
+    return { entry, attempt, response, verdict, peeked, release };
   }
 
   private answerError(
@@ -308,6 +290,20 @@ export class ProxiedRequest {
         'ModelScope refused the API keys of this balancer (401/403); your own credentials are not the problem. See ' +
           '/stats.',
         DONT_RETRY,
+      );
+    }
+    if (outcome.verdict?.kind === 'exhausted' && outcome.response?.statusCode !== 429) {
+      // A 403 that says the balance is used up: a 403 to the client would read as a permission error of its own.
+      discardAnswer(outcome);
+      const now = ctx.config.now();
+      const resetAt = outcome.entry.account.exhaustedUntil(now) || ctx.pool.nextReset(now);
+      return answerUsedUp(
+        res,
+        resetAt,
+        now,
+        this.ownHeaders(),
+        `ModelScope says the allowance or balance of the API keys tried is used up (403); it resets at ` +
+          `${new Date(resetAt).toISOString()}. See /stats.`,
       );
     }
     relayChosenAnswer({

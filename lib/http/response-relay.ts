@@ -2,6 +2,7 @@
 // (scrubbed chunk by chunk), or read whole first when it must be inspected.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import zlib from 'node:zlib';
+import type { PeekedBody } from './error-peek.js';
 import { sendError, streamErrorEvent } from './error-response.js';
 import { describeFailure } from '../upstream/attempt-outcome.js';
 import { downstreamHeaders } from '../upstream/headers.js';
@@ -187,16 +188,18 @@ export function cutIfStalled(res: ServerResponse, ms: number): void {
  * Reads a whole (small) answer, scrubs it, lets `hooks.finish` see or reshape
  * it, and sends it with a correct Content-Length. Used for errors and for async
  * submissions whose task id must be remembered. An answer over 1 MiB is never
- * cut and passed off as whole: the client gets our own error saying so.
+ * cut and passed off as whole: the client gets our own error saying so. What
+ * was read before the verdict (`peeked`) counts toward both limits.
  */
 export function bufferResponse(
   response: IncomingMessage,
   res: ServerResponse,
   relay: RelayContext,
   hooks: RelayHooks,
+  peeked?: PeekedBody,
 ): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
+  const chunks: Buffer[] = peeked ? [...peeked.chunks] : [];
+  let size = peeked?.bytes ?? 0;
   let settled = false;
   const status = response.statusCode ?? 502;
   const fail = (): void => {
@@ -218,10 +221,37 @@ export function bufferResponse(
       relay.headers,
     );
   };
-  const deadline = setTimeout(() => {
-    relay.attempt.breakReason = 'idle_timeout';
-    response.destroy();
-  }, relay.bodyDeadlineMs);
+  const finish = (): void => {
+    if (settled) return;
+    settled = true;
+    const headers = clientHeaders(response, relay);
+    const encoding = response.headers['content-encoding'];
+    const decoded = decodeBody(Buffer.concat(chunks), encoding);
+    if (codingOf(encoding)) delete headers['content-encoding'];
+    let body = relay.scrubber.scrubBuffer(
+      decoded ??
+        Buffer.from(
+          JSON.stringify({ error: { message: 'The upstream sent a compressed body that could not be read.' } }),
+        ),
+    );
+    if (hooks.finish) body = hooks.finish(body, headers);
+    headers['content-length'] = String(body.length);
+    if (!res.destroyed && !res.headersSent) {
+      res.writeHead(status, headers);
+      res.end(body);
+    }
+    hooks.completed();
+  };
+  if (peeked?.state === 'broken') return fail();
+  if (peeked?.state === 'whole') return finish();
+  const elapsed = peeked ? performance.now() - peeked.startedAt : 0;
+  const deadline = setTimeout(
+    () => {
+      relay.attempt.breakReason = 'idle_timeout';
+      response.destroy();
+    },
+    Math.max(1, relay.bodyDeadlineMs - elapsed),
+  );
   response.once('close', () => clearTimeout(deadline));
   response.on('data', (chunk: Buffer) => {
     if (settled) return;
@@ -234,31 +264,23 @@ export function bufferResponse(
   response.once('close', () => {
     if (!response.complete) fail();
   });
-  response.once('end', () => {
-    if (settled) return;
-    settled = true;
-    const headers = clientHeaders(response, relay);
-    let raw: Buffer = Buffer.concat(chunks);
-    const coding = codingOf(response.headers['content-encoding']);
-    if (coding) {
-      try {
-        raw = decompress(coding, raw);
-      } catch {
-        raw = Buffer.from(
-          JSON.stringify({ error: { message: 'The upstream sent a compressed body that could not be read.' } }),
-        );
-      }
-      delete headers['content-encoding'];
-    }
-    let body = relay.scrubber.scrubBuffer(raw);
-    if (hooks.finish) body = hooks.finish(body, headers);
-    headers['content-length'] = String(body.length);
-    if (!res.destroyed && !res.headersSent) {
-      res.writeHead(status, headers);
-      res.end(body);
-    }
-    hooks.completed();
-  });
+  response.once('end', finish);
+  // A peek paused the rest of the body.
+  if (peeked) response.resume();
+}
+
+/**
+ * A body the upstream compressed although we asked for identity, decoded (at most 1 MiB); the body itself when
+ * it names no coding we know; undefined when it can't be read.
+ */
+export function decodeBody(raw: Buffer, encoding: string | undefined): Buffer | undefined {
+  const coding = codingOf(encoding);
+  if (!coding) return raw;
+  try {
+    return decompress(coding, raw);
+  } catch {
+    return undefined;
+  }
 }
 
 function decompress(coding: Coding, raw: Buffer): Buffer {

@@ -18,6 +18,17 @@ export function duration(ms: number): string {
 }
 
 const UNTIL_WORDS = { cooldown: 'back in', trial: 'trial in', reset: 'resets in' } as const;
+/** How a used-up allowance is known, as the wait column says it. */
+const SOURCE_WORDS = {
+  counters: 'counters at 0',
+  answer: 'ModelScope said so',
+  inferred: 'inferred from 429s',
+  balance: 'balance at 0',
+} as const;
+
+function countdown(words: string, at: string, now: number): string {
+  return `${words} <time data-until="${html(at)}">${duration(Date.parse(at) - now)}</time>`;
+}
 
 /** Escapes any value for HTML text or a quoted attribute. */
 const html = (value: unknown): string => escapeHtml(String(value));
@@ -28,18 +39,22 @@ const html = (value: unknown): string => escapeHtml(String(value));
  * class of its own.
  */
 function keyRow(key: StatusKey, now: number): string {
-  let quota = '<span class="muted">unknown</span>';
+  let quota = `<span class="muted">${html(key.successes_today)} served today</span>`;
   if (key.quota && key.quota.remaining !== null) {
     const { remaining, limit } = key.quota;
     const figures = limit !== null ? `${html(remaining)} / ${html(limit)}` : html(remaining);
     quota =
       `<progress max="${html(limit ?? remaining)}" value="${html(remaining)}"></progress> ` + `<span>${figures}</span>`;
+  } else if (key.balance !== null) {
+    quota = `balance ${html(key.balance)} <span class="muted">· ${html(key.successes_today)} served today</span>`;
   }
-  const until =
-    key.until && key.until_kind
-      ? `${UNTIL_WORDS[key.until_kind]} <time data-until="${html(key.until)}">` +
-        `${duration(Date.parse(key.until) - now)}</time>`
-      : '';
+  let until = key.until && key.until_kind ? countdown(UNTIL_WORDS[key.until_kind], key.until, now) : '';
+  if (key.exhaustion) {
+    const trial = key.exhaustion.next_trial_at;
+    until +=
+      (trial && Date.parse(trial) > now ? ` · ${countdown('trial in', trial, now)}` : '') +
+      ` <span class="muted">(${html(SOURCE_WORDS[key.exhaustion.source] ?? key.exhaustion.source)})</span>`;
+  }
   const error = key.last_error
     ? `${html(key.last_error.reason)} <time class="muted" ` +
       `datetime="${html(key.last_error.at)}">${html(key.last_error.at.slice(11, 19))}</time>`
@@ -58,8 +73,12 @@ function summary(view: StatusView): string {
   const counts = SHOWN_STATES.filter((state) => s.states[state] > 0)
     .map((state) => `<span class="badge state-${state}">${s.states[state]} ${state}</span>`)
     .join(' ');
+  const estimated =
+    s.quota_basis === 'observed' || s.quota_basis === 'both' ? ' (estimated from days seen to run out)' : '';
   const quota =
-    s.quota_left === null ? 'unknown' : `${s.quota_left}${s.quota_limit !== null ? ` of ${s.quota_limit}` : ''}`;
+    s.quota_left === null
+      ? 'unknown'
+      : `${s.quota_left}${s.quota_limit !== null ? ` of ${s.quota_limit}` : ''}${estimated}`;
   const dry = s.runs_dry_at
     ? `runs dry at <time datetime="${s.runs_dry_at}">${s.runs_dry_at.slice(11, 16)} UTC</time>`
     : 'lasts until the reset';

@@ -215,6 +215,21 @@ export class BalancerMetrics {
         }
       },
     });
+    new Gauge({
+      name: `${prefix}key_balance_available`,
+      help: "The available balance of the key's account, as last read from quota.balanceUrl (only when set).",
+      labelNames: ['key'],
+      registers,
+      collect() {
+        this.reset();
+        for (const pool of pools) {
+          for (const entry of pool.entries) {
+            const balance = entry.account.balance;
+            if (balance) this.set({ key: entry.label }, balance.available);
+          }
+        }
+      },
+    });
   }
 
   private static readonly shared = new WeakMap<Registry, Map<string, BalancerMetrics>>();

@@ -5,6 +5,15 @@ import type { BalancerMetrics } from './metrics.js';
 import type { PoolEvents } from '../pool/pool.js';
 import type { ResolvedConfig } from '../options/resolve-options.js';
 import type { SharedState } from '../store/shared-state.js';
+import type { ExhaustionSource } from '../pool/account-quota.js';
+
+/** How an exhaustion was known, in the log line. */
+const EXHAUSTION_WORDS: Record<ExhaustionSource, string> = {
+  counters: 'its quota counters say 0',
+  answer: 'ModelScope said so',
+  inferred: 'inferred from rate limits in a row without quota counters',
+  balance: 'its balance is zero',
+};
 
 export function poolEvents(
   config: ResolvedConfig,
@@ -25,18 +34,28 @@ export function poolEvents(
       if (change.to === 'healthy') logger.info(detail, `key ${entry.label} is healthy again`);
       else logger.warn(detail, `key ${entry.label} is ${change.to} (${change.reason.replace(/_/g, ' ')})`);
     },
-    exhausted(entry, until, model) {
+    exhausted(entry, until, model, source = 'counters') {
       metrics().stateChanges.inc({ key: entry.label, to: model ? 'model_exhausted' : 'exhausted', reason: 'quota' });
+      const every = config.quota.exhaustedTrialMs;
+      const period = every % 60_000 === 0 ? `${every / 60_000} min` : `${every} ms`;
+      const trial = source === 'counters' ? '' : `; one trial call every ${period}`;
       logger.warn(
         {
           key: entry.label,
           account: entry.ownAccount ? undefined : entry.accountName,
           model,
+          source,
           until: isoTime(until),
         },
         model
           ? `key ${entry.label} has no quota left today for this model`
-          : `key ${entry.label} has used up its daily quota`,
+          : `key ${entry.label} has used up its daily quota (${EXHAUSTION_WORDS[source]})${trial}`,
+      );
+    },
+    exhaustionEnded(entry, source) {
+      logger.info(
+        { key: entry.label, account: entry.ownAccount ? undefined : entry.accountName, source },
+        `key ${entry.label} answered again: its allowance was not used up after all (or was topped up)`,
       );
     },
     stateChanged: (entry) => shared().keyChanged(entry),

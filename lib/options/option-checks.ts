@@ -1,6 +1,6 @@
 // Small checks shared by the option resolvers: each failure throws a
 // BalanceConfigError naming the option and the fix.
-import { BalanceConfigError, type ConfigErrorCode } from './errors.js';
+import { BalanceConfigError, type ConfigErrorCode, rejectUnknownOptions } from './errors.js';
 
 export function fail(option: string, message: string, code: ConfigErrorCode = 'ERR_MSB_INVALID_OPTION'): never {
   throw new BalanceConfigError(code, option, message);
@@ -38,4 +38,25 @@ export function isNonEmptyString(value: unknown): value is string {
 
 export function isNonBlankString(value: unknown): value is string {
   return typeof value === 'string' && value.trim() !== '';
+}
+
+/** An options object such as `cooldown`: checked for shape and unknown names; `{}` when left out. */
+export function section<T extends object>(option: string, value: unknown, known: (keyof T & string)[]): Partial<T> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail(option, `must be an object with ${known.join(', ')}, got ${describe(value)}.`);
+  }
+  rejectUnknownOptions(value, known, option);
+  return value as Partial<T>;
+}
+
+/** An http: or https: URL, or undefined when `value` is not one. */
+export function httpUrl(value: unknown): URL | undefined {
+  if (typeof value !== 'string') return undefined;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -88,6 +88,25 @@ export interface QuotaOptions {
   resetTimeZone: string;
   /** Local time of the reset in that zone, `HH:MM`. Defaults to `00:00`. */
   resetTime: string;
+  /**
+   * When ModelScope sends no quota counters: after this many 429s in a row on an account (no success between, each
+   * after the cooldown of the one before, not while the whole pool is being throttled), it counts as used up until
+   * the reset, with one trial call every `exhaustedTrialMs`. Defaults to 3.
+   */
+  assumeExhaustedAfter: number;
+  /**
+   * An account used up without counters (inferred, said by an answer such as a 403 `QuotaLimitExceed`, or a zero
+   * balance) gets one trial call per this period; a success puts it back at once. Defaults to 1 800 000 ms (30 min).
+   */
+  exhaustedTrialMs: number;
+  /**
+   * A balance endpoint polled with each account's key off the request path, such as
+   * `https://modelscope.cn/openapi/v1/magicubes/balance`; a key whose available balance is zero counts as used up.
+   * The only host besides `target` the balancer contacts, and only when set. Defaults to none (off).
+   */
+  balanceUrl?: string;
+  /** Time between rounds of balance probes (spread over the round, two at a time). Defaults to 600 000 ms (10 min). */
+  balanceIntervalMs: number;
 }
 
 export interface TaskAffinityOptions {
@@ -144,7 +163,11 @@ export interface Options {
   queueTimeoutMs?: number;
   /** How the next key is chosen. Defaults to `round-robin`. */
   strategy?: Strategy;
-  /** When the daily allowance resets. Defaults to `{ resetTimeZone: 'Asia/Shanghai', resetTime: '00:00' }`. */
+  /**
+   * When the daily allowance resets, and how a used-up allowance is told without counters. Defaults to
+   * `{ resetTimeZone: 'Asia/Shanghai', resetTime: '00:00', assumeExhaustedAfter: 3, exhaustedTrialMs: 1800000,
+   * balanceIntervalMs: 600000 }`, no `balanceUrl`.
+   */
   quota?: Partial<QuotaOptions>;
   /** Memory of which key submitted an async task. Defaults to `{ maxEntries: 10000, ttlMs: 86400000 }`. */
   taskAffinity?: Partial<TaskAffinityOptions>;

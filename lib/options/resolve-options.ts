@@ -3,7 +3,8 @@ import { Registry } from 'prom-client';
 import { DEFAULTS, STRATEGIES } from './defaults.js';
 import { rejectUnknownOptions } from './errors.js';
 import { containsPieceOf } from './key-label.js';
-import { describe, fail, isNonBlankString, optional, positiveInteger } from './option-checks.js';
+import { describe, fail, httpUrl, isNonBlankString, optional, positiveInteger, section } from './option-checks.js';
+import { resolveQuota, type ResolvedQuota } from './resolve-quota.js';
 import { resolveKeys, type ResolvedKey } from './resolve-keys.js';
 import { isLogger, silentLogger, type Logger } from '../observe/logger.js';
 import type {
@@ -12,13 +13,11 @@ import type {
   HealthCheckOptions,
   MetricsOptions,
   Options,
-  QuotaOptions,
   RetryOptions,
   Strategy,
   TaskAffinityOptions,
   TimeoutOptions,
 } from './options.js';
-import { parseResetTime } from '../pool/quota-clock.js';
 import { MemoryStore, isStore, type Store } from '../store/store.js';
 
 export type { ResolvedKey } from './resolve-keys.js';
@@ -42,7 +41,7 @@ export interface ResolvedConfig {
   cors: CorsOptions | false;
   queueTimeoutMs: number;
   strategy: Strategy;
-  quota: QuotaOptions & { resetMinutes: number };
+  quota: ResolvedQuota;
   taskAffinity: TaskAffinityOptions;
   accessTokens: string[];
   adminToken: string | undefined;
@@ -84,15 +83,6 @@ type Unlisted = Exclude<keyof Options, (typeof TOP_LEVEL)[number]>;
 const everyOptionListed: Unlisted extends never ? true : Unlisted = true;
 void everyOptionListed;
 
-function section<T extends object>(option: string, value: unknown, known: (keyof T & string)[]): Partial<T> {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    fail(option, `must be an object with ${known.join(', ')}, got ${describe(value)}.`);
-  }
-  rejectUnknownOptions(value, known, option);
-  return value as Partial<T>;
-}
-
 /** A value quoted in an error, unless it holds part of a key (a key pasted in the wrong option). */
 function quoteSafely(value: string, keys: readonly ResolvedKey[]): string {
   return keys.some((k) => containsPieceOf(value, k.key))
@@ -102,13 +92,8 @@ function quoteSafely(value: string, keys: readonly ResolvedKey[]): string {
 
 function resolveTarget(value: unknown, keys: readonly ResolvedKey[]): URL {
   if (value === undefined) return new URL(DEFAULTS.target);
-  let url: URL | undefined;
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+  const url = httpUrl(value);
+  if (!url) {
     fail(
       'target',
       `must be an http(s) URL such as '${DEFAULTS.target}', got ` +
@@ -221,20 +206,6 @@ function resolveStore(value: unknown): Store {
   return value;
 }
 
-function resolveQuota(value: unknown): ResolvedConfig['quota'] {
-  const given = section<QuotaOptions>('quota', value, ['resetTimeZone', 'resetTime']);
-  const resetTimeZone = given.resetTimeZone ?? DEFAULTS.quota.resetTimeZone;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: resetTimeZone });
-  } catch {
-    fail('quota.resetTimeZone', `must be an IANA time zone such as 'Asia/Shanghai', got ${describe(resetTimeZone)}.`);
-  }
-  const resetTime = given.resetTime ?? DEFAULTS.quota.resetTime;
-  const resetMinutes = typeof resetTime === 'string' ? parseResetTime(resetTime) : undefined;
-  if (resetMinutes === undefined) fail('quota.resetTime', `must be a time of day 'HH:MM', got ${describe(resetTime)}.`);
-  return { resetTimeZone, resetTime, resetMinutes };
-}
-
 /** Checks every option once, at construction, and returns the complete configuration. */
 export function resolveOptions(input: unknown): ResolvedConfig {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -291,7 +262,7 @@ export function resolveOptions(input: unknown): ResolvedConfig {
     cors: resolveCors(o.cors),
     queueTimeoutMs: positiveInteger('queueTimeoutMs', o.queueTimeoutMs, DEFAULTS.queueTimeoutMs, true),
     strategy: strategy ?? DEFAULTS.strategy,
-    quota: resolveQuota(o.quota),
+    quota: resolveQuota(o.quota, keys),
     taskAffinity: {
       maxEntries: positiveInteger('taskAffinity.maxEntries', affinity.maxEntries, DEFAULTS.taskAffinity.maxEntries),
       ttlMs: positiveInteger('taskAffinity.ttlMs', affinity.ttlMs, DEFAULTS.taskAffinity.ttlMs),

@@ -1,15 +1,17 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { AccountQuota } from './account-quota.js';
+import { AccountQuota, type BalanceFigures, type ExhaustionSource } from './account-quota.js';
 import { KeyTallies } from './key-tallies.js';
 import { KeyState, type LastError, type StateRules, type Transition } from './key-state.js';
 import type { Strategy } from '../options/options.js';
 import type { PoolEntry } from './pool-entry.js';
 import { nextResetAt } from './quota-clock.js';
+import { QuotaKeeper, type QuotaRules } from './quota-keeper.js';
 import type { ResolvedKey } from '../options/resolve-options.js';
 import { RequestRate } from './request-rate.js';
 import { createSelector, type Selector } from './strategies.js';
+import { ThrottleWatch } from './throttle-watch.js';
 
-export interface PoolSettings extends StateRules {
+export interface PoolSettings extends StateRules, QuotaRules {
   strategy: Strategy;
   resetTimeZone: string;
   resetMinutes: number;
@@ -19,7 +21,9 @@ export interface PoolSettings extends StateRules {
 /** What the pool tells the outside world (logs, metrics) when something changes. */
 export interface PoolEvents {
   transition(entry: PoolEntry, change: Transition): void;
-  exhausted(entry: PoolEntry, until: number, model: string | undefined): void;
+  exhausted(entry: PoolEntry, until: number, model: string | undefined, source?: ExhaustionSource): void;
+  /** A call succeeded on an account held used up without counters: it is back at once. */
+  exhaustionEnded?(entry: PoolEntry, source: Exclude<ExhaustionSource, 'counters'>): void;
   throttled(keysLimited: number, poolSize: number): void;
   /** A key's state or deadline changed (to share with other replicas). */
   stateChanged?(entry: PoolEntry): void;
@@ -41,9 +45,6 @@ export interface SelectRequest {
   model?: string;
 }
 
-/** Several keys limited within this window mean the upstream throttles us, not the keys. */
-const THROTTLE_WINDOW_MS = 5_000;
-
 /** What a change of membership did, by label. */
 export interface MembershipChange {
   added: string[];
@@ -58,17 +59,16 @@ export class KeyPool {
   private selector!: Selector;
   /** Requests sent upstream over the last minutes and today, for the status page. */
   readonly rate = new RequestRate();
-  private readonly recentRateLimits = new Map<PoolEntry, number>();
-  private throttledEpisode = false;
+  private readonly throttle = new ThrottleWatch();
+  private readonly quota: QuotaKeeper;
   private cachedReset = 0;
-  /** Set once any per-model figure is known; until then requests skip reading their model. */
-  private modelsSeen = false;
 
   constructor(
     keys: readonly ResolvedKey[],
     private readonly settings: PoolSettings,
     private readonly events: PoolEvents,
   ) {
+    this.quota = new QuotaKeeper(settings, events, (now) => this.nextReset(now));
     this.install(keys.map((spec) => this.entryFor(spec)));
   }
 
@@ -152,7 +152,7 @@ export class KeyPool {
 
   /** Whether any account has per-model figures, i.e. whether a request's model matters to selection. */
   tracksModels(): boolean {
-    return this.modelsSeen;
+    return this.quota.modelsSeen;
   }
 
   now(): number {
@@ -167,13 +167,13 @@ export class KeyPool {
     return this.cachedReset;
   }
 
-  /** Whether `entry` can take a request for `model` now; ends finished cooldowns on the way. */
+  /** Whether `entry` can take a request for `model` now (or its used-up account its trial); ends finished cooldowns. */
   isUsable(entry: PoolEntry, now: number, model?: string): boolean {
-    const state = entry.state;
+    const { state, account } = entry;
     if (!state.canTake(now)) return false;
     if (state.status === 'cooling') this.report(entry, state.refresh(now));
-    if (entry.account.exhaustedUntil(now) > 0) return false;
-    return model === undefined || entry.account.modelExhaustedUntil(model, now) === 0;
+    if (account.exhaustedUntil(now) > 0 && !account.trialDue(now)) return false;
+    return model === undefined || account.modelExhaustedUntil(model, now) === 0;
   }
 
   select(request: SelectRequest = {}): PoolEntry | undefined {
@@ -218,10 +218,11 @@ export class KeyPool {
     return count;
   }
 
-  /** Starts a request on `entry`; pass what it returns to `end()`. */
+  /** Starts a request on `entry`; pass what it returns to `end()`. A used-up account's trial is spent here. */
   begin(entry: PoolEntry): boolean {
     const now = this.settings.now();
     this.rate.record(now, this.nextReset(now));
+    this.quota.beginning(entry, now);
     return entry.state.begin(now);
   }
 
@@ -236,41 +237,40 @@ export class KeyPool {
 
   /** Quota headers of any upstream answer; `model` is read only when the headers name per-model figures. */
   recordQuota(entry: PoolEntry, headers: IncomingHttpHeaders, model: string | undefined): void {
-    this.updateQuota(entry, model, (now, reset) => entry.account.record(headers, model, now, reset));
+    this.quota.record(entry, headers, model, this.settings.now());
   }
 
+  /** A call succeeded: the key is healthy, and an account held used up without counters is back at once. */
   succeeded(entry: PoolEntry): void {
-    this.report(entry, entry.state.succeeded(this.settings.now()));
-  }
-
-  rateLimited(entry: PoolEntry, retryAfterMs: number | undefined, error: LastError): void {
     const now = this.settings.now();
-    this.report(entry, entry.state.rateLimited(now, retryAfterMs, this.noteRateLimit(entry, now), error), true);
+    this.throttle.succeeded(now);
+    this.report(entry, entry.state.succeeded(now));
+    this.quota.succeeded(entry, now);
   }
 
-  /** A 429 that says the daily allowance (of the account, or of one model) is used up. */
-  exhausted(entry: PoolEntry, model: string | undefined, error: LastError): void {
+  /**
+   * A 429 that does not say the allowance is gone. Without counters (`counters` false) it counts toward inferring
+   * that it is: `assumeExhaustedAfter` of them in a row, with no success between, hold the account used up until
+   * the reset, unless the pool is being throttled (see ThrottleWatch). Returns whether the account is used up now.
+   */
+  rateLimited(entry: PoolEntry, retryAfterMs: number | undefined, error: LastError, counters = true): boolean {
+    const now = this.settings.now();
+    const reading = this.throttle.rateLimited(entry, now, this.entries.length);
+    if (reading.began) this.events.throttled(this.throttle.limited, this.entries.length);
+    this.report(entry, entry.state.rateLimited(now, retryAfterMs, reading.throttled, error), true);
+    if (!counters && reading.countable && !entry.account.countedToday(now)) this.quota.strike(entry, now);
+    return entry.account.exhaustedUntil(now) > 0;
+  }
+
+  /** An answer that says the allowance is used up: a counter at 0 (of the account or one model), or its wording. */
+  exhausted(entry: PoolEntry, model: string | undefined, error: LastError, source: 'counters' | 'answer'): void {
     entry.state.lastError = error;
-    this.updateQuota(entry, model, (now, reset) => {
-      if (model === undefined) entry.account.markExhausted(now, reset);
-      else entry.account.markModelExhausted(model, now, reset);
-    });
+    this.quota.exhausted(entry, model, source, this.settings.now());
   }
 
-  /** Applies a change to an account's figures and announces an exhaustion it starts, once. */
-  private updateQuota(entry: PoolEntry, model: string | undefined, change: (now: number, reset: number) => void): void {
-    const now = this.settings.now();
-    const reset = this.nextReset(now);
-    const { account } = entry;
-    const wasExhausted = account.exhaustedUntil(now) > 0;
-    const modelWasExhausted = model !== undefined && account.modelExhaustedUntil(model, now) > 0;
-    change(now, reset);
-    this.events.quotaChanged?.(entry);
-    if (model !== undefined && account.models.has(model)) this.modelsSeen = true;
-    if (!wasExhausted && account.exhaustedUntil(now) > 0) this.events.exhausted(entry, reset, undefined);
-    if (model !== undefined && !modelWasExhausted && account.modelExhaustedUntil(model, now) > 0) {
-      this.events.exhausted(entry, reset, model);
-    }
+  /** What the balance endpoint said for `entry`'s account: zero means used up (see AccountQuota.recordBalance). */
+  balanceRead(entry: PoolEntry, reading: Pick<BalanceFigures, 'available' | 'total' | 'frozen'>): void {
+    this.quota.balanceRead(entry, reading, this.settings.now());
   }
 
   /** An error worth showing in /stats that says nothing against the key (a slow model, say). */
@@ -280,6 +280,11 @@ export class KeyPool {
 
   failed(entry: PoolEntry, error: LastError): void {
     this.report(entry, entry.state.failed(this.settings.now(), error), entry.state.status !== 'healthy');
+  }
+
+  /** An answer neither a success nor a 429 (a 5xx, a 400): the 429s before it are not in a row with later ones. */
+  answeredOtherwise(entry: PoolEntry): void {
+    this.quota.answeredOtherwise(entry);
   }
 
   refused(entry: PoolEntry, error: LastError): void {
@@ -294,18 +299,5 @@ export class KeyPool {
   private report(entry: PoolEntry, change: Transition | null, moved = false): void {
     if (change) this.events.transition(entry, change);
     if (change || moved) this.events.stateChanged?.(entry);
-  }
-
-  /** Records a 429 and says whether most of the pool was limited within the window. */
-  private noteRateLimit(entry: PoolEntry, now: number): boolean {
-    this.recentRateLimits.set(entry, now);
-    for (const [other, at] of this.recentRateLimits) {
-      if (now - at > THROTTLE_WINDOW_MS) this.recentRateLimits.delete(other);
-    }
-    const size = this.entries.length;
-    const throttled = size >= 3 && this.recentRateLimits.size > size / 2;
-    if (throttled && !this.throttledEpisode) this.events.throttled(this.recentRateLimits.size, size);
-    this.throttledEpisode = throttled;
-    return throttled;
   }
 }

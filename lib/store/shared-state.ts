@@ -50,20 +50,20 @@ export class SharedState {
 
   keyChanged(entry: PoolEntry): void {
     if (!this.sharing) return;
-    this.changedAt.set(`key:${this.keyId(entry)}`, this.pool.now());
+    this.changed(`key:${this.keyId(entry)}`);
     this.store.publish(this.keyUpdate(entry));
   }
 
   quotaChanged(entry: PoolEntry): void {
     if (!this.sharing) return;
-    this.changedAt.set(`quota:${this.accountId(entry)}`, this.pool.now());
+    this.changed(`quota:${this.accountId(entry)}`);
     this.store.publish(this.quotaUpdate(entry));
   }
 
   /** An operator's hold or release: fleet-wide, like a cooldown. */
   holdChanged(entry: PoolEntry): void {
     if (!this.sharing) return;
-    this.changedAt.set(`hold:${this.keyId(entry)}`, this.pool.now());
+    this.changed(`hold:${this.keyId(entry)}`);
     this.store.publish(this.holdUpdate(entry));
   }
 
@@ -76,6 +76,14 @@ export class SharedState {
   /** Reads the fleet's request counts now, for someone who shows them (/stats, /admin/keys). */
   async readFleetCounts(): Promise<void> {
     if (this.sharing) await this.store.readFleetCounts?.();
+  }
+
+  /**
+   * Stamps a local change: now, or just after the last change of the same thing when that was within the same
+   * millisecond (a trial call that starts and succeeds at once), so the other replicas apply both in order.
+   */
+  private changed(id: string): void {
+    this.changedAt.set(id, Math.max(this.pool.now(), (this.changedAt.get(id) ?? 0) + 1));
   }
 
   counted(entry: PoolEntry): void {
@@ -110,13 +118,17 @@ export class SharedState {
 
   private quotaUpdate(entry: PoolEntry): SharedUpdate {
     const id = this.accountId(entry);
+    const { account } = entry;
     return {
       v: UPDATE_VERSION,
       kind: 'quota',
       id,
       at: this.changedAt.get(`quota:${id}`) ?? 0,
-      overall: entry.account.overall,
-      models: [...entry.account.models],
+      overall: account.overall,
+      models: [...account.models],
+      exhaustion: account.exhaustion,
+      strikes: account.strikes,
+      balance: account.balance,
     };
   }
 
@@ -180,8 +192,12 @@ export class SharedState {
     // Keys of one account share one AccountQuota object: updating the first updates them all.
     const entry = this.lookup().accounts.get(update.id)?.[0];
     if (!entry) return;
-    entry.account.overall = update.overall;
-    entry.account.models.clear();
-    for (const [model, figures] of update.models) entry.account.models.set(model, figures);
+    const { account } = entry;
+    account.overall = update.overall;
+    account.models.clear();
+    for (const [model, figures] of update.models) account.models.set(model, figures);
+    account.exhaustion = update.exhaustion;
+    account.strikes = update.strikes;
+    account.balance = update.balance;
   }
 }

@@ -4,7 +4,7 @@
 // network access): a value is applied only when it has exactly the shape this
 // version writes, else it is dropped and counted (`store_rejected_total`),
 // never applied and so never written back.
-import type { QuotaFigures } from '../pool/account-quota.js';
+import type { BalanceFigures, Exhaustion, QuotaFigures, Strikes } from '../pool/account-quota.js';
 import type { KeyStatus, LastError } from '../pool/key-state.js';
 import type { StoreRejectReason } from '../observe/metrics.js';
 
@@ -18,8 +18,24 @@ export const UPDATE_VERSION = 1;
  */
 export type SharedUpdate =
   | { v: 1; kind: 'key'; id: string; at: number; status: KeyStatus; until: number; lastError: LastError | null }
-  | { v: 1; kind: 'quota'; id: string; at: number; overall: QuotaFigures | null; models: Array<[string, QuotaFigures]> }
+  | SharedQuotaUpdate
   | { v: 1; kind: 'hold'; id: string; at: number; held: boolean };
+
+/** One account's allowance as known: the counters, and what is known without them. */
+export interface SharedQuotaUpdate {
+  v: 1;
+  kind: 'quota';
+  id: string;
+  at: number;
+  overall: QuotaFigures | null;
+  models: Array<[string, QuotaFigures]>;
+  /** Used up without counters (said by an answer, inferred, or a zero balance), with its next trial; or null. */
+  exhaustion: Exhaustion | null;
+  /** 429s without counters in a row toward inference, when the next may count, and when the count starts over. */
+  strikes: Strikes | null;
+  /** What the balance endpoint last said, or null. */
+  balance: BalanceFigures | null;
+}
 
 export type UpdateKind = SharedUpdate['kind'];
 
@@ -52,6 +68,8 @@ const time =
         : 'time';
 const count: Check = (value) =>
   value === null || (typeof value === 'number' && Number.isFinite(value) && value >= 0) ? undefined : 'shape';
+/** A figure that must be there: finite and not negative. */
+const amount: Check = (value) => (value === null ? 'shape' : count(value, 0));
 const text: Check = (value) =>
   typeof value !== 'string' ? 'shape' : value.length > 0 && value.length <= MAX_TEXT ? undefined : 'size';
 const oneOf =
@@ -89,6 +107,21 @@ const lastError = exactly({
   reason: text,
   at: time(SKEW_MS),
 });
+const EXHAUSTION_SOURCES: ReadonlyArray<Exhaustion['source']> = ['answer', 'inferred', 'balance'];
+const exhaustion = exactly({
+  source: oneOf(EXHAUSTION_SOURCES),
+  since: time(SKEW_MS),
+  until: time(RESET_AHEAD_MS),
+  nextTrialAt: time(RESET_AHEAD_MS),
+});
+const strikes = exactly({ count: amount, nextAt: time(DEADLINE_AHEAD_MS), until: time(RESET_AHEAD_MS) });
+const balance = exactly({
+  available: amount,
+  total: count,
+  frozen: count,
+  seenAt: time(SKEW_MS),
+  ignoredUntil: time(RESET_AHEAD_MS),
+});
 const models: Check = (value, now) => {
   if (!Array.isArray(value)) return 'shape';
   if (value.length > MAX_MODELS) return 'size';
@@ -117,7 +150,13 @@ const COMMON: Record<string, Check> = {
  */
 const KINDS: Record<UpdateKind, Record<string, Check>> = {
   key: { status: oneOf(KEY_STATUSES), until: time(DEADLINE_AHEAD_MS), lastError: nullable(lastError) },
-  quota: { overall: nullable(figures), models },
+  quota: {
+    overall: nullable(figures),
+    models,
+    exhaustion: nullable(exhaustion),
+    strikes: nullable(strikes),
+    balance: nullable(balance),
+  },
   hold: { held: oneOf([true, false]) },
 };
 

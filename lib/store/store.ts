@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto';
 import type { StoreRejectReason } from '../observe/metrics.js';
 import type { SharedUpdate } from './shared-update.js';
 
-export type { SharedUpdate } from './shared-update.js';
+export type { SharedQuotaUpdate, SharedUpdate } from './shared-update.js';
 
 /** What the balancer gives a store when it starts. */
 export interface StoreHandlers {

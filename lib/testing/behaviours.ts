@@ -9,8 +9,10 @@ export type Behaviour =
   | 'unauthorized'
   /** 429 `Request limit exceeded.` with no Retry-After: a short rate limit. */
   | 'rate-limited'
-  /** 429 with the remaining-requests header at 0: the daily allowance is used up. */
+  /** 429 with the remaining-requests header at 0 (plain when counters are off): the daily allowance is used up. */
   | 'quota-exhausted'
+  /** 403 `QuotaLimitExceed`, "magicube balance exhausted": the points balance is used up. */
+  | 'balance-exhausted'
   /** 500 with a JSON error. */
   | 'server-error'
   /** 503 with a JSON error. */
@@ -40,10 +42,37 @@ export type BehaviourRule = Behaviour | ((request: { path: string; body: Buffer 
 /** How /v1/models answers a probe with the key. */
 export type ProbeBehaviour = 'ok' | 'fail' | 'unauthorized' | 'hang';
 
-/** Daily figures the imitation reports and enforces for a key. */
+/** Daily figures the imitation reports (unless `counters: false`) and enforces for a key. */
 export interface FakeQuota {
   limit: number;
   remaining: number;
   /** Per-model figures, by model name. */
   models?: Record<string, { limit: number; remaining: number }>;
+}
+
+/**
+ * Points metering, as ModelScope reportedly bills its free tier (about 250 points a day per account, one or two a
+ * call): every call spends its model's cost; once the points are gone, calls are refused until `newDay()`.
+ */
+export interface FakePoints {
+  /** Points each day. */
+  daily: number;
+  /** Points left now. Defaults to `daily`. */
+  left?: number;
+  /** Points per call by model name; other models cost `defaultCost`. Defaults to none. */
+  costs?: Record<string, number>;
+  /** Points per call of a model not in `costs`. Defaults to 1. */
+  defaultCost?: number;
+  /**
+   * How a call is refused once the points are gone: `'balance-403'` (403 `QuotaLimitExceed`, "magicube balance
+   * exhausted") or `'plain-429'` (429 "Request limit exceeded.", no counters). Defaults to `'balance-403'`.
+   */
+  whenEmpty?: 'balance-403' | 'plain-429';
+}
+
+/** What the imitation's balance endpoint answers for a key. */
+export interface FakeBalance {
+  total: number;
+  available: number;
+  frozen?: number;
 }

@@ -1,8 +1,12 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import type { BehaviourRule, FakeQuota, ProbeBehaviour } from './behaviours.js';
+import type { BehaviourRule, FakeBalance, FakePoints, FakeQuota, ProbeBehaviour } from './behaviours.js';
+import { Metering } from './metering.js';
 import { json, misbehave, streamAnswer } from './misbehaviour.js';
+
+/** Where the imitation answers balance queries, as ModelScope's reported endpoint does. */
+export const BALANCE_PATH = '/openapi/v1/magicubes/balance';
 
 /** What the imitation received, for assertions. `key` is the bearer token it saw. */
 export interface ReceivedRequest {
@@ -28,6 +32,11 @@ export interface FakeModelScopeOptions {
   basePath?: string;
   /** Serve HTTPS with this key and certificate (PEM), as ModelScope is served. Defaults to plain HTTP. */
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /**
+   * Whether answers carry ModelScope's quota counters (`modelscope-ratelimit-*`). `false` imitates a host that sends
+   * none: quotas are still enforced, with a plain 429. Defaults to true.
+   */
+  counters?: boolean;
 }
 
 function bearer(req: IncomingMessage): string | undefined {
@@ -45,7 +54,7 @@ export class FakeModelScope {
   readonly received: ReceivedRequest[] = [];
   private readonly rules = new Map<string, BehaviourRule>();
   private readonly probes = new Map<string, ProbeBehaviour>();
-  private readonly quotas = new Map<string, FakeQuota>();
+  private readonly metering: Metering;
   private readonly tasks = new Map<string, string | undefined>();
   private readonly sockets = new Set<Socket>();
   private readonly server: Server;
@@ -57,6 +66,7 @@ export class FakeModelScope {
   abandoned = 0;
 
   constructor(private readonly options: FakeModelScopeOptions = {}) {
+    this.metering = new Metering(options.counters ?? true);
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
     // An https.Server is an http.Server for everything used here (listen, close, 'connection': one per handshake).
     this.server = options.tls
@@ -90,8 +100,36 @@ export class FakeModelScope {
 
   /** Daily figures to report (and enforce) for `key`. */
   quota(key: string, figures: FakeQuota): this {
-    this.quotas.set(key, structuredClone(figures));
+    this.metering.setQuota(key, figures);
     return this;
+  }
+
+  /** Meters `key` in points with a per-model cost (see FakePoints); its balance endpoint reports them. */
+  points(key: string, points: FakePoints): this {
+    this.metering.setPoints(key, points);
+    return this;
+  }
+
+  /** What the balance endpoint answers for `key`, when it is not metered in points. */
+  balance(key: string, figures: FakeBalance): this {
+    this.metering.setBalance(key, figures);
+    return this;
+  }
+
+  /** Points left for `key` (undefined when not metered in points). */
+  pointsLeft(key: string): number | undefined {
+    return this.metering.pointsLeft(key);
+  }
+
+  /** A new day: every quota and points balance is full again (the imitation has no clock of its own). */
+  newDay(): this {
+    this.metering.newDay();
+    return this;
+  }
+
+  /** The imitation's balance endpoint, for `quota.balanceUrl`. */
+  get balanceUrl(): string {
+    return `${this.url}${this.options.basePath ?? ''}${BALANCE_PATH}`;
   }
 
   /** Requests that reached a path (default: chat completions), optionally for one key. */
@@ -103,7 +141,7 @@ export class FakeModelScope {
     this.received.length = 0;
     this.rules.clear();
     this.probes.clear();
-    this.quotas.clear();
+    this.metering.clear();
   }
 
   async close(): Promise<void> {
@@ -145,10 +183,11 @@ export class FakeModelScope {
         error: { message: 'Invalid API token.', type: 'authentication_error', code: 'invalid_api_key' },
       });
     }
+    if (path === BALANCE_PATH && request.method === 'GET') return this.answerBalance(request.key, res);
     const rule = this.rules.get(request.key ?? '') ?? 'ok';
     const behaviour = typeof rule === 'function' ? rule({ path, body: request.body }) : rule;
-    if (behaviour !== 'ok') return misbehave(behaviour, request, req, res);
-    const quotaHeaders = this.spendQuota(request, res);
+    if (behaviour !== 'ok') return misbehave(behaviour, request, req, res, this.metering.counters);
+    const quotaHeaders = this.metering.spend(request.key ?? '', parseModel(request.body), res);
     if (quotaHeaders === null) return;
     if (path.startsWith('/v1/echo')) {
       return json(
@@ -194,29 +233,19 @@ export class FakeModelScope {
     });
   }
 
-  /** Enforces and reports the key's daily figures; null when it answered 429 itself. */
-  private spendQuota(request: ReceivedRequest, res: ServerResponse): Record<string, string> | null {
-    const quota = this.quotas.get(request.key ?? '');
-    if (!quota) return {};
-    const model = parseModel(request.body);
-    const modelQuota = model ? quota.models?.[model] : undefined;
-    const headers = (): Record<string, string> => ({
-      'modelscope-ratelimit-requests-limit': String(quota.limit),
-      'modelscope-ratelimit-requests-remaining': String(quota.remaining),
-      ...(modelQuota
-        ? {
-            'modelscope-ratelimit-model-requests-limit': String(modelQuota.limit),
-            'modelscope-ratelimit-model-requests-remaining': String(modelQuota.remaining),
-          }
-        : {}),
+  /** The balance of `key` in the reported shape (nested in `data`), or 404 when it has none. */
+  private answerBalance(key: string | undefined, res: ServerResponse): void {
+    const balance = this.metering.balanceOf(key ?? '');
+    if (!balance) return json(res, 404, { errors: { message: 'No balance is kept for this token.' } });
+    json(res, 200, {
+      code: 200,
+      success: true,
+      data: {
+        total_balance: balance.total,
+        available_balance: balance.available,
+        frozen_amount: balance.frozen ?? 0,
+      },
     });
-    if (quota.remaining <= 0 || (modelQuota && modelQuota.remaining <= 0)) {
-      json(res, 429, { errors: { message: 'Request limit exceeded.', request_id: 'fake-request' } }, headers());
-      return null;
-    }
-    quota.remaining--;
-    if (modelQuota) modelQuota.remaining--;
-    return headers();
   }
 
   private complete(request: ReceivedRequest, res: ServerResponse, headers: Record<string, string>): void {

@@ -4,4 +4,11 @@ export {
   type FakeModelScopeOptions,
   type ReceivedRequest,
 } from './fake-modelscope.js';
-export type { Behaviour, BehaviourRule, FakeQuota, ProbeBehaviour } from './behaviours.js';
+export type {
+  Behaviour,
+  BehaviourRule,
+  FakeBalance,
+  FakePoints,
+  FakeQuota,
+  ProbeBehaviour,
+} from './behaviours.js';

@@ -4,6 +4,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Behaviour } from './behaviours.js';
 import type { ReceivedRequest } from './fake-modelscope.js';
 
+/** ModelScope's answer to a used-up points balance (`QuotaLimitExceed`, as its hub API documents). */
+export const BALANCE_EXHAUSTED_BODY = {
+  errors: { code: 'QuotaLimitExceed', message: 'magicube balance exhausted', request_id: 'fake-request' },
+};
+/** ModelScope's 429 body, the same for a short rate limit and a used-up day. */
+export const LIMIT_BODY = { errors: { message: 'Request limit exceeded.', request_id: 'fake-request' } };
+
 export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -59,11 +66,11 @@ export function misbehave(
   request: ReceivedRequest,
   req: IncomingMessage,
   res: ServerResponse,
+  counters = true,
 ): void {
-  const limitBody = { errors: { message: 'Request limit exceeded.', request_id: 'fake-request' } };
   if (typeof behaviour === 'object') {
     if ('retryAfterSeconds' in behaviour)
-      return json(res, 429, limitBody, { 'retry-after': String(behaviour.retryAfterSeconds) });
+      return json(res, 429, LIMIT_BODY, { 'retry-after': String(behaviour.retryAfterSeconds) });
     return json(
       res,
       behaviour.status,
@@ -75,12 +82,15 @@ export function misbehave(
     case 'unauthorized':
       return json(res, 401, { error: { message: 'Invalid API token.', type: 'authentication_error' } });
     case 'rate-limited':
-      return json(res, 429, limitBody);
+      return json(res, 429, LIMIT_BODY);
     case 'quota-exhausted':
-      return json(res, 429, limitBody, {
+      if (!counters) return json(res, 429, LIMIT_BODY);
+      return json(res, 429, LIMIT_BODY, {
         'modelscope-ratelimit-requests-limit': '2000',
         'modelscope-ratelimit-requests-remaining': '0',
       });
+    case 'balance-exhausted':
+      return json(res, 403, BALANCE_EXHAUSTED_BODY);
     case 'server-error':
       return json(res, 500, { error: { message: 'Internal server error.' } });
     case 'unavailable':

@@ -2,7 +2,18 @@ import { expect } from 'chai';
 import type express from 'express';
 import { modelscopeBalance } from '../../lib/index.js';
 import { loadSettings } from '../../example/load-settings.js';
-import { KEYS, assertNoKeyIn, captureLogger, chat, request, startRig, type RawResponse, type Rig } from '../helpers.js';
+import { startFakeModelScope, type FakeModelScope } from '../../lib/testing/index.js';
+import {
+  KEYS,
+  assertNoKeyIn,
+  captureLogger,
+  chat,
+  request,
+  startRig,
+  waitFor,
+  type RawResponse,
+  type Rig,
+} from '../helpers.js';
 
 const ACCESS = 'client-token-for-leak-test';
 const ADMIN = 'admin-token-for-leak-test';
@@ -10,7 +21,12 @@ const ADMIN = 'admin-token-for-leak-test';
 describe('no key leaks, anywhere, over a broad scenario', function () {
   this.timeout(20_000);
   let rig: Rig;
-  afterEach(async () => rig?.close());
+  let bank: FakeModelScope | undefined;
+  afterEach(async () => {
+    await rig?.close();
+    await bank?.close();
+    bank = undefined;
+  });
 
   it(
     'keeps every 12-character piece of every key out of responses, headers, logs, /stats, /metrics and ' + 'errors',
@@ -74,6 +90,8 @@ describe('no key leaks, anywhere, over a broad scenario', function () {
         () => modelscopeBalance({ keys: [{ key: KEYS[1], wieght: 1 } as never] }),
         () => modelscopeBalance({ keys: [KEYS[0]], target: KEYS[1] }),
         () => modelscopeBalance({ keys: [KEYS[0]], target: `https://u:${KEYS[0]}@api.example` }),
+        () => modelscopeBalance({ keys: [KEYS[0]], quota: { balanceUrl: `https://api.example/b?k=${KEYS[0]}` } }),
+        () => modelscopeBalance({ keys: [KEYS[0]], quota: { balanceUrl: KEYS[0] } }),
         () =>
           loadSettings({ MODELSCOPE_API_KEYS: `${KEYS.join(',')},your_api_key_1_here` }, [
             '--config',
@@ -105,6 +123,32 @@ describe('no key leaks, anywhere, over a broad scenario', function () {
       assertNoKeyIn(everything, [ACCESS, ADMIN]);
     },
   );
+
+  it('keeps keys out of what the paths without counters say: unknown 403s, balances, used-up answers', async () => {
+    const logger = captureLogger();
+    bank = await startFakeModelScope();
+    bank.points(KEYS[0], { daily: 250, left: 0 });
+    rig = await startRig(
+      { logger, adminToken: ADMIN, quota: { balanceUrl: bank.balanceUrl, balanceIntervalMs: 100 } },
+      { fake: { counters: false } },
+    );
+    rig.fake.behave(KEYS[1], { status: 403, body: { errors: { message: `${KEYS[1]} is suspended` } } });
+    rig.fake.behave(KEYS[2], 'balance-exhausted');
+    await waitFor(() => Object.values(rig.balancer.stats())[0].exhaustion?.source === 'balance');
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await chat(rig.url);
+      seen.push(`${res.status} ${JSON.stringify(res.headers)} ${res.body}`);
+    }
+    await waitFor(() => logger.lines.some((l) => /balance of key .* could not be read/.test(l.msg ?? '')));
+    expect(logger.lines.some((l) => /does not know/.test(l.msg ?? ''))).to.equal(true);
+    expect(seen.some((answer) => answer.includes('daily_quota_exhausted'))).to.equal(true);
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    for (const path of ['/stats', '/metrics', '/status', '/status/data']) {
+      seen.push((await request(rig.url + path, { headers: admin })).body);
+    }
+    assertNoKeyIn([...seen, logger.text(), JSON.stringify(rig.balancer.stats())].join('\n'));
+  });
 
   it("leaves the host app the client's own headers: a logger after the answer never sees a pool key", async () => {
     const hostSaw: Array<Record<string, unknown>> = [];

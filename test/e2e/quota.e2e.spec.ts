@@ -16,7 +16,7 @@ describe('quota-aware scheduling and ModelScope specifics', () => {
     rig = await startRig({ now: clock.now });
     rig.fake.quota(KEYS[0], { limit: 2000, remaining: 1500, models: { [MODEL_A]: { limit: 500, remaining: 120 } } });
     await chat(rig.url, ask(MODEL_A));
-    const quota = stat(0).quota as Record<string, unknown>;
+    const quota = stat(0).quota as unknown as Record<string, unknown>;
     expect(quota).to.deep.include({
       remaining: 1499,
       limit: 2000,

@@ -47,6 +47,8 @@ describe('soak: 2,000 requests, 50 at a time, over 5 flaky keys', function () {
       timeouts: { firstByteMs: 500 },
       cooldown: { baseMs: 20, maxMs: 100 },
       failureThreshold: 3,
+      // A troubled key's random 429s (no counters) may pass for a used-up allowance: its trial comes as soon.
+      quota: { exhaustedTrialMs: 100 },
     });
     // Key 0 always succeeds; the others answer at random with trouble or success.
     for (const key of SOAK_KEYS.slice(1))

@@ -173,4 +173,28 @@ describe('server settings', () => {
       balancerOptions(loadSettings({ MODELSCOPE_API_KEYS: KEYS[0], CORS_ORIGINS: '*' }, ['--config', file({})])).cors,
     ).to.deep.equal({ origins: '*' });
   });
+
+  it('maps the quota settings without counters, the balance probe only when a URL is given', () => {
+    const env = { MODELSCOPE_API_KEYS: KEYS[0], QUOTA_ASSUME_EXHAUSTED_AFTER: '5', QUOTA_EXHAUSTED_TRIAL_MS: '600000' };
+    const plain = balancerOptions(loadSettings(env, ['--config', file({})]));
+    expect(plain.quota).to.deep.include({
+      assumeExhaustedAfter: 5,
+      exhaustedTrialMs: 600_000,
+      balanceIntervalMs: 600_000,
+    });
+    expect(plain.quota).not.to.have.property('balanceUrl');
+    const probed = balancerOptions(
+      loadSettings({ ...env, QUOTA_BALANCE_URL: 'https://modelscope.cn/openapi/v1/magicubes/balance' }, [
+        '--config',
+        file({ quota_balance_interval_ms: 900_000 }),
+      ]),
+    );
+    expect(probed.quota).to.deep.include({
+      balanceUrl: 'https://modelscope.cn/openapi/v1/magicubes/balance',
+      balanceIntervalMs: 900_000,
+    });
+    expect(
+      messageOf(() => loadSettings({ ...env, QUOTA_ASSUME_EXHAUSTED_AFTER: '0' }, ['--config', file({})])),
+    ).to.match(/quota_assume_exhausted_after: must be a positive whole number/);
+  });
 });

@@ -44,7 +44,14 @@ describe('options', () => {
     expect(config.maxBodyBytes).to.equal(10 * 1024 * 1024);
     expect(config.queueTimeoutMs).to.equal(0);
     expect(config.strategy).to.equal('round-robin');
-    expect(config.quota).to.deep.include({ resetTimeZone: 'Asia/Shanghai', resetTime: '00:00' });
+    expect(config.quota).to.deep.include({
+      resetTimeZone: 'Asia/Shanghai',
+      resetTime: '00:00',
+      assumeExhaustedAfter: 3,
+      exhaustedTrialMs: 1_800_000,
+      balanceUrl: undefined,
+      balanceIntervalMs: 600_000,
+    });
     expect(config.registry).to.be.instanceOf(Registry);
     expect(Object.isFrozen(config)).to.equal(true);
   });
@@ -107,6 +114,42 @@ describe('options', () => {
     ['cooldown.maxMs under baseMs', { keys: KEYS, cooldown: { baseMs: 10, maxMs: 5 } }, 'cooldown.maxMs', /at least/],
     ['a bad time zone', { keys: KEYS, quota: { resetTimeZone: 'Mars/Base' } }, 'quota.resetTimeZone', /IANA time zone/],
     ['a bad reset time', { keys: KEYS, quota: { resetTime: '24:00' } }, 'quota.resetTime', /HH:MM/],
+    [
+      'no 429s before inferring exhaustion',
+      { keys: KEYS, quota: { assumeExhaustedAfter: 0 } },
+      'quota.assumeExhaustedAfter',
+      /positive whole number/,
+    ],
+    [
+      'a fractional trial period',
+      { keys: KEYS, quota: { exhaustedTrialMs: 1.5 } },
+      'quota.exhaustedTrialMs',
+      /positive whole number/,
+    ],
+    [
+      'a balance URL that is not one',
+      { keys: KEYS, quota: { balanceUrl: 'balance' } },
+      'quota.balanceUrl',
+      /http\(s\)/,
+    ],
+    [
+      'a balance URL of another scheme',
+      { keys: KEYS, quota: { balanceUrl: 'ftp://modelscope.cn/balance' } },
+      'quota.balanceUrl',
+      /http\(s\) URL such as 'https:\/\/modelscope.cn\/openapi\/v1\/magicubes\/balance'/,
+    ],
+    [
+      'a balance URL with credentials',
+      { keys: KEYS, quota: { balanceUrl: 'https://me:secret@modelscope.cn/balance' } },
+      'quota.balanceUrl',
+      /credentials/,
+    ],
+    [
+      'a balance URL holding a key',
+      { keys: KEYS, quota: { balanceUrl: `https://modelscope.cn/balance?token=${KEYS[1]}` } },
+      'quota.balanceUrl',
+      /must not contain a key/,
+    ],
     ['a logger without methods', { keys: KEYS, logger: {} }, 'logger', /debug, info, warn and error/],
     ['a registry that is not one', { keys: KEYS, registry: {} }, 'registry', /prom-client Registry/],
     [
@@ -146,6 +189,8 @@ describe('options', () => {
       errorOf({ keys: [KEYS[0], KEYS[0]] }).message,
       errorOf({ keys: [{ key: KEYS[0], label: KEYS[0] }] }).message,
       errorOf({ keys: [KEYS[0], { key: KEYS[1], wieght: 2 }] }).message,
+      errorOf({ keys: KEYS, quota: { balanceUrl: `https://modelscope.cn/balance?token=${KEYS[1]}` } }).message,
+      errorOf({ keys: KEYS, quota: { balanceUrl: `ftp://${KEYS[2]}` } }).message,
     ];
     assertNoKeyIn(messages.join('\n'));
   });

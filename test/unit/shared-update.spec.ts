@@ -27,8 +27,19 @@ const quota = (fields: object = {}) => ({
   at: NOW,
   overall: figures(),
   models: [['deepseek-ai/DeepSeek-V3.1', figures()]],
+  exhaustion: null,
+  strikes: null,
+  balance: null,
   ...fields,
 });
+const exhaustion = (fields: object = {}) => ({
+  source: 'inferred',
+  since: NOW - 1_000,
+  until: NOW + 3_600_000,
+  nextTrialAt: NOW + 1_800_000,
+  ...fields,
+});
+const balance = { available: 0, total: 250, frozen: null, seenAt: NOW, ignoredUntil: 0 };
 
 describe('what a replica accepts from the store (readUpdate)', () => {
   it('accepts exactly what this version writes: a key, a quota, a hold', () => {
@@ -37,6 +48,7 @@ describe('what a replica accepts from the store (readUpdate)', () => {
       key({ lastError: null, status: 'healthy', until: 0 }),
       quota(),
       quota({ overall: null }),
+      quota({ exhaustion: exhaustion(), strikes: { count: 2, nextAt: NOW + 5_000, until: NOW + 3_600_000 }, balance }),
     ])
       expect(readUpdate(value, NOW)).to.have.property('update');
     expect(readUpdate({ v: 1, kind: 'hold', id: ID, at: NOW, held: true }, NOW)).to.have.property('update');
@@ -67,6 +79,13 @@ describe('what a replica accepts from the store (readUpdate)', () => {
     ['a remaining as text', quota({ overall: figures({ remaining: '5' }) }), 'shape'],
     ['257 models', quota({ models: Array.from({ length: 257 }, (_, i) => [`m${i}`, figures()]) }), 'size'],
     ['a model name of 1,000 characters', quota({ models: [['m'.repeat(1_000), figures()]] }), 'size'],
+    ['a quota without the fields known without counters', { ...quota(), strikes: undefined }, 'shape'],
+    ['an exhaustion from an unknown source', quota({ exhaustion: exhaustion({ source: '<i>x</i>' }) }), 'shape'],
+    ['an exhaustion until 1e300', quota({ exhaustion: exhaustion({ until: 1e300 }) }), 'time'],
+    ['a trial a year ahead', quota({ exhaustion: exhaustion({ nextTrialAt: NOW + 365 * 86_400_000 }) }), 'time'],
+    ['a strike count as text', quota({ strikes: { count: '3', nextAt: NOW, until: NOW } }), 'shape'],
+    ['a balance of null', quota({ balance: { ...balance, available: null } }), 'shape'],
+    ['a negative balance', quota({ balance: { ...balance, available: -5 } }), 'shape'],
     ['a hold that is not a boolean', { v: 1, kind: 'hold', id: ID, at: NOW, held: 'yes' }, 'shape'],
   ];
   for (const [what, value, reason] of rejected) {
