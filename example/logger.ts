@@ -16,6 +16,12 @@ export function addLoggerSecrets(logger: PinoLogger, secrets: readonly string[])
   for (const secret of secrets) scrubber?.add(secret);
 }
 
+/** Stops scrubbing secrets that are no longer in use (keys removed by a reload). */
+export function forgetLoggerSecrets(logger: PinoLogger, secrets: readonly string[]): void {
+  const scrubber = scrubbers.get(logger);
+  for (const secret of secrets) scrubber?.remove(secret);
+}
+
 export function createLogger(level: string, keys: readonly string[], destination?: pino.DestinationStream): PinoLogger {
   const scrubber = new KeyScrubber(keys);
   const logger = pino(

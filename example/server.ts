@@ -38,7 +38,11 @@ async function main(): Promise<void> {
     current = reloadKeys(running.balancer, current, logger);
   };
   process.on('SIGHUP', reload);
-  if (settings.api_keys_file) watchKeysFile(settings.api_keys_file, reload);
+  if (settings.api_keys_file) {
+    watchKeysFile(settings.api_keys_file, reload, {
+      onLost: () => logger.warn({}, "the keys file's folder is gone: changes are seen again once it is back"),
+    });
+  }
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;

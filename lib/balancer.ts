@@ -10,7 +10,7 @@ import { BalanceConfigError } from './options/errors.js';
 import { HealthChecker, type ProbeResult } from './upstream/health-checker.js';
 import { internals } from './internals.js';
 import { BalancerMetrics } from './observe/metrics.js';
-import { KeyAdmin, type KeyCheck } from './http/key-admin.js';
+import { KeyAdmin, type KeyCheck, type ReplaceOptions } from './http/key-admin.js';
 import type { BalanceOptions, KeySpec } from './options/options.js';
 import { KeyPool, type MembershipChange } from './pool/pool.js';
 import { poolEvents } from './observe/pool-events.js';
@@ -58,8 +58,11 @@ export interface BalancerHandles {
   disableKey(label: string): boolean;
   /** Releases a held key. False when unknown. */
   enableKey(label: string): boolean;
-  /** Makes the pool exactly `specs`: kept keys keep their state and counts. Throws, changing nothing, on a bad spec. */
-  replaceKeys(specs: ReadonlyArray<string | KeySpec>): MembershipChange;
+  /**
+   * Makes the pool exactly `specs` (with `{ keepAdded: true }`, plus the keys added with `addKey` that `specs` does
+   * not list): kept keys keep their state and counts. Throws, changing nothing, on a bad spec.
+   */
+  replaceKeys(specs: ReadonlyArray<string | KeySpec>, options?: ReplaceOptions): MembershipChange;
   /** Probes one key now; undefined when the label is unknown. */
   checkKey(label: string): Promise<KeyCheck | undefined>;
 }
@@ -108,6 +111,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
   const config = resolveOptions(options);
   let metrics!: BalancerMetrics;
   let shared!: SharedState;
+  const scrubber = new KeyScrubber(config.keys.map((k) => k.key));
   const pool = new KeyPool(
     config.keys,
     {
@@ -124,6 +128,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
       config,
       () => metrics,
       () => shared,
+      () => scrubber,
     ),
   );
   shared = new SharedState(pool, config.store);
@@ -140,7 +145,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
     metrics,
     logger: config.logger,
     proxy: new UpstreamProxy(config.target, agent),
-    scrubber: new KeyScrubber(config.keys.map((k) => k.key)),
+    scrubber,
     bodies: new BodyBudget(config.maxBufferedBytes),
     tasks: new TaskAffinity(config.taskAffinity.maxEntries, config.taskAffinity.ttlMs),
     logsRequests: requestLogCheck(config.logger),
@@ -213,7 +218,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
     removeKey: (label) => keys.remove(label),
     disableKey: (label) => keys.hold(label, true),
     enableKey: (label) => keys.hold(label, false),
-    replaceKeys: (specs) => keys.replace(specs),
+    replaceKeys: (specs, replaceOptions) => keys.replace(specs, replaceOptions),
     checkKey: (label) => keys.check(label),
     /**
      * New requests get 503 from now on; requests in flight (streams too) finish

@@ -26,6 +26,7 @@ export const BALANCER_ERROR_CODES = [
   'admin_disabled',
   'key_exists',
   'key_not_found',
+  'no_keys',
 ] as const;
 
 export type BalancerErrorCode = (typeof BALANCER_ERROR_CODES)[number];

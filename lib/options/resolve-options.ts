@@ -1,8 +1,9 @@
 import { Registry } from 'prom-client';
 import { DEFAULTS, STRATEGIES } from './defaults.js';
 import { rejectUnknownOptions } from './errors.js';
-import { containsPieceOf } from './key-label.js';
+import { namesHoldingPieces } from './key-label.js';
 import { describe, fail, isNonBlankString, optional, positiveInteger } from './option-checks.js';
+import { isKeyFormat, KEY_FORMATS, type KeyFormat } from './key-format.js';
 import { resolveKeys, type ResolvedKey } from './resolve-keys.js';
 import { isLogger, silentLogger, type Logger } from '../observe/logger.js';
 import type {
@@ -25,6 +26,8 @@ export type { ResolvedKey } from './resolve-keys.js';
 /** The complete, frozen configuration a balancer runs on. Built once. */
 export interface ResolvedConfig {
   keys: ResolvedKey[];
+  keyFormat: KeyFormat;
+  maxKeys: number;
   target: URL;
   healthCheck: HealthCheckOptions | false;
   logger: Logger;
@@ -52,6 +55,8 @@ export interface ResolvedConfig {
 
 const TOP_LEVEL = [
   'keys',
+  'keyFormat',
+  'maxKeys',
   'target',
   'healthCheck',
   'logger',
@@ -90,9 +95,15 @@ function section<T extends object>(option: string, value: unknown, known: (keyof
   return value as Partial<T>;
 }
 
+/** Largest `maxKeys`: a pool's memory grows with its keys (about 1 KiB each), and ten million is gigabytes. */
+const MAX_MAX_KEYS = 10_000_000;
+
 /** A value quoted in an error, unless it holds part of a key (a key pasted in the wrong option). */
 function quoteSafely(value: string, keys: readonly ResolvedKey[]): string {
-  return keys.some((k) => containsPieceOf(value, k.key))
+  return namesHoldingPieces(
+    [value],
+    keys.map((k) => k.key),
+  ).size > 0
     ? 'a value that contains one of the keys'
     : JSON.stringify(value);
 }
@@ -235,7 +246,16 @@ export function resolveOptions(input: unknown): ResolvedConfig {
   }
   rejectUnknownOptions(input, TOP_LEVEL, '');
   const o = input as Record<string, unknown>;
-  const keys = resolveKeys(o.keys);
+  const keyFormat =
+    optional(
+      'keyFormat',
+      o.keyFormat,
+      isKeyFormat,
+      `must be one of ${KEY_FORMATS.map((f) => `'${f}'`).join(', ')}, got ${describe(o.keyFormat)}.`,
+    ) ?? DEFAULTS.keyFormat;
+  const maxKeys = positiveInteger('maxKeys', o.maxKeys, DEFAULTS.maxKeys);
+  if (maxKeys > MAX_MAX_KEYS) fail('maxKeys', `must be at most ${MAX_MAX_KEYS}, got ${maxKeys}.`);
+  const keys = resolveKeys(o.keys, { format: keyFormat, maxKeys });
   const logger = optional('logger', o.logger, isLogger, 'must have debug, info, warn and error methods (pino works).');
   const registry = optional('registry', o.registry, isRegistry, 'must be a prom-client Registry.');
   const strategy = optional(
@@ -263,6 +283,8 @@ export function resolveOptions(input: unknown): ResolvedConfig {
   if (resolvedCooldown.maxMs < resolvedCooldown.baseMs) fail('cooldown.maxMs', 'must be at least cooldown.baseMs.');
   return Object.freeze({
     keys,
+    keyFormat,
+    maxKeys,
     target: resolveTarget(o.target, keys),
     healthCheck: resolveHealthCheck(o.healthCheck),
     logger: logger ?? silentLogger,

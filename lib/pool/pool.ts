@@ -25,6 +25,8 @@ export interface PoolEvents {
   stateChanged?(entry: PoolEntry): void;
   /** An account's quota figures changed (to share with other replicas). */
   quotaChanged?(entry: PoolEntry): void;
+  /** A key left the pool and no request is under way on it any more (its secret may be forgotten). */
+  retired?(entry: PoolEntry): void;
 }
 
 /** Why no key could be chosen, and when to come back. */
@@ -32,11 +34,12 @@ export type NoKeyReason =
   | { kind: 'cooling'; retryAt: number }
   | { kind: 'exhausted'; retryAt: number }
   | { kind: 'refused' }
-  | { kind: 'unavailable' };
+  | { kind: 'unavailable' }
+  | { kind: 'empty' };
 
 export interface SelectRequest {
-  /** Keys already tried by this request. */
-  exclude?: ReadonlySet<PoolEntry>;
+  /** Keys (the secrets) already tried by this request: a key's entry may be replaced while the request runs. */
+  exclude?: ReadonlySet<string>;
   /** The model the request names, for per-model exhaustion. */
   model?: string;
 }
@@ -51,14 +54,21 @@ export interface MembershipChange {
   kept: string[];
 }
 
+/** An account's shared quota, and how many keys of the pool use it. */
+interface AccountUse {
+  quota: AccountQuota;
+  keys: number;
+}
+
 export class KeyPool {
   private list: readonly PoolEntry[] = [];
   private readonly byKey = new Map<string, PoolEntry>();
-  private readonly accounts = new Map<string, AccountQuota>();
+  private readonly byLabel = new Map<string, PoolEntry>();
+  private readonly accounts = new Map<string, AccountUse>();
   private selector!: Selector;
   /** Requests sent upstream over the last minutes and today, for the status page. */
   readonly rate = new RequestRate();
-  private readonly recentRateLimits = new Map<PoolEntry, number>();
+  private readonly recentRateLimits = new Map<string, number>();
   private throttledEpisode = false;
   private cachedReset = 0;
   /** Set once any per-model figure is known; until then requests skip reading their model. */
@@ -69,7 +79,7 @@ export class KeyPool {
     private readonly settings: PoolSettings,
     private readonly events: PoolEvents,
   ) {
-    this.install(keys.map((spec) => this.entryFor(spec)));
+    this.replace(keys);
   }
 
   /** The keys in the pool now. A change installs a new array; requests under way keep the entries they hold. */
@@ -79,57 +89,80 @@ export class KeyPool {
 
   /** The entry for a label, if that key is in the pool. */
   find(label: string): PoolEntry | undefined {
-    return this.list.find((entry) => entry.label === label);
+    return this.byLabel.get(label);
   }
 
-  /** Whether this key is still in the pool (a task pinned to a removed key must not use it). */
-  has(entry: PoolEntry): boolean {
-    return this.byKey.has(entry.key);
+  /** The entry of a key (the secret), if it is in the pool: the current one, whichever a request holds. */
+  get(key: string): PoolEntry | undefined {
+    return this.byKey.get(key);
   }
 
   hasKey(key: string): boolean {
     return this.byKey.has(key);
   }
 
-  /** Adds a key (already checked); it takes traffic at once. */
+  /**
+   * Adds a key (already checked); it takes traffic at once. Throws (changing
+   * nothing) when the weighted schedule would grow too long.
+   */
   add(spec: ResolvedKey): PoolEntry {
-    const entry = this.entryFor(spec);
-    this.install([...this.list, entry]);
+    const entry = this.entryFor(spec, new Map());
+    this.install([...this.list, entry], { joining: [entry], leaving: [] });
     return entry;
   }
 
   /** Removes a key: no new request uses it; requests and streams under way on it finish. */
   remove(entry: PoolEntry): void {
-    this.install(this.list.filter((other) => other.key !== entry.key));
+    const current = this.byKey.get(entry.key);
+    if (!current) return;
+    this.install(
+      this.list.filter((other) => other !== current),
+      { joining: [], leaving: [current] },
+    );
   }
 
   /**
    * Makes the pool exactly `specs` (already checked): keys present before and
-   * after keep their state and counts, new ones are added, missing ones removed.
+   * after keep their entry (the same object when nothing about them changed),
+   * state and counts; new ones are added, missing ones removed. Throws
+   * (changing nothing) when the weighted schedule would grow too long.
    */
   replace(specs: readonly ResolvedKey[]): MembershipChange {
     const change: MembershipChange = { added: [], removed: [], kept: [] };
     const wanted = new Set(specs.map((spec) => spec.key));
-    for (const entry of this.list) if (!wanted.has(entry.key)) change.removed.push(entry.label);
+    const leaving = this.list.filter((entry) => !wanted.has(entry.key));
+    const accounts = new Map<string, AccountQuota>();
     const entries = specs.map((spec) => {
       const previous = this.byKey.get(spec.key);
       (previous ? change.kept : change.added).push(spec.label);
-      return this.entryFor(spec, previous);
+      return this.entryFor(spec, accounts, previous);
     });
-    this.install(entries);
+    for (const entry of leaving) change.removed.push(entry.label);
+    this.install(entries, { leaving });
     return change;
   }
 
-  /** A new entry, or one that carries on `previous`'s state and counts under new settings. */
-  private entryFor(spec: ResolvedKey, previous?: PoolEntry): PoolEntry {
-    let account = this.accounts.get(spec.account);
-    if (!account)
-      this.accounts.set(
-        spec.account,
-        (account = previous?.accountName === spec.account ? previous.account : new AccountQuota()),
-      );
+  /**
+   * A new entry, or `previous` itself when its settings are the same (so a
+   * request holding it still holds the pool's entry), else one that carries on
+   * its state and counts under the new settings. `accounts` holds the accounts
+   * met in this change, so keys that join together share theirs.
+   */
+  private entryFor(spec: ResolvedKey, accounts: Map<string, AccountQuota>, previous?: PoolEntry): PoolEntry {
+    let account = accounts.get(spec.account) ?? this.accounts.get(spec.account)?.quota;
+    if (!account) account = previous?.accountName === spec.account ? previous.account : new AccountQuota();
+    accounts.set(spec.account, account);
+    if (
+      previous &&
+      previous.label === spec.label &&
+      previous.weight === spec.weight &&
+      previous.accountName === spec.account &&
+      previous.ownAccount === spec.ownAccount &&
+      previous.account === account
+    ) {
+      return previous;
+    }
     return Object.freeze({
-      index: 0,
       key: spec.key,
       label: spec.label,
       weight: spec.weight,
@@ -141,13 +174,40 @@ export class KeyPool {
     });
   }
 
-  private install(entries: readonly PoolEntry[]): void {
-    this.list = entries.map((entry, index) => (entry.index === index ? entry : Object.freeze({ ...entry, index })));
-    this.byKey.clear();
-    for (const entry of this.list) this.byKey.set(entry.key, entry);
-    const inUse = new Set(this.list.map((entry) => entry.accountName));
-    for (const name of [...this.accounts.keys()]) if (!inUse.has(name)) this.accounts.delete(name);
-    this.selector = createSelector(this.settings.strategy, this.list, this.settings.now);
+  /**
+   * Makes `entries` the pool. The selector is built first: it is the one step
+   * that can refuse (weights too large), and then nothing has changed yet.
+   * With `joining` given, only those and `leaving` are (un)indexed: O(1) per
+   * key besides the array copy; otherwise every index is rebuilt, O(n).
+   */
+  private install(entries: readonly PoolEntry[], change: { joining?: PoolEntry[]; leaving: PoolEntry[] }): void {
+    this.selector = createSelector(this.settings.strategy, entries, this.settings.now);
+    this.list = entries;
+    if (change.joining) {
+      for (const entry of change.leaving) this.unindex(entry);
+      for (const entry of change.joining) this.index(entry);
+    } else {
+      this.byKey.clear();
+      this.byLabel.clear();
+      this.accounts.clear();
+      for (const entry of entries) this.index(entry);
+    }
+    for (const entry of change.leaving) if (entry.state.inFlight === 0) this.events.retired?.(entry);
+  }
+
+  private index(entry: PoolEntry): void {
+    this.byKey.set(entry.key, entry);
+    this.byLabel.set(entry.label, entry);
+    const use = this.accounts.get(entry.accountName);
+    if (use) use.keys++;
+    else this.accounts.set(entry.accountName, { quota: entry.account, keys: 1 });
+  }
+
+  private unindex(entry: PoolEntry): void {
+    this.byKey.delete(entry.key);
+    if (this.byLabel.get(entry.label) === entry) this.byLabel.delete(entry.label);
+    const use = this.accounts.get(entry.accountName);
+    if (use && --use.keys === 0) this.accounts.delete(entry.accountName);
   }
 
   /** Whether any account has per-model figures, i.e. whether a request's model matters to selection. */
@@ -179,7 +239,7 @@ export class KeyPool {
   select(request: SelectRequest = {}): PoolEntry | undefined {
     const now = this.settings.now();
     const { exclude, model } = request;
-    return this.selector.pick(this.entries, (entry) => !exclude?.has(entry) && this.isUsable(entry, now, model));
+    return this.selector.pick(this.entries, (entry) => !exclude?.has(entry.key) && this.isUsable(entry, now, model));
   }
 
   /**
@@ -188,6 +248,7 @@ export class KeyPool {
    * a pool whose only other keys are refused says so.
    */
   whyNone(model?: string): NoKeyReason {
+    if (this.list.length === 0) return { kind: 'empty' };
     const now = this.settings.now();
     let coolingUntil = Infinity;
     let exhaustedUntil = Infinity;
@@ -227,6 +288,7 @@ export class KeyPool {
 
   end(entry: PoolEntry, trial: boolean): void {
     entry.state.end(trial);
+    if (entry.state.inFlight === 0 && !this.byKey.has(entry.key)) this.events.retired?.(entry);
   }
 
   /** Quota headers of any upstream answer; `model` is read only when the headers name per-model figures. */
@@ -293,7 +355,7 @@ export class KeyPool {
 
   /** Records a 429 and says whether most of the pool was limited within the window. */
   private noteRateLimit(entry: PoolEntry, now: number): boolean {
-    this.recentRateLimits.set(entry, now);
+    this.recentRateLimits.set(entry.key, now);
     for (const [other, at] of this.recentRateLimits) {
       if (now - at > THROTTLE_WINDOW_MS) this.recentRateLimits.delete(other);
     }

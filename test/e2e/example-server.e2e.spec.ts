@@ -101,7 +101,7 @@ describe('the example server (child process)', function () {
   });
 
   it('lets the environment override the file, with MODELSCOPE_API_KEYS trimmed and empty entries dropped', async () => {
-    const other = 'ms-envkey01-aaaa-4bbb-8ccc-000000000009';
+    const other = 'ms-e0e0e001-aaaa-4bbb-8ccc-000000000009';
     child = run(SERVER, ['--config', configFile(seedConfig())], {
       HOST: '127.0.0.1',
       MODELSCOPE_API_KEYS: ` ${other} , ,`,
