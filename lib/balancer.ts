@@ -27,9 +27,10 @@ import { UpstreamProxy } from './upstream/upstream-proxy.js';
 
 /**
  * What `modelscopeBalance()` returns: an Express Router (mount it with `app.use()`, Express 4 or 5) holding
- * /health, /stats, the metrics route and the proxy, with a few handles attached.
+ * /health, /stats, the metrics route and the proxy, with a few handles attached. It is also a plain `node:http`
+ * request listener: `http.createServer((req, res) => balancer(req, res))`.
  */
-export type Balancer = Router & BalancerHandles;
+export type Balancer = Router & BalancerHandles & ((req: IncomingMessage, res: ServerResponse) => void);
 
 /** The handles on a balancer, besides the Router itself. */
 export interface BalancerHandles {

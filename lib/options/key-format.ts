@@ -58,17 +58,21 @@ export function keyFormatProblem(key: string, format: KeyFormat): string | undef
   if (format === 'modelscope') {
     return MODELSCOPE_TOKEN.test(key)
       ? undefined
-      : `is not a ModelScope token (${key.length} characters); ${TOKEN_SHAPE}.`;
+      : `is not a ModelScope token (${characters(key.length)}); ${TOKEN_SHAPE}.`;
   }
   if (key.length < ANY_KEY_LENGTH.min || key.length > ANY_KEY_LENGTH.max) {
     return (
-      `is ${key.length} characters long; a key has ${ANY_KEY_LENGTH.min} to ${ANY_KEY_LENGTH.max} (a shorter one ` +
+      `is ${characters(key.length)} long; a key has ${ANY_KEY_LENGTH.min} to ${ANY_KEY_LENGTH.max} (a shorter one ` +
       'is a typo or part of a line, and could turn up in any text by chance).'
     );
   }
   if (ANY_KEY.test(key)) return undefined;
   const position = [...key].findIndex((character) => !ANY_KEY.test(character)) + 1;
   return `has a character other than A-Z, a-z, 0-9, \`.\`, \`_\` or \`-\` at position ${position}.`;
+}
+
+function characters(count: number): string {
+  return count === 1 ? '1 character' : `${count} characters`;
 }
 
 export function isKeyFormat(value: unknown): value is KeyFormat {
