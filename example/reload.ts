@@ -4,7 +4,14 @@ import type { Logger as PinoLogger } from 'pino';
 import type { Balancer } from '../lib/index.js';
 import type { Settings } from './config-schema.js';
 import { loadSettings } from './load-settings.js';
-import { addLoggerSecrets, forgetLoggerSecrets } from './logger.js';
+
+/** Labels named in the reload's log line at most; the counts say the rest. */
+const LOGGED_LABELS = 20;
+
+function someLabels(labels: readonly string[]): string[] {
+  if (labels.length <= LOGGED_LABELS) return [...labels];
+  return [...labels.slice(0, LOGGED_LABELS), `… and ${labels.length - LOGGED_LABELS} more`];
+}
 
 /** Settings a reload can apply: the keys. Any other change is named as needing a restart. */
 const RELOADABLE = new Set(['api_keys', 'api_keys_file']);
@@ -15,34 +22,34 @@ const RELOADABLE = new Set(['api_keys', 'api_keys_file']);
  * finish, and keys added over the admin API stay (a reload changes only the
  * keys that came from the configuration). A file that is empty, or has a line
  * that is not a key, is refused whole with one warning naming the line, and
- * the current keys stay. Returns the settings now in force.
+ * the current keys stay. Resolves with the settings now in force.
  */
-export function reloadKeys(
+export async function reloadKeys(
   balancer: Balancer,
   current: Settings,
   logger: PinoLogger,
   load: () => Settings = () => loadSettings(),
-): Settings {
+): Promise<Settings> {
   let next: Settings;
   try {
     if (current.api_keys_file && readFileSync(current.api_keys_file, 'utf8').trim() === '') {
       throw new Error(`api_keys_file: the keys file is empty (being written?)`);
     }
     next = load();
-    addLoggerSecrets(logger, next.api_keys);
-    const change = balancer.replaceKeys(next.api_keys, { keepAdded: true });
-    const listed = new Set(next.api_keys);
-    forgetLoggerSecrets(
-      logger,
-      current.api_keys.filter((key) => !listed.has(key)),
-    );
+    // In slices between requests: a file of 100,000 keys must not stop the server while it is applied.
+    const change = await balancer.replaceKeysGradually(next.api_keys, { keepAdded: true });
     const restartNeeded = Object.keys(next).filter(
       (name) =>
         !RELOADABLE.has(name) &&
         JSON.stringify(next[name as keyof Settings]) !== JSON.stringify(current[name as keyof Settings]),
     );
     logger.info(
-      { added: change.added, removed: change.removed, kept: change.kept, restart_needed: restartNeeded },
+      {
+        added: someLabels(change.added),
+        removed: someLabels(change.removed),
+        kept: change.kept.length,
+        restart_needed: restartNeeded,
+      },
       `keys reloaded: ${change.added.length} added, ${change.removed.length} removed, ${change.kept.length} kept` +
         (restartNeeded.length > 0 ? `; ${restartNeeded.join(', ')} changed and take effect only after a restart` : ''),
     );

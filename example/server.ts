@@ -20,10 +20,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(
-    settings.log_level,
-    [...settings.api_keys, ...settings.access_tokens, settings.admin_token].filter(Boolean),
-  );
+  // Pool keys are scrubbed from log messages by the balancer's own index once it exists (see startServer).
+  const logger = createLogger(settings.log_level, [...settings.access_tokens, settings.admin_token].filter(Boolean));
   let running: RunningServer;
   try {
     running = await startServer(settings, logger);
@@ -34,8 +32,12 @@ async function main(): Promise<void> {
   }
   // SIGHUP, or a change to the keys file: the keys are read again and applied without a restart.
   let current = settings;
+  let reloading = Promise.resolve();
+  // One reload at a time: a SIGHUP during a reload is applied after it, on what it left.
   const reload = () => {
-    current = reloadKeys(running.balancer, current, logger);
+    reloading = reloading.then(async () => {
+      current = await reloadKeys(running.balancer, current, logger);
+    });
   };
   process.on('SIGHUP', reload);
   if (settings.api_keys_file) {

@@ -10,7 +10,8 @@ import { BalanceConfigError } from './options/errors.js';
 import { HealthChecker, type ProbeResult } from './upstream/health-checker.js';
 import { internals } from './internals.js';
 import { BalancerMetrics } from './observe/metrics.js';
-import { KeyAdmin, type KeyCheck, type ReplaceOptions } from './http/key-admin.js';
+import { KeyAdmin, type KeyCheck } from './http/key-admin.js';
+import type { ReplaceOptions } from './http/key-replacer.js';
 import type { BalanceOptions, KeySpec } from './options/options.js';
 import { KeyPool, type MembershipChange } from './pool/pool.js';
 import { poolEvents } from './observe/pool-events.js';
@@ -64,8 +65,19 @@ export interface BalancerHandles {
    * not list): kept keys keep their state and counts. Throws, changing nothing, on a bad spec.
    */
   replaceKeys(specs: ReadonlyArray<string | KeySpec>, options?: ReplaceOptions): MembershipChange;
+  /**
+   * `replaceKeys` for large pools (thousands of keys): the keys are checked and prepared in slices of a few
+   * milliseconds between requests, then the pool changes at once. Resolves with the change; rejects, changing
+   * nothing, where `replaceKeys` throws. Calls run one after another.
+   */
+  replaceKeysGradually(specs: ReadonlyArray<string | KeySpec>, options?: ReplaceOptions): Promise<MembershipChange>;
   /** Probes one key now; undefined when the label is unknown. */
   checkKey(label: string): Promise<KeyCheck | undefined>;
+  /**
+   * `text` with every 12-character piece of every pool key replaced by `[redacted]`, as upstream answers are: for
+   * your own logs. Follows the pool as keys come and go.
+   */
+  scrub(text: string): string;
 }
 
 function requestLogCheck(logger: ResolvedConfig['logger']): () => boolean {
@@ -220,7 +232,9 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
     disableKey: (label) => keys.hold(label, true),
     enableKey: (label) => keys.hold(label, false),
     replaceKeys: (specs, replaceOptions) => keys.replace(specs, replaceOptions),
+    replaceKeysGradually: (specs, replaceOptions) => keys.replaceGradually(specs, replaceOptions),
     checkKey: (label) => keys.check(label),
+    scrub: (text) => scrubber.scrub(text),
     /**
      * New requests get 503 from now on; requests in flight (streams too) finish
      * on their sockets, which then close instead of going back to the pool.

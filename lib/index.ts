@@ -1,6 +1,7 @@
 export { modelscopeBalance, type Balancer, type BalancerHandles } from './balancer.js';
 export { BALANCER_ERROR_CODES, type BalancerErrorCode } from './http/error-response.js';
-export type { KeyCheck, ReplaceOptions } from './http/key-admin.js';
+export type { KeyCheck } from './http/key-admin.js';
+export type { ReplaceOptions } from './http/key-replacer.js';
 export type { MembershipChange } from './pool/pool.js';
 export type { ShownStatus } from './pool/pool-entry.js';
 export type { KeyStats, QuotaStats } from './http/stats.js';

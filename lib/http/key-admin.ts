@@ -1,8 +1,8 @@
-// Keys changed while the balancer runs: add, remove, hold, release, replace,
-// probe now. Each change is checked in full first (a BalanceConfigError that
-// never quotes a key), then applied at once, and logged by label. An addKey
-// checks the new key against indexes of the pool (no pass over every key), so
-// it costs the same with 5 keys as with 50,000.
+// Keys changed while the balancer runs: add, remove, hold, release, replace
+// (key-replacer.ts), probe now. Each change is checked in full first (a
+// BalanceConfigError that never quotes a key), then applied at once, and
+// logged by label. An addKey checks the new key against indexes of the pool
+// (no pass over every key), so it costs the same with 5 keys as with 50,000.
 import { BalanceConfigError } from '../options/errors.js';
 import type { BalancerContext } from './context.js';
 import type { ProbeResult } from '../upstream/health-checker.js';
@@ -11,7 +11,8 @@ import type { MembershipChange } from '../pool/pool.js';
 import type { PoolEntry } from '../pool/pool-entry.js';
 import { maskKey, namesHoldingPieces } from '../options/key-label.js';
 import { fail } from '../options/option-checks.js';
-import { checkKeySpec, resolveKeys, type ResolvedKey } from '../options/resolve-keys.js';
+import { checkKeySpec, type ResolvedKey } from '../options/resolve-keys.js';
+import { KeyReplacer, type ReplaceOptions } from './key-replacer.js';
 import { shownStatus } from '../pool/pool-entry.js';
 
 /** The result of `checkKey()`: the probe's answer and the state it left. */
@@ -21,43 +22,22 @@ export interface KeyCheck {
   state: string;
 }
 
-function asSpec(entry: PoolEntry): KeySpec {
-  return {
-    key: entry.key,
-    label: entry.label,
-    weight: entry.weight,
-    ...(entry.ownAccount ? {} : { account: entry.accountName }),
-  };
-}
-
-/** Options of `replaceKeys`. */
-export interface ReplaceOptions {
-  /**
-   * Keep the keys added with `addKey` (or `POST /admin/keys`) that `specs` does not list: what a reload of the
-   * configuration does, so it changes only the keys that came from it. Defaults to `false`: the pool becomes exactly
-   * `specs`.
-   */
-  keepAdded?: boolean;
-}
-
-/** The key a spec names, if it names one as a string (to be checked properly later). */
-function keyOf(spec: unknown): unknown {
-  return typeof spec === 'object' && spec !== null ? (spec as { key?: unknown }).key : spec;
-}
-
 export class KeyAdmin {
+  /** Keys added at runtime and not listed by a replace since: what `replaceKeys(…, { keepAdded: true })` keeps. */
+  private readonly added = new Set<string>();
+  private readonly replacer: KeyReplacer;
+
   constructor(
     private readonly ctx: BalancerContext,
     private readonly probe: (entry: PoolEntry) => Promise<ProbeResult>,
-  ) {}
-
-  /** Keys added at runtime and not listed by a replace since: what `replaceKeys(…, { keepAdded: true })` keeps. */
-  private readonly added = new Set<string>();
+  ) {
+    this.replacer = new KeyReplacer(ctx, this.added);
+  }
 
   /** Adds a key; returns its label. A duplicate or malformed key throws a BalanceConfigError, changing nothing. */
   add(spec: string | KeySpec): string {
     const { pool, config, scrubber } = this.ctx;
-    const checked = checkKeySpec(spec, 'key', config.keyFormat, '');
+    const checked = checkKeySpec(spec, -1, config.keyFormat);
     if (pool.hasKey(checked.key)) {
       throw new BalanceConfigError(
         'ERR_MSB_KEY_EXISTS',
@@ -128,47 +108,14 @@ export class KeyAdmin {
     return true;
   }
 
-  /**
-   * Makes the pool exactly `specs` (and, with `keepAdded`, the keys added at
-   * runtime): keys present before and after keep their state, counts and label
-   * (unless a new label is given); new ones are added, missing ones removed.
-   * Everything is checked first: a bad spec throws and changes nothing.
-   */
+  /** Makes the pool exactly `specs` (see KeyReplacer.replace). */
   replace(specs: ReadonlyArray<string | KeySpec>, options: ReplaceOptions = {}): MembershipChange {
-    const { pool, config, scrubber } = this.ctx;
-    let kept: KeySpec[] = [];
-    if (options.keepAdded && Array.isArray(specs)) {
-      const listed = new Set(specs.map(keyOf));
-      kept = [...this.added]
-        .filter((key) => !listed.has(key))
-        .flatMap((key) => {
-          const entry = pool.get(key);
-          return entry ? [asSpec(entry)] : [];
-        });
-      if (specs.length + kept.length > config.maxKeys) {
-        fail(
-          'keys',
-          `holds ${specs.length} keys, and ${kept.length} more added at runtime stay: maxKeys allows ` +
-            `${config.maxKeys}. Raise maxKeys (max_keys), or remove keys.`,
-          'ERR_MSB_KEYS',
-        );
-      }
-    }
-    const resolved = resolveKeys(
-      kept.length === 0 ? specs : [...specs, ...kept],
-      { format: config.keyFormat, maxKeys: config.maxKeys },
-      (key) => pool.get(key)?.label,
-    );
-    const change = pool.replace(resolved);
-    for (const spec of resolved) scrubber.add(spec.key);
-    const stillAdded = new Set(kept.map((spec) => spec.key));
-    for (const key of this.added) if (!stillAdded.has(key)) this.added.delete(key);
-    for (const label of change.removed) this.ctx.metrics.forgetKey(label);
-    this.ctx.logger.info(
-      { added: change.added, removed: change.removed, kept: change.kept.length },
-      `keys replaced: ${change.added.length} added, ${change.removed.length} removed, ${change.kept.length} kept`,
-    );
-    return change;
+    return this.replacer.replace(specs, options);
+  }
+
+  /** `replace` in slices between other work (see KeyReplacer.replaceGradually). */
+  replaceGradually(specs: ReadonlyArray<string | KeySpec>, options: ReplaceOptions = {}): Promise<MembershipChange> {
+    return this.replacer.replaceGradually(specs, options);
   }
 
   /** Probes one key now and applies the result; undefined when the label is unknown. */

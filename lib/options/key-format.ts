@@ -51,24 +51,25 @@ const TOKEN_SHAPE =
  * "has …"), or undefined when it is one. Never quotes the key.
  */
 export function keyFormatProblem(key: string, format: KeyFormat): string | undefined {
+  // The common case first: a well-formed key passes one regular expression, with no diagnosis.
+  if (format === 'modelscope' ? MODELSCOPE_TOKEN.test(key) : isAnyKey(key)) return undefined;
   if (key === '') return 'is an empty string; a key must be a non-empty string.';
   if (key !== key.trim() || /\s/.test(key)) return 'contains white space; remove spaces and line breaks around it.';
   const odd = unusualCharacter(key);
   if (odd) return `has ${odd.kind} at position ${odd.position + 1}; a key is plain ASCII. Copy it again.`;
-  if (format === 'modelscope') {
-    return MODELSCOPE_TOKEN.test(key)
-      ? undefined
-      : `is not a ModelScope token (${characters(key.length)}); ${TOKEN_SHAPE}.`;
-  }
+  if (format === 'modelscope') return `is not a ModelScope token (${characters(key.length)}); ${TOKEN_SHAPE}.`;
   if (key.length < ANY_KEY_LENGTH.min || key.length > ANY_KEY_LENGTH.max) {
     return (
       `is ${characters(key.length)} long; a key has ${ANY_KEY_LENGTH.min} to ${ANY_KEY_LENGTH.max} (a shorter one ` +
       'is a typo or part of a line, and could turn up in any text by chance).'
     );
   }
-  if (ANY_KEY.test(key)) return undefined;
   const position = [...key].findIndex((character) => !ANY_KEY.test(character)) + 1;
   return `has a character other than A-Z, a-z, 0-9, \`.\`, \`_\` or \`-\` at position ${position}.`;
+}
+
+function isAnyKey(key: string): boolean {
+  return key.length >= ANY_KEY_LENGTH.min && key.length <= ANY_KEY_LENGTH.max && ANY_KEY.test(key);
 }
 
 function characters(count: number): string {

@@ -2,6 +2,7 @@
 // masked label never holds 12 consecutive characters of its key, so leak
 // checks that look for 12-character pieces stay meaningful; a chosen label
 // (or account name) holding such a piece of any key is refused.
+import { runSteps, type Steps, stepDone } from './steps.js';
 
 /** Pieces this long or longer of a key are secrets; shorter ones could occur by chance. */
 export const PIECE_LENGTH = 12;
@@ -50,42 +51,59 @@ export function nameProblem(name: unknown): string | undefined {
   return undefined;
 }
 
-/** How one key's label is chosen: its own (`chosen`), else the one it has now (`kept`), else `base` (its mask). */
-export interface LabelChoice {
-  chosen?: string;
-  kept?: string;
-  base: string;
+/**
+ * Labels for all keys, unique: a key's `chosen` label, else the one it has
+ * now (`kept`), else its mask. Chosen labels (unique: checked by the caller)
+ * are reserved first, then kept ones, so neither is ever taken by a generated
+ * label; masks that collide get a `#n` suffix. A few set operations a key:
+ * 100,000 keys take milliseconds.
+ */
+export function assignLabels(
+  chosen: readonly (string | undefined)[],
+  kept: readonly (string | undefined)[],
+  keys: readonly string[],
+): string[] {
+  return runSteps(assignLabelSteps(chosen, kept, keys));
 }
 
-/**
- * Labels for all keys, unique. Chosen labels (unique: checked by the caller)
- * are reserved first, then the labels kept keys have now, so neither is ever
- * taken by a generated one; the rest get their base, with a `#n` suffix when
- * two keys mask alike.
- */
-export function assignLabels(choices: readonly LabelChoice[]): string[] {
+/** `assignLabels` in steps. */
+export function* assignLabelSteps(
+  chosen: readonly (string | undefined)[],
+  kept: readonly (string | undefined)[],
+  keys: readonly string[],
+): Steps<string[]> {
   const taken = new Set<string>();
-  const labels: Array<string | undefined> = choices.map(({ chosen }) => {
-    if (chosen !== undefined) taken.add(chosen);
-    return chosen;
-  });
-  choices.forEach(({ kept }, index) => {
-    if (labels[index] !== undefined || kept === undefined || taken.has(kept)) return;
-    taken.add(kept);
-    labels[index] = kept;
-  });
-  // The next suffix to try for each base: many keys that mask alike cost one step each, not a search from #2.
+  const labels: Array<string | undefined> = [...chosen];
+  for (const label of chosen) if (label !== undefined) taken.add(label);
+  for (let index = 0; index < kept.length; index++) {
+    const label = kept[index];
+    if (labels[index] === undefined && label !== undefined && !taken.has(label)) {
+      taken.add(label);
+      labels[index] = label;
+    }
+    if (stepDone(index)) yield;
+  }
+  // The next suffix to try for a mask already taken: many keys that mask alike cost one step each.
   const nextSuffix = new Map<string, number>();
-  return choices.map(({ base }, index) => {
-    const assigned = labels[index];
-    if (assigned !== undefined) return assigned;
-    let label = base;
+  const assigned: string[] = [];
+  for (let index = 0; index < labels.length; index++) {
+    assigned.push(labels[index] ?? uniqueMask(keys[index], taken, nextSuffix));
+    if (stepDone(index)) yield;
+  }
+  return assigned;
+}
+
+function uniqueMask(key: string, taken: Set<string>, nextSuffix: Map<string, number>): string {
+  const base = maskKey(key);
+  let label = base;
+  if (taken.has(base)) {
     let n = nextSuffix.get(base) ?? 2;
+    label = `${base}#${n++}`;
     while (taken.has(label)) label = `${base}#${n++}`;
     nextSuffix.set(base, n);
-    taken.add(label);
-    return label;
-  });
+  }
+  taken.add(label);
+  return label;
 }
 
 const BASE = 0x01000193;

@@ -4,8 +4,9 @@
 // file of 100,000 lines is checked in well under a second.
 import { rejectUnknownOptions } from './errors.js';
 import { keyFormatProblem, type KeyFormat } from './key-format.js';
-import { assignLabels, maskKey, namesHoldingPieces, nameProblem } from './key-label.js';
+import { assignLabelSteps, namesHoldingPieces, nameProblem } from './key-label.js';
 import { describe, fail } from './option-checks.js';
+import { runSteps, type Steps, stepDone } from './steps.js';
 
 export { unusualCharacter } from './key-format.js';
 
@@ -38,34 +39,32 @@ export interface CheckedSpec {
 }
 
 /**
- * Checks one key or KeySpec, naming it `option` (`keys[3]`, or `key` for
- * addKey) in errors, and its fields `${fieldPrefix}label` and so on.
+ * Checks one key or KeySpec. `position` names it in errors: `keys[3]` and
+ * `keys[3].label`, or (for addKey, position -1) `key` and `label`. Names are
+ * built only for an error: checking 100,000 keys makes no string per key.
  */
-export function checkKeySpec(
-  entry: unknown,
-  option: string,
-  format: KeyFormat,
-  fieldPrefix = `${option}.`,
-): CheckedSpec {
-  const spec = typeof entry === 'string' ? { key: entry } : entry;
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
-    fail(option, `must be a string or { key, label?, weight?, account? }, got ${describe(entry)}.`, 'ERR_MSB_KEYS');
+export function checkKeySpec(entry: unknown, position: number, format: KeyFormat): CheckedSpec {
+  const option = () => (position < 0 ? 'key' : `keys[${position}]`);
+  const field = (name: string) => (position < 0 ? name : `keys[${position}].${name}`);
+  if (typeof entry === 'string') {
+    const problem = keyFormatProblem(entry, format);
+    if (problem) fail(option(), problem, 'ERR_MSB_KEYS');
+    return { key: entry, label: undefined, weight: 1, account: undefined };
   }
-  rejectUnknownOptions(spec, ['key', 'label', 'weight', 'account'], option);
-  const { key, label, weight, account } = spec as Record<string, unknown>;
-  if (typeof key !== 'string') fail(option, `must be a key (a string), got ${describe(key)}.`, 'ERR_MSB_KEYS');
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    fail(option(), `must be a string or { key, label?, weight?, account? }, got ${describe(entry)}.`, 'ERR_MSB_KEYS');
+  }
+  rejectUnknownOptions(entry, ['key', 'label', 'weight', 'account'], option());
+  const { key, label, weight, account } = entry as Record<string, unknown>;
+  if (typeof key !== 'string') fail(option(), `must be a key (a string), got ${describe(key)}.`, 'ERR_MSB_KEYS');
   const problem = keyFormatProblem(key, format);
-  if (problem) fail(option, problem, 'ERR_MSB_KEYS');
-  const nameOf = (field: string) => `${fieldPrefix}${field}`;
-  for (const [field, value] of [
-    ['label', label],
-    ['account', account],
-  ] as const) {
-    const wrong = value === undefined ? undefined : nameProblem(value);
-    if (wrong) fail(nameOf(field), wrong);
-  }
+  if (problem) fail(option(), problem, 'ERR_MSB_KEYS');
+  const wrongLabel = label === undefined ? undefined : nameProblem(label);
+  if (wrongLabel) fail(field('label'), wrongLabel);
+  const wrongAccount = account === undefined ? undefined : nameProblem(account);
+  if (wrongAccount) fail(field('account'), wrongAccount);
   if (weight !== undefined && (!Number.isInteger(weight) || (weight as number) < 1 || (weight as number) > MAX_WEIGHT))
-    fail(nameOf('weight'), `must be a whole number from 1 to ${MAX_WEIGHT}, got ${describe(weight)}.`);
+    fail(field('weight'), `must be a whole number from 1 to ${MAX_WEIGHT}, got ${describe(weight)}.`);
   return {
     key,
     label: label as string | undefined,
@@ -108,6 +107,15 @@ export function resolveKeys(
   rules: KeyRules,
   keptLabel: (key: string) => string | undefined = () => undefined,
 ): ResolvedKey[] {
+  return runSteps(resolveKeySteps(value, rules, keptLabel));
+}
+
+/** `resolveKeys` in steps, to run at once or between other work (`runStepsGradually`). */
+export function* resolveKeySteps(
+  value: unknown,
+  rules: KeyRules,
+  keptLabel: (key: string) => string | undefined = () => undefined,
+): Steps<ResolvedKey[]> {
   if (!Array.isArray(value) || value.length === 0) {
     fail('keys', "must be a non-empty array of ModelScope tokens, e.g. `keys: ['ms-…']`.", 'ERR_MSB_KEYS');
   }
@@ -119,29 +127,41 @@ export function resolveKeys(
       'ERR_MSB_KEYS',
     );
   }
-  const specs = value.map((entry: unknown, index) => checkKeySpec(entry, `keys[${index}]`, rules.format));
+  const specs: CheckedSpec[] = [];
   const firstIndex = new Map<string, number>();
   const labelIndex = new Map<string, number>();
-  specs.forEach((spec, index) => {
+  for (let index = 0; index < value.length; index++) {
+    const spec = checkKeySpec(value[index], index, rules.format);
+    specs.push(spec);
     const earlier = firstIndex.get(spec.key);
     if (earlier !== undefined)
       fail(`keys[${index}]`, `repeats keys[${earlier}]; each key may appear once.`, 'ERR_MSB_KEYS');
     firstIndex.set(spec.key, index);
-    if (spec.label === undefined) return;
-    const sameLabel = labelIndex.get(spec.label);
-    if (sameLabel !== undefined)
-      fail(`keys[${index}].label`, `repeats the label of keys[${sameLabel}]; labels must be unique.`);
-    labelIndex.set(spec.label, index);
-  });
+    if (spec.label !== undefined) {
+      const sameLabel = labelIndex.get(spec.label);
+      if (sameLabel !== undefined)
+        fail(`keys[${index}].label`, `repeats the label of keys[${sameLabel}]; labels must be unique.`);
+      labelIndex.set(spec.label, index);
+    }
+    if (stepDone(index)) yield;
+  }
   refuseNamesHoldingPieces(specs, firstIndex.keys(), (index) => `keys[${index}]`);
-  const labels = assignLabels(
-    specs.map((spec) => ({ chosen: spec.label, kept: keptLabel(spec.key), base: maskKey(spec.key) })),
+  const labels = yield* assignLabelSteps(
+    specs.map((spec) => spec.label),
+    specs.map((spec) => keptLabel(spec.key)),
+    specs.map((spec) => spec.key),
   );
-  return specs.map((spec, index) => ({
-    key: spec.key,
-    label: labels[index],
-    weight: spec.weight,
-    account: spec.account ?? `key:${labels[index]}`,
-    ownAccount: spec.account === undefined,
-  }));
+  const resolved: ResolvedKey[] = [];
+  for (let index = 0; index < specs.length; index++) {
+    const spec = specs[index];
+    resolved.push({
+      key: spec.key,
+      label: labels[index],
+      weight: spec.weight,
+      account: spec.account ?? `key:${labels[index]}`,
+      ownAccount: spec.account === undefined,
+    });
+    if (stepDone(index)) yield;
+  }
+  return resolved;
 }

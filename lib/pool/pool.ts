@@ -1,13 +1,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { AccountQuota } from './account-quota.js';
-import { KeyTallies } from './key-tallies.js';
-import { KeyState, type LastError, type StateRules, type Transition } from './key-state.js';
+import type { LastError, StateRules, Transition } from './key-state.js';
+import { Membership, type MembershipChange, type MembershipPlan } from './membership.js';
 import type { Strategy } from '../options/options.js';
 import type { PoolEntry } from './pool-entry.js';
 import { nextResetAt } from './quota-clock.js';
 import type { ResolvedKey } from '../options/resolve-options.js';
 import { RequestRate } from './request-rate.js';
-import { createSelector, type Selector } from './strategies.js';
+import type { Steps } from '../options/steps.js';
+
+export type { MembershipChange, MembershipPlan };
 
 export interface PoolSettings extends StateRules {
   strategy: Strategy;
@@ -47,25 +48,8 @@ export interface SelectRequest {
 /** Several keys limited within this window mean the upstream throttles us, not the keys. */
 const THROTTLE_WINDOW_MS = 5_000;
 
-/** What a change of membership did, by label. */
-export interface MembershipChange {
-  added: string[];
-  removed: string[];
-  kept: string[];
-}
-
-/** An account's shared quota, and how many keys of the pool use it. */
-interface AccountUse {
-  quota: AccountQuota;
-  keys: number;
-}
-
 export class KeyPool {
-  private list: readonly PoolEntry[] = [];
-  private readonly byKey = new Map<string, PoolEntry>();
-  private readonly byLabel = new Map<string, PoolEntry>();
-  private readonly accounts = new Map<string, AccountUse>();
-  private selector!: Selector;
+  private readonly members: Membership;
   /** Requests sent upstream over the last minutes and today, for the status page. */
   readonly rate = new RequestRate();
   private readonly recentRateLimits = new Map<string, number>();
@@ -79,26 +63,32 @@ export class KeyPool {
     private readonly settings: PoolSettings,
     private readonly events: PoolEvents,
   ) {
-    this.replace(keys);
+    this.members = new Membership({
+      strategy: settings.strategy,
+      rules: settings,
+      now: settings.now,
+      retired: (entry) => events.retired?.(entry),
+    });
+    this.members.replace(keys);
   }
 
   /** The keys in the pool now. A change installs a new array; requests under way keep the entries they hold. */
   get entries(): readonly PoolEntry[] {
-    return this.list;
+    return this.members.list;
   }
 
   /** The entry for a label, if that key is in the pool. */
   find(label: string): PoolEntry | undefined {
-    return this.byLabel.get(label);
+    return this.members.byLabel.get(label);
   }
 
   /** The entry of a key (the secret), if it is in the pool: the current one, whichever a request holds. */
   get(key: string): PoolEntry | undefined {
-    return this.byKey.get(key);
+    return this.members.byKey.get(key);
   }
 
   hasKey(key: string): boolean {
-    return this.byKey.has(key);
+    return this.members.byKey.has(key);
   }
 
   /**
@@ -106,108 +96,32 @@ export class KeyPool {
    * nothing) when the weighted schedule would grow too long.
    */
   add(spec: ResolvedKey): PoolEntry {
-    const entry = this.entryFor(spec, new Map());
-    this.install([...this.list, entry], { joining: [entry], leaving: [] });
-    return entry;
+    return this.members.add(spec);
   }
 
   /** Removes a key: no new request uses it; requests and streams under way on it finish. */
   remove(entry: PoolEntry): void {
-    const current = this.byKey.get(entry.key);
-    if (!current) return;
-    this.install(
-      this.list.filter((other) => other !== current),
-      { joining: [], leaving: [current] },
-    );
+    this.members.remove(entry);
   }
 
   /**
    * Makes the pool exactly `specs` (already checked): keys present before and
-   * after keep their entry (the same object when nothing about them changed),
-   * state and counts; new ones are added, missing ones removed. Throws
-   * (changing nothing) when the weighted schedule would grow too long.
+   * after keep their entry, state and counts; new ones are added, missing ones
+   * removed. Throws (changing nothing) when the weighted schedule would grow too long. Returns the plan it
+   * applied: the change by label, and the entries that joined and left.
    */
-  replace(specs: readonly ResolvedKey[]): MembershipChange {
-    const change: MembershipChange = { added: [], removed: [], kept: [] };
-    const wanted = new Set(specs.map((spec) => spec.key));
-    const leaving = this.list.filter((entry) => !wanted.has(entry.key));
-    const accounts = new Map<string, AccountQuota>();
-    const entries = specs.map((spec) => {
-      const previous = this.byKey.get(spec.key);
-      (previous ? change.kept : change.added).push(spec.label);
-      return this.entryFor(spec, accounts, previous);
-    });
-    for (const entry of leaving) change.removed.push(entry.label);
-    this.install(entries, { leaving });
-    return change;
+  replace(specs: readonly ResolvedKey[]): MembershipPlan {
+    return this.members.replace(specs);
   }
 
-  /**
-   * A new entry, or `previous` itself when its settings are the same (so a
-   * request holding it still holds the pool's entry), else one that carries on
-   * its state and counts under the new settings. `accounts` holds the accounts
-   * met in this change, so keys that join together share theirs.
-   */
-  private entryFor(spec: ResolvedKey, accounts: Map<string, AccountQuota>, previous?: PoolEntry): PoolEntry {
-    let account = accounts.get(spec.account) ?? this.accounts.get(spec.account)?.quota;
-    if (!account) account = previous?.accountName === spec.account ? previous.account : new AccountQuota();
-    accounts.set(spec.account, account);
-    if (
-      previous &&
-      previous.label === spec.label &&
-      previous.weight === spec.weight &&
-      previous.accountName === spec.account &&
-      previous.ownAccount === spec.ownAccount &&
-      previous.account === account
-    ) {
-      return previous;
-    }
-    return Object.freeze({
-      key: spec.key,
-      label: spec.label,
-      weight: spec.weight,
-      accountName: spec.account,
-      ownAccount: spec.ownAccount,
-      account,
-      state: previous?.state ?? new KeyState(this.settings),
-      tallies: previous?.tallies ?? new KeyTallies(),
-    });
+  /** `replace` in two halves: the plan, in steps (changing nothing), then `commit`, at once. */
+  planReplace(specs: readonly ResolvedKey[]): Steps<MembershipPlan> {
+    return this.members.plan(specs);
   }
 
-  /**
-   * Makes `entries` the pool. The selector is built first: it is the one step
-   * that can refuse (weights too large), and then nothing has changed yet.
-   * With `joining` given, only those and `leaving` are (un)indexed: O(1) per
-   * key besides the array copy; otherwise every index is rebuilt, O(n).
-   */
-  private install(entries: readonly PoolEntry[], change: { joining?: PoolEntry[]; leaving: PoolEntry[] }): void {
-    this.selector = createSelector(this.settings.strategy, entries, this.settings.now);
-    this.list = entries;
-    if (change.joining) {
-      for (const entry of change.leaving) this.unindex(entry);
-      for (const entry of change.joining) this.index(entry);
-    } else {
-      this.byKey.clear();
-      this.byLabel.clear();
-      this.accounts.clear();
-      for (const entry of entries) this.index(entry);
-    }
-    for (const entry of change.leaving) if (entry.state.inFlight === 0) this.events.retired?.(entry);
-  }
-
-  private index(entry: PoolEntry): void {
-    this.byKey.set(entry.key, entry);
-    this.byLabel.set(entry.label, entry);
-    const use = this.accounts.get(entry.accountName);
-    if (use) use.keys++;
-    else this.accounts.set(entry.accountName, { quota: entry.account, keys: 1 });
-  }
-
-  private unindex(entry: PoolEntry): void {
-    this.byKey.delete(entry.key);
-    if (this.byLabel.get(entry.label) === entry) this.byLabel.delete(entry.label);
-    const use = this.accounts.get(entry.accountName);
-    if (use && --use.keys === 0) this.accounts.delete(entry.accountName);
+  /** Applies a plan if nothing changed since it was made (else false, and nothing happens). Throws like `replace`. */
+  commit(plan: MembershipPlan): MembershipChange | false {
+    return this.members.isCurrent(plan) ? this.members.commit(plan) : false;
   }
 
   /** Whether any account has per-model figures, i.e. whether a request's model matters to selection. */
@@ -239,7 +153,10 @@ export class KeyPool {
   select(request: SelectRequest = {}): PoolEntry | undefined {
     const now = this.settings.now();
     const { exclude, model } = request;
-    return this.selector.pick(this.entries, (entry) => !exclude?.has(entry.key) && this.isUsable(entry, now, model));
+    return this.members.selector.pick(
+      this.entries,
+      (entry) => !exclude?.has(entry.key) && this.isUsable(entry, now, model),
+    );
   }
 
   /**
@@ -248,7 +165,7 @@ export class KeyPool {
    * a pool whose only other keys are refused says so.
    */
   whyNone(model?: string): NoKeyReason {
-    if (this.list.length === 0) return { kind: 'empty' };
+    if (this.entries.length === 0) return { kind: 'empty' };
     const now = this.settings.now();
     let coolingUntil = Infinity;
     let exhaustedUntil = Infinity;
@@ -288,7 +205,7 @@ export class KeyPool {
 
   end(entry: PoolEntry, trial: boolean): void {
     entry.state.end(trial);
-    if (entry.state.inFlight === 0 && !this.byKey.has(entry.key)) this.events.retired?.(entry);
+    this.members.retireIfIdle(entry);
   }
 
   /** Quota headers of any upstream answer; `model` is read only when the headers name per-model figures. */

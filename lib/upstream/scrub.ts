@@ -42,6 +42,18 @@ export class KeyScrubber {
     this.pieces.add(key);
   }
 
+  /** Whether the key's pieces are redacted. */
+  has(key: string): boolean {
+    return this.pieces.has(key);
+  }
+
+  /** Makes room for `keys` more keys now, so adding them one by one never stops to grow the index. */
+  reserve(keys: readonly string[]): void {
+    let pieces = 0;
+    for (const key of keys) pieces += Math.max(0, key.length - PIECE_LENGTH + 1);
+    this.pieces.reserve(pieces);
+  }
+
   /** Forgets a key (removed from the pool, with no request left on it): its pieces are no longer redacted. */
   remove(key: string): void {
     this.pieces.remove(key);

@@ -111,6 +111,36 @@ describe('issue 21: no single bad input takes the pool down', () => {
       expect((await chat(rig.url)).status).to.equal(200);
     });
 
+    it('replaceKeysGradually works between requests, re-plans after a change meanwhile, and a refusal leaves nothing', async function () {
+      this.timeout(20_000);
+      rig = await startRig();
+      const { scrubber } = (rig.balancer as unknown as Record<symbol, BalancerContext>)[internals];
+      const many = Array.from({ length: 20_000 }, (_, i) => testKey(i, 'abcdef01'));
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 1);
+      const replacing = rig.balancer.replaceKeysGradually(many, { keepAdded: true });
+      // While it runs, requests are served and the pool changes: the plan is made again on the new pool.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect((await chat(rig.url)).status).to.equal(200);
+      rig.balancer.addKey({ key: NEW_KEY, label: 'during' });
+      const change = await replacing;
+      clearInterval(ticker);
+      expect(ticks).to.be.greaterThan(2);
+      expect([change.added.length, change.removed.length]).to.deep.equal([20_000, 3]);
+      expect(Object.keys(rig.balancer.stats())).to.have.length(20_001);
+      expect(scrubber.scrub(many[19_999])).to.equal('[redacted]');
+      // Refused only once its new keys were indexed (a repeat is seen when the whole list is resolved).
+      const refused = [...Array.from({ length: 5_000 }, (_, i) => testKey(i, 'fedcba98')), many[0], many[0]];
+      const error = await rig.balancer.replaceKeysGradually(refused).then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
+      expect(error).to.be.instanceOf(BalanceConfigError);
+      expect((error as BalanceConfigError).message).to.include('repeats keys[5000]');
+      expect(Object.keys(rig.balancer.stats())).to.have.length(20_001);
+      expect(scrubber.has(testKey(1, 'fedcba98'))).to.equal(false);
+    });
+
     const badLabels: Array<[string, unknown, RegExp]> = [
       ['65 characters', 'x'.repeat(65), /is 65 characters long; keep it to 64/],
       ['a 60 KB label', 'y'.repeat(60_000), /keep it to 64/],

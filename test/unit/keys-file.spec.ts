@@ -62,7 +62,7 @@ describe('the keys file (standalone server)', () => {
       ['a key with a trailing comment', `${KEYS[0]} # alice\n`, 1],
     ];
     for (const [what, content, line] of broken) {
-      it(`refuses ${what} with one warning naming line ${line}, and the pool stays`, () => {
+      it(`refuses ${what} with one warning naming line ${line}, and the pool stays`, async () => {
         const dir = keysDir();
         const file = join(dir, 'keys');
         writeFileSync(file, `${KEYS[0]}\n${KEYS[1]}\n`);
@@ -70,7 +70,7 @@ describe('the keys file (standalone server)', () => {
         balancer = modelscopeBalance({ keys: current.api_keys, healthCheck: false });
         const { logger, lines } = capturedLogger(current.api_keys);
         writeFileSync(file, content);
-        const after = reloadKeys(balancer, current, logger, () =>
+        const after = await reloadKeys(balancer, current, logger, () =>
           loadSettings({ MODELSCOPE_API_KEYS_FILE: file }, noConfig()),
         );
         expect(after).to.equal(current);
@@ -129,29 +129,29 @@ describe('the keys file (standalone server)', () => {
       return { file, load, current, ...capturedLogger(current.api_keys) };
     }
 
-    it('a key added over the API survives a reload, also when the file did not change', () => {
+    it('a key added over the API survives a reload, also when the file did not change', async () => {
       const { file, load, current, logger } = setUp(`${KEYS[0]}\n${KEYS[1]}\n`);
       balancer!.addKey({ key: NEW_KEY, label: 'dave', weight: 2, account: 'team' });
-      let settings = reloadKeys(balancer!, current, logger, load);
+      let settings = await reloadKeys(balancer!, current, logger, load);
       expect(Object.keys(balancer!.stats())).to.deep.equal(['ms-11…0001', 'ms-22…0002', 'dave']);
       expect(balancer!.stats().dave.weight).to.equal(2);
       writeFileSync(file, `${KEYS[1]}\n${KEYS[2]}\n`);
-      settings = reloadKeys(balancer!, settings, logger, load);
+      settings = await reloadKeys(balancer!, settings, logger, load);
       expect(Object.keys(balancer!.stats())).to.deep.equal(['ms-22…0002', 'ms-33…0003', 'dave']);
       // Once the file lists it, it is the file's: removed from the file, it goes.
       writeFileSync(file, `${KEYS[1]}\n${NEW_KEY}\n`);
-      settings = reloadKeys(balancer!, settings, logger, load);
+      settings = await reloadKeys(balancer!, settings, logger, load);
       expect(Object.keys(balancer!.stats())).to.deep.equal(['ms-22…0002', 'dave']);
       writeFileSync(file, `${KEYS[1]}\n`);
-      reloadKeys(balancer!, settings, logger, load);
+      await reloadKeys(balancer!, settings, logger, load);
       expect(Object.keys(balancer!.stats())).to.deep.equal(['ms-22…0002']);
     });
 
-    it('a key the file lists, removed over the API, comes back at the next reload; a disabled one stays disabled', () => {
+    it('a key the file lists, removed over the API, comes back at the next reload; a disabled one stays disabled', async () => {
       const { load, current, logger } = setUp(`${KEYS[0]}\n${KEYS[1]}\n`);
       expect(balancer!.removeKey('ms-11…0001')).to.equal(true);
       expect(balancer!.disableKey('ms-22…0002')).to.equal(true);
-      reloadKeys(balancer!, current, logger, load);
+      await reloadKeys(balancer!, current, logger, load);
       expect(Object.keys(balancer!.stats())).to.deep.equal(['ms-11…0001', 'ms-22…0002']);
       expect(balancer!.stats()['ms-22…0002'].state).to.equal('disabled');
     });
