@@ -12,6 +12,8 @@ import {
   startScript,
   type Running,
 } from './processes.js';
+import { keyChangeCost } from './key-changes.js';
+import { nonReaderCost } from './non-readers.js';
 import { scrubCost } from './scrub-cost.js';
 import { selectionCost } from './selection.js';
 import { runHostileSoak } from '../test/fixtures/hostile-soak.js';
@@ -198,6 +200,11 @@ async function main(): Promise<void> {
       `${selection.weighted10k.toFixed(0)} ns`,
   );
 
+  console.log('\nKey changes (npm run bench:keys runs them alone):');
+  const keyChanges = await keyChangeCost();
+  console.log('\nClients that never read (node --import tsx bench/non-readers.ts runs it alone):');
+  const nonReaders = await nonReaderCost();
+
   const three = results['balancer, 3 keys'] as LoadResult;
   const handWritten = results['node:http proxy'];
   const nginx = results.nginx;
@@ -262,6 +269,8 @@ async function main(): Promise<void> {
         streams,
         selection,
         scrubbing,
+        keyChanges,
+        nonReaders,
         ratios,
       },
       null,

@@ -92,6 +92,21 @@ describe('key scrubber: pieces, escapes and streams', () => {
     }
   });
 
+  it('sees every run of 12 key characters, wherever it starts, while reading a twelfth of other bytes', () => {
+    // The characters of the scrubber's key, and others.
+    const keyish = 'ms-1a4b8c0';
+    let seed = 11;
+    const random = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
+    for (let round = 0; round < 3000; round++) {
+      const length = random(60);
+      let text = '';
+      for (let i = 0; i < length; i++) text += random(3) === 0 ? 'y z'[random(3)] : keyish[random(keyish.length)];
+      const expected = /[ms\-1a4b8c0]{12}/.test(text);
+      expect(scrubber.mayContainPiece(Buffer.from(text)), text).to.equal(expected);
+    }
+    expect(scrubber.mayContainPiece(Buffer.from('plain text \\ with an escape'))).to.equal(true);
+  });
+
   it('passes an SSE event with no piece at once and untouched, holding nothing back', () => {
     const event = Buffer.from('data: {"choices":[{"delta":{"content":"Hello"}}]}\n\n');
     expect(scrubber.stream().push(event)).to.equal(event);
