@@ -14,6 +14,8 @@ import {
 } from './processes.js';
 import { httpsRound } from './https-upstream.js';
 import { quotaYield } from './quota-yield.js';
+import { keyChangeCost } from './key-changes.js';
+import { nonReaderCost } from './non-readers.js';
 import { scrubCost } from './scrub-cost.js';
 import { selectionCost } from './selection.js';
 import { runHostileSoak } from '../test/fixtures/hostile-soak.js';
@@ -207,6 +209,10 @@ async function main(): Promise<void> {
 
   // What users of a pool without quota counters feel: a simulated day of allowance delivered and calls wasted.
   const quota = await quotaYield();
+  console.log('\nKey changes (npm run bench:keys runs them alone):');
+  const keyChanges = await keyChangeCost();
+  console.log('\nClients that never read (node --import tsx bench/non-readers.ts runs it alone):');
+  const nonReaders = await nonReaderCost();
 
   const three = results['balancer, 3 keys'] as LoadResult;
   const handWritten = results['node:http proxy'];
@@ -280,6 +286,8 @@ async function main(): Promise<void> {
         scrubbing,
         tls,
         quota,
+        keyChanges,
+        nonReaders,
         ratios,
       },
       null,

@@ -1,5 +1,5 @@
 import convict from 'convict';
-import { DEFAULTS, STRATEGIES } from '../lib/index.js';
+import { DEFAULTS, KEY_FORMATS, STRATEGIES } from '../lib/index.js';
 
 // Every setting of the standalone server. The first five are the original Go
 // service's config.json, accepted as they are; the rest map to balancer
@@ -91,6 +91,13 @@ export const schema = {
     default: '',
     env: 'MODELSCOPE_API_KEYS_FILE',
   },
+  key_format: {
+    doc: "What a key must look like: 'modelscope' (ms- and a UUID) or 'any' (16-256 of A-Z a-z 0-9 . _ -).",
+    format: [...KEY_FORMATS],
+    default: DEFAULTS.keyFormat as string,
+    env: 'KEY_FORMAT',
+  },
+  max_keys: ms('Most keys the pool may hold.', 'MAX_KEYS', DEFAULTS.maxKeys),
   server_port: { doc: 'Port to listen on.', format: 'port-number', default: 8080, env: 'PORT' },
   host: { doc: 'Address to bind.', format: String, default: '0.0.0.0', env: 'HOST' },
   target_url: {
@@ -269,6 +276,8 @@ export type SettingName = keyof typeof schema;
 export interface Settings {
   api_keys: string[];
   api_keys_file: string;
+  key_format: string;
+  max_keys: number;
   server_port: number;
   host: string;
   target_url: string;

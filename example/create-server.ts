@@ -4,6 +4,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { Logger as PinoLogger } from 'pino';
 import { modelscopeBalance, type Balancer } from '../lib/index.js';
 import { answerClientErrors } from './client-errors.js';
+import { scrubLoggerWith } from './logger.js';
 import { balancerOptions } from './load-settings.js';
 import type { Settings } from './config-schema.js';
 
@@ -60,6 +61,8 @@ export async function startServer(settings: Settings, logger: PinoLogger): Promi
       })
     : undefined;
   const balancer = modelscopeBalance({ ...balancerOptions(settings), logger, ...(store ? { store } : {}) });
+  // The logger scrubs pool keys with the balancer's own index: it follows every change of the pool.
+  scrubLoggerWith(logger, balancer.scrub);
   const app = createApp(settings.mount_path, balancer, logger);
   const server = http.createServer(
     {

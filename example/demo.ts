@@ -10,9 +10,9 @@ import { startServer } from './create-server.js';
  * balancer in front of it, and prints commands to try.
  */
 const DEMO_KEYS = [
-  'ms-demo0001-aaaa-4bbb-8ccc-000000000001',
-  'ms-demo0002-aaaa-4bbb-8ccc-000000000002',
-  'ms-demo0003-aaaa-4bbb-8ccc-000000000003',
+  'ms-dede0001-aaaa-4bbb-8ccc-000000000001',
+  'ms-dede0002-aaaa-4bbb-8ccc-000000000002',
+  'ms-dede0003-aaaa-4bbb-8ccc-000000000003',
 ];
 
 async function demo(): Promise<void> {

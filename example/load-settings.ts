@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { closestName } from '../lib/index.js';
-import type { BalanceOptions, Strategy } from '../lib/index.js';
+import { closestName, keyFormatProblem } from '../lib/index.js';
+import type { BalanceOptions, KeyFormat, Strategy } from '../lib/index.js';
 import { FlagError, normalizeFlags } from './command-line.js';
 import { createConfig, schema, type SettingName, type Settings } from './config-schema.js';
 
@@ -24,6 +24,11 @@ function howToSet(name: string): string {
   return item?.env
     ? `Set "${name}" in the config file, the environment variable ${item.env}, or --${name.replace(/_/g, '-')}.`
     : `Fix "${name}" in the config file.`;
+}
+
+/** Keys given in the environment: a path that holds a piece of one is not shown. */
+function envSecrets(env: NodeJS.ProcessEnv): string[] {
+  return (env.MODELSCOPE_API_KEYS ?? '').split(',').map((key) => key.trim());
 }
 
 function flagValue(args: string[], flag: string): string | undefined {
@@ -49,30 +54,55 @@ function explain(error: Error): SettingsError {
   return new SettingsError('config', first, 'Check the config file and environment.');
 }
 
+/** A UUID (the heart of a ModelScope token) anywhere, or a run of 20 word characters with a digit in it. */
+const TOKEN_LIKE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|(?=[\w-]*\d)[\w-]{20,}/i;
+
 /**
  * A path as it may be shown in an error. A token pasted where a path belongs
- * (`MODELSCOPE_API_KEYS_FILE=ms-…`) must not be printed back in full.
+ * (`MODELSCOPE_API_KEYS_FILE=ms-…`), or a file named after one
+ * (`/x/<token>.json`, `/x/.<token>`), must not be printed back: any part of
+ * the path that looks like a token, or holds 12 characters of a key given
+ * elsewhere, hides the whole path.
  */
-function shownPath(path: string): string {
-  const name = path.split(/[\\/]/).pop() ?? '';
-  return /^(?=.*\d)[\w-]{20,}$/.test(name)
-    ? 'the path given (not shown: it looks like a token, not a file name)'
-    : path;
+function shownPath(path: string, secrets: readonly string[] = []): string {
+  const hidden = 'the path given (not shown: it looks like a token, not a file name)';
+  if (TOKEN_LIKE.test(path)) return hidden;
+  for (const secret of secrets) {
+    for (let i = 0; i + 12 <= secret.length; i++) if (path.includes(secret.slice(i, i + 12))) return hidden;
+  }
+  return path;
 }
 
-function readKeysFile(path: string): string[] {
+/** What a keys file holds: its keys, each checked by the key rule, or a SettingsError naming the first bad line. */
+function readKeysFile(path: string, format: KeyFormat, secrets: readonly string[]): string[] {
+  let text: string;
   try {
-    return readFileSync(path, 'utf8')
-      .split(/\r?\n/)
-      .map((line) => line.trim())
-      .filter((line) => line !== '' && !line.startsWith('#'));
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new SettingsError(
       'api_keys_file',
-      `cannot read ${shownPath(path)} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      `cannot read ${shownPath(path, secrets)} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
       'Point MODELSCOPE_API_KEYS_FILE at a readable file with one token per line (the file name, not a token).',
     );
   }
+  const keys: string[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index].trim();
+    if (line === '' || line.startsWith('#')) continue;
+    // The whole file or nothing: a file caught mid-write, or something else mounted in its place, must not become
+    // the pool. The line is named by number, never shown.
+    const problem = keyFormatProblem(line, format);
+    if (problem) {
+      throw new SettingsError(
+        'api_keys_file',
+        `line ${index + 1} ${problem.replace(/\.$/, '')}`,
+        'Each line of the keys file must be one token (blank lines and # comments aside); the file was not used.',
+      );
+    }
+    keys.push(line);
+  }
+  return keys;
 }
 
 /**
@@ -101,7 +131,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, given: string
       const position = /position (\d+)/.exec((error as Error).message)?.[1];
       throw new SettingsError(
         'config',
-        `${shownPath(path)} is not valid JSON${position ? ` (at character ${position})` : ''}`,
+        `${shownPath(path, envSecrets(env))} is not valid JSON${position ? ` (at character ${position})` : ''}`,
         'Fix the file or point --config at another.',
       );
     }
@@ -109,7 +139,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, given: string
   } else if (explicitPath) {
     throw new SettingsError(
       'config',
-      `no file at ${shownPath(path)}`,
+      `no file at ${shownPath(path, envSecrets(env))}`,
       'Check --config or MODELSCOPE_BALANCE_CONFIG (a file name, not a token).',
     );
   }
@@ -119,8 +149,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, given: string
     throw explain(error as Error);
   }
   const settings = config.getProperties();
-  const keys = [...settings.api_keys, ...(settings.api_keys_file ? readKeysFile(settings.api_keys_file) : [])];
-  if (keys.some((key) => PLACEHOLDER.test(key))) {
+  if (settings.api_keys.some((key) => PLACEHOLDER.test(key))) {
     throw new SettingsError(
       'api_keys',
       'still holds the sample placeholders (your_api_key_1_here …)',
@@ -128,12 +157,35 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, given: string
         'config.json.',
     );
   }
+  const format = settings.key_format as KeyFormat;
+  settings.api_keys.forEach((key, index) => {
+    const problem = keyFormatProblem(key, format);
+    if (problem) {
+      throw new SettingsError(
+        'api_keys',
+        `entry ${index + 1} ${problem.replace(/\.$/, '')}`,
+        'Fix that entry of MODELSCOPE_API_KEYS (comma-separated) or "api_keys" in the config file.',
+      );
+    }
+  });
+  const keys = [
+    ...settings.api_keys,
+    ...(settings.api_keys_file ? readKeysFile(settings.api_keys_file, format, settings.api_keys) : []),
+  ];
   if (keys.length === 0) {
     throw new SettingsError(
       'api_keys',
       'no ModelScope token was given',
       'Set MODELSCOPE_API_KEYS=ms-…,ms-… or "api_keys" in config.json, or name a keys file in ' +
         'MODELSCOPE_API_KEYS_FILE.',
+    );
+  }
+  const unique = [...new Set(keys)];
+  if (unique.length > settings.max_keys) {
+    throw new SettingsError(
+      'max_keys',
+      `is ${settings.max_keys}, and ${unique.length} keys were given`,
+      'Raise max_keys (MAX_KEYS) if the pool really is this large, or check the keys file.',
     );
   }
   if (settings.headers_timeout_ms > settings.request_timeout_ms) {
@@ -145,13 +197,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, given: string
   }
   if (!settings.mount_path.startsWith('/'))
     throw new SettingsError('mount_path', 'must start with "/"', howToSet('mount_path'));
-  return { ...settings, api_keys: [...new Set(keys)] };
+  return { ...settings, api_keys: unique };
 }
 
 /** The balancer options a set of settings stands for. */
 export function balancerOptions(settings: Settings): Omit<BalanceOptions, 'logger'> {
   return {
     keys: settings.api_keys,
+    keyFormat: settings.key_format as KeyFormat,
+    maxKeys: settings.max_keys,
     target: settings.target_url,
     healthCheck: settings.health_check
       ? { path: settings.health_path, intervalMs: settings.health_interval_ms, timeoutMs: settings.health_timeout_ms }

@@ -4,20 +4,28 @@ import { KeyScrubber } from '../lib/index.js';
 
 /**
  * The server's pino logger: JSON lines, credentials redacted by path, and any
- * pool key that might slip into a message string replaced, as a second line
- * of defence (the balancer itself only ever logs labels).
+ * secret that might slip into a message string replaced, as a second line of
+ * defence (the balancer itself only ever logs labels): the tokens given here
+ * (access and admin tokens) by the logger's own scrubber, and the pool keys by
+ * the balancer's (`scrubLoggerWith`), which follows every change of the pool
+ * without a second index of 100,000 keys.
  */
-/** Each logger's scrubber, so keys added at runtime are scrubbed from its lines too. */
-const scrubbers = new WeakMap<object, KeyScrubber>();
+/** Each logger's extra scrubbing: the balancer's, once it exists (a child logger shares its parent's). */
+const poolScrubbers = new WeakMap<object, { scrub?: (text: string) => string }>();
 
-/** Adds secrets (keys loaded on a reload) to what `logger` scrubs from message strings. */
-export function addLoggerSecrets(logger: PinoLogger, secrets: readonly string[]): void {
-  const scrubber = scrubbers.get(logger);
-  for (const secret of secrets) scrubber?.add(secret);
+/** Has `logger` also scrub message strings with `scrub` (the balancer's: `balancer.scrub`). */
+export function scrubLoggerWith(logger: PinoLogger, scrub: (text: string) => string): void {
+  const holder = poolScrubbers.get(logger);
+  if (holder) holder.scrub = scrub;
 }
 
-export function createLogger(level: string, keys: readonly string[], destination?: pino.DestinationStream): PinoLogger {
-  const scrubber = new KeyScrubber(keys);
+export function createLogger(
+  level: string,
+  secrets: readonly string[],
+  destination?: pino.DestinationStream,
+): PinoLogger {
+  const scrubber = new KeyScrubber(secrets);
+  const pool: { scrub?: (text: string) => string } = {};
   const logger = pino(
     {
       level,
@@ -40,14 +48,18 @@ export function createLogger(level: string, keys: readonly string[], destination
       },
       hooks: {
         logMethod(args, method) {
-          const clean = args.map((arg: unknown) => (typeof arg === 'string' ? scrubber.scrub(arg) : arg));
+          const clean = args.map((arg: unknown) => {
+            if (typeof arg !== 'string') return arg;
+            const text = scrubber.scrub(arg);
+            return pool.scrub ? pool.scrub(text) : text;
+          });
           method.apply(this, clean as Parameters<typeof method>);
         },
       },
     },
     destination ?? stdoutLines(),
   );
-  scrubbers.set(logger, scrubber);
+  poolScrubbers.set(logger, pool);
   return logger;
 }
 

@@ -20,10 +20,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(
-    settings.log_level,
-    [...settings.api_keys, ...settings.access_tokens, settings.admin_token].filter(Boolean),
-  );
+  // Pool keys are scrubbed from log messages by the balancer's own index once it exists (see startServer).
+  const logger = createLogger(settings.log_level, [...settings.access_tokens, settings.admin_token].filter(Boolean));
   let running: RunningServer;
   try {
     running = await startServer(settings, logger);
@@ -34,11 +32,19 @@ async function main(): Promise<void> {
   }
   // SIGHUP, or a change to the keys file: the keys are read again and applied without a restart.
   let current = settings;
+  let reloading = Promise.resolve();
+  // One reload at a time: a SIGHUP during a reload is applied after it, on what it left.
   const reload = () => {
-    current = reloadKeys(running.balancer, current, logger);
+    reloading = reloading.then(async () => {
+      current = await reloadKeys(running.balancer, current, logger);
+    });
   };
   process.on('SIGHUP', reload);
-  if (settings.api_keys_file) watchKeysFile(settings.api_keys_file, reload);
+  if (settings.api_keys_file) {
+    watchKeysFile(settings.api_keys_file, reload, {
+      onLost: () => logger.warn({}, "the keys file's folder is gone: changes are seen again once it is back"),
+    });
+  }
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;

@@ -11,6 +11,7 @@ import { HealthChecker, type ProbeResult } from './upstream/health-checker.js';
 import { internals } from './internals.js';
 import { BalancerMetrics } from './observe/metrics.js';
 import { KeyAdmin, type KeyCheck } from './http/key-admin.js';
+import type { ReplaceOptions } from './http/key-replacer.js';
 import type { BalanceOptions, KeySpec } from './options/options.js';
 import { KeyPool, type MembershipChange } from './pool/pool.js';
 import { poolEvents } from './observe/pool-events.js';
@@ -29,9 +30,10 @@ import { startBalanceProbe } from './observe/balance-watch.js';
 
 /**
  * What `modelscopeBalance()` returns: an Express Router (mount it with `app.use()`, Express 4 or 5) holding
- * /health, /stats, the metrics route and the proxy, with a few handles attached.
+ * /health, /stats, the metrics route and the proxy, with a few handles attached. It is also a plain `node:http`
+ * request listener: `http.createServer((req, res) => balancer(req, res))`.
  */
-export type Balancer = Router & BalancerHandles;
+export type Balancer = Router & BalancerHandles & ((req: IncomingMessage, res: ServerResponse) => void);
 
 /** The handles on a balancer, besides the Router itself. */
 export interface BalancerHandles {
@@ -60,10 +62,24 @@ export interface BalancerHandles {
   disableKey(label: string): boolean;
   /** Releases a held key. False when unknown. */
   enableKey(label: string): boolean;
-  /** Makes the pool exactly `specs`: kept keys keep their state and counts. Throws, changing nothing, on a bad spec. */
-  replaceKeys(specs: ReadonlyArray<string | KeySpec>): MembershipChange;
+  /**
+   * Makes the pool exactly `specs` (with `{ keepAdded: true }`, plus the keys added with `addKey` that `specs` does
+   * not list): kept keys keep their state and counts. Throws, changing nothing, on a bad spec.
+   */
+  replaceKeys(specs: ReadonlyArray<string | KeySpec>, options?: ReplaceOptions): MembershipChange;
+  /**
+   * `replaceKeys` for large pools (thousands of keys): the keys are checked and prepared in slices of a few
+   * milliseconds between requests, then the pool changes at once. Resolves with the change; rejects, changing
+   * nothing, where `replaceKeys` throws. Calls run one after another.
+   */
+  replaceKeysGradually(specs: ReadonlyArray<string | KeySpec>, options?: ReplaceOptions): Promise<MembershipChange>;
   /** Probes one key now; undefined when the label is unknown. */
   checkKey(label: string): Promise<KeyCheck | undefined>;
+  /**
+   * `text` with every 12-character piece of every pool key replaced by `[redacted]`, as upstream answers are: for
+   * your own logs. Follows the pool as keys come and go.
+   */
+  scrub(text: string): string;
 }
 
 function requestLogCheck(logger: ResolvedConfig['logger']): () => boolean {
@@ -110,6 +126,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
   const config = resolveOptions(options);
   let metrics!: BalancerMetrics;
   let shared!: SharedState;
+  const scrubber = new KeyScrubber(config.keys.map((k) => k.key));
   const pool = new KeyPool(
     config.keys,
     {
@@ -128,6 +145,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
       config,
       () => metrics,
       () => shared,
+      () => scrubber,
     ),
   );
   shared = new SharedState(pool, config.store, (reason) => metrics.storeRejected.inc({ reason }));
@@ -138,7 +156,6 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
   const agentOptions = { keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' as const };
   const agent = config.target.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const target = requestTarget(config.target);
-  const scrubber = new KeyScrubber(config.keys.map((k) => k.key));
   const ctx: BalancerContext = {
     config,
     pool,
@@ -226,8 +243,10 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
     removeKey: (label) => keys.remove(label),
     disableKey: (label) => keys.hold(label, true),
     enableKey: (label) => keys.hold(label, false),
-    replaceKeys: (specs) => keys.replace(specs),
+    replaceKeys: (specs, replaceOptions) => keys.replace(specs, replaceOptions),
+    replaceKeysGradually: (specs, replaceOptions) => keys.replaceGradually(specs, replaceOptions),
     checkKey: (label) => keys.check(label),
+    scrub: (text) => scrubber.scrub(text),
     /**
      * New requests get 503 from now on; requests in flight (streams too) finish
      * on their sockets, which then close instead of going back to the pool.

@@ -1,6 +1,7 @@
 export { modelscopeBalance, type Balancer, type BalancerHandles } from './balancer.js';
 export { BALANCER_ERROR_CODES, type BalancerErrorCode } from './http/error-response.js';
 export type { KeyCheck } from './http/key-admin.js';
+export type { ReplaceOptions } from './http/key-replacer.js';
 export type { MembershipChange } from './pool/pool.js';
 export type { ShownStatus } from './pool/pool-entry.js';
 export type { AllowanceStats, BalanceStats, ExhaustionStats, KeyStats, QuotaStats } from './http/stats.js';
@@ -13,6 +14,8 @@ export {
   type StoreHandlers,
 } from './store/store.js';
 export { DEFAULTS, STRATEGIES } from './options/defaults.js';
+/** The key rule every key is checked by, for checking keys before they reach a balancer (the server's keys file). */
+export { KEY_FORMATS, keyFormatProblem } from './options/key-format.js';
 export { BalanceConfigError, CONFIG_ERROR_CODES, type ConfigErrorCode, closestName } from './options/errors.js';
 /** Removes every 12-character piece of the given keys from text or bytes (the example server's logger uses it). */
 export { KeyScrubber } from './upstream/scrub.js';
@@ -22,6 +25,7 @@ export type {
   CooldownOptions,
   CorsOptions,
   HealthCheckOptions,
+  KeyFormat,
   KeySpec,
   MetricsOptions,
   Options,

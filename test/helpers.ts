@@ -10,6 +10,11 @@ export const KEYS = [
   'ms-33333333-aaaa-4bbb-8ccc-000000000003',
 ];
 
+/** A well-formed test token (`ms-` and a UUID) numbered `n`: its label is `ms-00…` and the last four hex digits. */
+export function testKey(n: number, head = '00000000'): string {
+  return `ms-${head}-aaaa-4bbb-8ccc-${n.toString(16).padStart(12, '0')}`;
+}
+
 export interface LogLine {
   level: string;
   obj: object;

@@ -15,8 +15,8 @@ export function announce(server: Server): void {
 
 /** Keys for the benchmark: never real ones. */
 export function benchKeys(count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `ms-bench-${String(i).padStart(6, '0')}-aaaa-4bbb-8ccc-000000000000`);
+  return Array.from({ length: count }, (_, i) => `ms-be0c0000-aaaa-4bbb-8ccc-${i.toString(16).padStart(12, '0')}`);
 }
 
 /** A key the bench upstream always answers 429: requests that start on it measure a failover. */
-export const FAILOVER_KEY = 'ms-bench-failover-aaaa-4bbb-8ccc-000000000000';
+export const FAILOVER_KEY = 'ms-fa110000-aaaa-4bbb-8ccc-000000000000';

@@ -27,6 +27,7 @@ export const BALANCER_ERROR_CODES = [
   'key_exists',
   'key_not_found',
   'origin_not_allowed',
+  'no_keys',
 ] as const;
 
 export type BalancerErrorCode = (typeof BALANCER_ERROR_CODES)[number];
@@ -61,6 +62,7 @@ export const ERROR_STATUSES: Readonly<Record<BalancerErrorCode, number | '4xx' |
   key_exists: 409,
   key_not_found: 404,
   origin_not_allowed: 403,
+  no_keys: 503,
 };
 
 const TYPES: Record<number, string> = {

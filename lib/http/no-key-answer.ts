@@ -15,6 +15,16 @@ export function answerNoKey(
   now: number,
   headers: Record<string, string>,
 ): void {
+  if (reason.kind === 'empty') {
+    sendError(
+      res,
+      503,
+      'no_keys',
+      'The pool has no keys: every key was removed. Add one (POST /admin/keys, addKey) or reload the keys file.',
+      { ...headers, ...DONT_RETRY },
+    );
+    return;
+  }
   if (reason.kind === 'unavailable') {
     sendError(
       res,

@@ -28,7 +28,8 @@ function waitMs(ms: number): Promise<void> {
 }
 
 export class ProxiedRequest {
-  private readonly tried = new Set<PoolEntry>();
+  /** The keys (secrets, not entries: an entry may be replaced meanwhile) this request has tried. */
+  private readonly tried = new Set<string>();
   private clientGone = false;
   private current: UpstreamAttempt | undefined;
   private body: Buffer = Buffer.alloc(0);
@@ -119,7 +120,7 @@ export class ProxiedRequest {
     if (taskId !== undefined && !remembered) remembered = await ctx.shared.lookupTask(taskId);
     if (this.clientGone) return;
     // A task whose key has since been removed from the pool is not sent with that key again.
-    const pinned = remembered && ctx.pool.has(remembered) ? remembered : undefined;
+    const pinned = remembered && ctx.pool.get(remembered.key);
     const maxAttempts = pinned ? 1 : Math.min(ctx.config.retry.attempts, ctx.pool.entries.length);
     // http-proxy adds two listeners to the client request per attempt.
     if (maxAttempts > 4) req.setMaxListeners(maxAttempts * 2 + 10);
@@ -181,7 +182,7 @@ export class ProxiedRequest {
   /** One attempt on `entry`; undefined when the client left meanwhile. */
   private async tryKey(entry: PoolEntry, method: string, path: string, msLeft: number): Promise<Pending | undefined> {
     const { ctx, req } = this;
-    this.tried.add(entry);
+    this.tried.add(entry.key);
     this.finalEntry = entry;
     const trial = ctx.pool.begin(entry);
     ctx.shared.counted(entry);

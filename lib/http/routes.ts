@@ -192,5 +192,26 @@ export function balancerRouter(parts: RouterParts): Router {
   router.use(function routeFailed(error: unknown, _req: Request, res: Response, _next: NextFunction) {
     answerFailure(logger, res, error);
   });
+  return standingAlone(router, logger);
+}
+
+type RouterHandle = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => void;
+
+/**
+ * Lets the Router serve as a plain `node:http` handler too
+ * (`http.createServer((req, res) => balancer(req, res))`): Express's Router
+ * throws without a `next`, so one of ours answers whatever nothing else did,
+ * a JSON 404 (or 500 for an error). Mounted in an app, the app's `next` is used.
+ */
+function standingAlone(router: Router, logger: Logger): Router {
+  const withRouter = router as Router & { handle: RouterHandle };
+  const handle = withRouter.handle.bind(router);
+  withRouter.handle = function handleAlone(req, res, next) {
+    if (typeof next === 'function') return handle(req, res, next);
+    handle(req, res, function finalAnswer(error?: unknown) {
+      if (error && error !== 'router' && error !== 'route') return answerFailure(logger, res, error);
+      sendError(res, 404, 'not_found', 'Nothing here: this path is not one the balancer serves.');
+    });
+  };
   return router;
 }

@@ -141,7 +141,7 @@ export function createStatsHandler(stats: () => Promise<Record<string, unknown>>
   };
 }
 
-/** GET /health: 200 while some key can take a request now, else 503. No key detail. */
+/** GET /health: 200 while some key can take a request now, else 503 (saying so when the pool is empty). No key detail. */
 export function createHealthHandler(pool: KeyPool, store: () => 'ok' | 'degraded' | 'local') {
   return function serveHealth(_req: IncomingMessage, res: ServerResponse): void {
     const healthy = pool.usableCount();
@@ -151,6 +151,7 @@ export function createHealthHandler(pool: KeyPool, store: () => 'ok' | 'degraded
       healthy > 0 ? 200 : 503,
       {
         status: healthy > 0 ? 'ok' : 'unavailable',
+        ...(pool.entries.length === 0 ? { reason: 'no_keys' } : {}),
         healthy_keys: healthy,
         total_keys: pool.entries.length,
         // A shared store that is down degrades sharing, not serving: the status stays ok.

@@ -10,7 +10,8 @@ export const STATUS_SCRIPT = `'use strict';
 (function () {
   var root = document.getElementById('status');
   var query = Number(new URLSearchParams(location.search).get('refresh'));
-  var every = Math.max(1, query || Number(root.dataset.refresh) || 5) * 1000;
+  // 1 s to an hour: a larger delay overflows setTimeout's 32 bits and would fire at once, over and over.
+  var every = Math.min(3600, Math.max(1, query || Number(root.dataset.refresh) || 5)) * 1000;
   var freshness = document.getElementById('freshness');
   var lastOk = Date.now();
   var failed = false;

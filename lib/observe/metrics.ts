@@ -129,7 +129,8 @@ export class BalancerMetrics {
       registers,
     });
     // Known reasons start at 0, so rate() and alerts work before the first refusal.
-    for (const reason of ['unavailable', 'cooling', 'exhausted', 'refused']) this.noKeyAvailable.inc({ reason }, 0);
+    for (const reason of ['unavailable', 'cooling', 'exhausted', 'refused', 'empty'])
+      this.noKeyAvailable.inc({ reason }, 0);
     this.retries = new Counter({
       name: `${prefix}retries_total`,
       help: 'Attempts moved to another key, by what failed (status code, reset, timeout, refused).',

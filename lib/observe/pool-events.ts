@@ -1,5 +1,6 @@
 // What the pool's changes do outside it: a log line and a metric for each
-// transition, and the shared store told (which sends it to other replicas).
+// transition, the shared store told (which sends it to other replicas), and a
+// key that left the pool forgotten by the scrubber.
 import { isoTime } from '../http/iso-time.js';
 import type { BalancerMetrics } from './metrics.js';
 import type { PoolEvents } from '../pool/pool.js';
@@ -14,11 +15,13 @@ const EXHAUSTION_WORDS: Record<ExhaustionSource, string> = {
   inferred: 'inferred from rate limits in a row without quota counters',
   balance: 'its balance is zero',
 };
+import type { KeyScrubber } from '../upstream/scrub.js';
 
 export function poolEvents(
   config: ResolvedConfig,
   metrics: () => BalancerMetrics,
   shared: () => SharedState,
+  scrubber: () => KeyScrubber,
 ): PoolEvents {
   const { logger } = config;
   return {
@@ -60,6 +63,8 @@ export function poolEvents(
     },
     stateChanged: (entry) => shared().keyChanged(entry),
     quotaChanged: (entry) => shared().quotaChanged(entry),
+    // Only once no request is left on it: an answer still streaming on a removed key is still scrubbed.
+    retired: (entry) => scrubber().remove(entry.key),
     throttled(limited, size) {
       logger.warn(
         { keys_limited: limited, total_keys: size },

@@ -6,6 +6,8 @@
 export const STRATEGIES = ['round-robin', 'weighted', 'least-in-flight', 'most-remaining'] as const;
 
 export const DEFAULTS = {
+  keyFormat: 'modelscope',
+  maxKeys: 100_000,
   target: 'https://api-inference.modelscope.cn',
   healthCheck: { path: '/v1/models', intervalMs: 30_000, timeoutMs: 10_000, concurrency: 4 },
   metrics: { path: '/metrics', prefix: 'modelscope_balance_' },

@@ -1,4 +1,5 @@
 import type { STRATEGIES } from './defaults.js';
+import type { KeyFormat } from './key-format.js';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../observe/logger.js';
 import type { Store } from '../store/store.js';
@@ -16,6 +17,8 @@ export interface KeySpec {
 }
 
 export type Strategy = (typeof STRATEGIES)[number];
+
+export type { KeyFormat };
 
 export interface HealthCheckOptions {
   /** Path probed with each key (GET). Defaults to `/v1/models`. */
@@ -120,6 +123,14 @@ export interface TaskAffinityOptions {
 export interface Options {
   /** ModelScope tokens, as strings or `KeySpec` objects: non-empty and unique. Required. */
   keys: Array<string | KeySpec>;
+  /**
+   * What a key must look like. `'modelscope'`: a ModelScope access token, `ms-` followed by a UUID (or a bare UUID).
+   * `'any'`, for other targets: 16 to 256 characters of `A-Z a-z 0-9 . _ -`. Anything else is refused (`ERR_MSB_KEYS`).
+   * Defaults to `'modelscope'`.
+   */
+  keyFormat?: KeyFormat;
+  /** Most keys the pool may hold, at construction and after any change. Defaults to 100 000. */
+  maxKeys?: number;
   /** Upstream base URL (http or https). Defaults to `https://api-inference.modelscope.cn`. */
   target?: string;
   /**

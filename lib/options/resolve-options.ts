@@ -2,9 +2,10 @@ import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import { DEFAULTS, STRATEGIES } from './defaults.js';
 import { rejectUnknownOptions } from './errors.js';
-import { containsPieceOf } from './key-label.js';
+import { namesHoldingPieces } from './key-label.js';
 import { describe, fail, httpUrl, isNonBlankString, optional, positiveInteger, section } from './option-checks.js';
 import { resolveQuota, type ResolvedQuota } from './resolve-quota.js';
+import { isKeyFormat, KEY_FORMATS, type KeyFormat } from './key-format.js';
 import { resolveKeys, type ResolvedKey } from './resolve-keys.js';
 import { isLogger, silentLogger, type Logger } from '../observe/logger.js';
 import type {
@@ -25,6 +26,8 @@ export type { ResolvedKey } from './resolve-keys.js';
 /** The complete, frozen configuration a balancer runs on. Built once. */
 export interface ResolvedConfig {
   keys: ResolvedKey[];
+  keyFormat: KeyFormat;
+  maxKeys: number;
   target: URL;
   healthCheck: HealthCheckOptions | false;
   logger: Logger;
@@ -53,6 +56,8 @@ export interface ResolvedConfig {
 
 const TOP_LEVEL = [
   'keys',
+  'keyFormat',
+  'maxKeys',
   'target',
   'healthCheck',
   'logger',
@@ -83,9 +88,15 @@ type Unlisted = Exclude<keyof Options, (typeof TOP_LEVEL)[number]>;
 const everyOptionListed: Unlisted extends never ? true : Unlisted = true;
 void everyOptionListed;
 
+/** Largest `maxKeys`: a pool's memory grows with its keys (about 1 KiB each), and ten million is gigabytes. */
+const MAX_MAX_KEYS = 10_000_000;
+
 /** A value quoted in an error, unless it holds part of a key (a key pasted in the wrong option). */
 function quoteSafely(value: string, keys: readonly ResolvedKey[]): string {
-  return keys.some((k) => containsPieceOf(value, k.key))
+  return namesHoldingPieces(
+    [value],
+    keys.map((k) => k.key),
+  ).size > 0
     ? 'a value that contains one of the keys'
     : JSON.stringify(value);
 }
@@ -213,7 +224,16 @@ export function resolveOptions(input: unknown): ResolvedConfig {
   }
   rejectUnknownOptions(input, TOP_LEVEL, '');
   const o = input as Record<string, unknown>;
-  const keys = resolveKeys(o.keys);
+  const keyFormat =
+    optional(
+      'keyFormat',
+      o.keyFormat,
+      isKeyFormat,
+      `must be one of ${KEY_FORMATS.map((f) => `'${f}'`).join(', ')}, got ${describe(o.keyFormat)}.`,
+    ) ?? DEFAULTS.keyFormat;
+  const maxKeys = positiveInteger('maxKeys', o.maxKeys, DEFAULTS.maxKeys);
+  if (maxKeys > MAX_MAX_KEYS) fail('maxKeys', `must be at most ${MAX_MAX_KEYS}, got ${maxKeys}.`);
+  const keys = resolveKeys(o.keys, { format: keyFormat, maxKeys });
   const logger = optional('logger', o.logger, isLogger, 'must have debug, info, warn and error methods (pino works).');
   const registry = optional('registry', o.registry, isRegistry, 'must be a prom-client Registry.');
   const strategy = optional(
@@ -241,6 +261,8 @@ export function resolveOptions(input: unknown): ResolvedConfig {
   if (resolvedCooldown.maxMs < resolvedCooldown.baseMs) fail('cooldown.maxMs', 'must be at least cooldown.baseMs.');
   return Object.freeze({
     keys,
+    keyFormat,
+    maxKeys,
     target: resolveTarget(o.target, keys),
     healthCheck: resolveHealthCheck(o.healthCheck),
     logger: logger ?? silentLogger,

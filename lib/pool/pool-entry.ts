@@ -2,9 +2,12 @@ import type { AccountQuota } from './account-quota.js';
 import type { KeyState, KeyStatus } from './key-state.js';
 import type { KeyTallies } from './key-tallies.js';
 
-/** One key in the pool: its secret, the names it is shown by, and its state. */
+/**
+ * One key in the pool: its secret, the names it is shown by, and its state.
+ * An entry stays the same object while the key stays in the pool with the
+ * same settings, whatever else joins or leaves.
+ */
 export interface PoolEntry {
-  readonly index: number;
   /** The secret token: only ever placed in the upstream Authorization header. */
   readonly key: string;
   readonly label: string;

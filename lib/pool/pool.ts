@@ -1,15 +1,17 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { AccountQuota, type BalanceFigures, type ExhaustionSource } from './account-quota.js';
-import { KeyTallies } from './key-tallies.js';
-import { KeyState, type LastError, type StateRules, type Transition } from './key-state.js';
+import type { BalanceFigures, ExhaustionSource } from './account-quota.js';
+import type { LastError, StateRules, Transition } from './key-state.js';
+import { Membership, type MembershipChange, type MembershipPlan } from './membership.js';
 import type { Strategy } from '../options/options.js';
 import type { PoolEntry } from './pool-entry.js';
 import { nextResetAt } from './quota-clock.js';
 import { QuotaKeeper, type QuotaRules } from './quota-keeper.js';
 import type { ResolvedKey } from '../options/resolve-options.js';
 import { RequestRate } from './request-rate.js';
-import { createSelector, type Selector } from './strategies.js';
+import type { Steps } from '../options/steps.js';
 import { ThrottleWatch } from './throttle-watch.js';
+
+export type { MembershipChange, MembershipPlan };
 
 export interface PoolSettings extends StateRules, QuotaRules {
   strategy: Strategy;
@@ -29,6 +31,8 @@ export interface PoolEvents {
   stateChanged?(entry: PoolEntry): void;
   /** An account's quota figures changed (to share with other replicas). */
   quotaChanged?(entry: PoolEntry): void;
+  /** A key left the pool and no request is under way on it any more (its secret may be forgotten). */
+  retired?(entry: PoolEntry): void;
 }
 
 /** Why no key could be chosen, and when to come back. */
@@ -36,27 +40,18 @@ export type NoKeyReason =
   | { kind: 'cooling'; retryAt: number }
   | { kind: 'exhausted'; retryAt: number }
   | { kind: 'refused' }
-  | { kind: 'unavailable' };
+  | { kind: 'unavailable' }
+  | { kind: 'empty' };
 
 export interface SelectRequest {
-  /** Keys already tried by this request. */
-  exclude?: ReadonlySet<PoolEntry>;
+  /** Keys (the secrets) already tried by this request: a key's entry may be replaced while the request runs. */
+  exclude?: ReadonlySet<string>;
   /** The model the request names, for per-model exhaustion. */
   model?: string;
 }
 
-/** What a change of membership did, by label. */
-export interface MembershipChange {
-  added: string[];
-  removed: string[];
-  kept: string[];
-}
-
 export class KeyPool {
-  private list: readonly PoolEntry[] = [];
-  private readonly byKey = new Map<string, PoolEntry>();
-  private readonly accounts = new Map<string, AccountQuota>();
-  private selector!: Selector;
+  private readonly members: Membership;
   /** Requests sent upstream over the last minutes and today, for the status page. */
   readonly rate = new RequestRate();
   private readonly throttle = new ThrottleWatch();
@@ -69,85 +64,65 @@ export class KeyPool {
     private readonly events: PoolEvents,
   ) {
     this.quota = new QuotaKeeper(settings, events, (now) => this.nextReset(now));
-    this.install(keys.map((spec) => this.entryFor(spec)));
+    this.members = new Membership({
+      strategy: settings.strategy,
+      rules: settings,
+      now: settings.now,
+      retired: (entry) => events.retired?.(entry),
+    });
+    this.members.replace(keys);
   }
 
   /** The keys in the pool now. A change installs a new array; requests under way keep the entries they hold. */
   get entries(): readonly PoolEntry[] {
-    return this.list;
+    return this.members.list;
   }
 
   /** The entry for a label, if that key is in the pool. */
   find(label: string): PoolEntry | undefined {
-    return this.list.find((entry) => entry.label === label);
+    return this.members.byLabel.get(label);
   }
 
-  /** Whether this key is still in the pool (a task pinned to a removed key must not use it). */
-  has(entry: PoolEntry): boolean {
-    return this.byKey.has(entry.key);
+  /** The entry of a key (the secret), if it is in the pool: the current one, whichever a request holds. */
+  get(key: string): PoolEntry | undefined {
+    return this.members.byKey.get(key);
   }
 
   hasKey(key: string): boolean {
-    return this.byKey.has(key);
+    return this.members.byKey.has(key);
   }
 
-  /** Adds a key (already checked); it takes traffic at once. */
+  /**
+   * Adds a key (already checked); it takes traffic at once. Throws (changing
+   * nothing) when the weighted schedule would grow too long.
+   */
   add(spec: ResolvedKey): PoolEntry {
-    const entry = this.entryFor(spec);
-    this.install([...this.list, entry]);
-    return entry;
+    return this.members.add(spec);
   }
 
   /** Removes a key: no new request uses it; requests and streams under way on it finish. */
   remove(entry: PoolEntry): void {
-    this.install(this.list.filter((other) => other.key !== entry.key));
+    this.members.remove(entry);
   }
 
   /**
    * Makes the pool exactly `specs` (already checked): keys present before and
-   * after keep their state and counts, new ones are added, missing ones removed.
+   * after keep their entry, state and counts; new ones are added, missing ones
+   * removed. Throws (changing nothing) when the weighted schedule would grow too long. Returns the plan it
+   * applied: the change by label, and the entries that joined and left.
    */
-  replace(specs: readonly ResolvedKey[]): MembershipChange {
-    const change: MembershipChange = { added: [], removed: [], kept: [] };
-    const wanted = new Set(specs.map((spec) => spec.key));
-    for (const entry of this.list) if (!wanted.has(entry.key)) change.removed.push(entry.label);
-    const entries = specs.map((spec) => {
-      const previous = this.byKey.get(spec.key);
-      (previous ? change.kept : change.added).push(spec.label);
-      return this.entryFor(spec, previous);
-    });
-    this.install(entries);
-    return change;
+  replace(specs: readonly ResolvedKey[]): MembershipPlan {
+    return this.members.replace(specs);
   }
 
-  /** A new entry, or one that carries on `previous`'s state and counts under new settings. */
-  private entryFor(spec: ResolvedKey, previous?: PoolEntry): PoolEntry {
-    let account = this.accounts.get(spec.account);
-    if (!account)
-      this.accounts.set(
-        spec.account,
-        (account = previous?.accountName === spec.account ? previous.account : new AccountQuota()),
-      );
-    return Object.freeze({
-      index: 0,
-      key: spec.key,
-      label: spec.label,
-      weight: spec.weight,
-      accountName: spec.account,
-      ownAccount: spec.ownAccount,
-      account,
-      state: previous?.state ?? new KeyState(this.settings),
-      tallies: previous?.tallies ?? new KeyTallies(),
-    });
+  /** `replace` in two halves: the plan, in steps (changing nothing), then `commit`, at once. */
+  planReplace(specs: readonly ResolvedKey[]): Steps<MembershipPlan> {
+    return this.members.plan(specs);
   }
 
-  private install(entries: readonly PoolEntry[]): void {
-    this.list = entries.map((entry, index) => (entry.index === index ? entry : Object.freeze({ ...entry, index })));
-    this.byKey.clear();
-    for (const entry of this.list) this.byKey.set(entry.key, entry);
-    const inUse = new Set(this.list.map((entry) => entry.accountName));
-    for (const name of [...this.accounts.keys()]) if (!inUse.has(name)) this.accounts.delete(name);
-    this.selector = createSelector(this.settings.strategy, this.list, this.settings.now);
+  /** Applies a plan if nothing changed since it was made (else false, and nothing happens). Throws like `replace`. */
+  commit(plan: MembershipPlan): MembershipChange | false {
+    return this.members.isCurrent(plan) ? this.members.commit(plan) : false;
   }
 
   /** Whether any account has per-model figures, i.e. whether a request's model matters to selection. */
@@ -179,7 +154,10 @@ export class KeyPool {
   select(request: SelectRequest = {}): PoolEntry | undefined {
     const now = this.settings.now();
     const { exclude, model } = request;
-    return this.selector.pick(this.entries, (entry) => !exclude?.has(entry) && this.isUsable(entry, now, model));
+    return this.members.selector.pick(
+      this.entries,
+      (entry) => !exclude?.has(entry.key) && this.isUsable(entry, now, model),
+    );
   }
 
   /**
@@ -188,6 +166,7 @@ export class KeyPool {
    * a pool whose only other keys are refused says so.
    */
   whyNone(model?: string): NoKeyReason {
+    if (this.entries.length === 0) return { kind: 'empty' };
     const now = this.settings.now();
     let coolingUntil = Infinity;
     let exhaustedUntil = Infinity;
@@ -228,6 +207,7 @@ export class KeyPool {
 
   end(entry: PoolEntry, trial: boolean): void {
     entry.state.end(trial);
+    this.members.retireIfIdle(entry);
   }
 
   /** A refused key's trial was taken by another replica of the fleet: this one waits a full period again. */

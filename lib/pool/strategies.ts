@@ -1,6 +1,8 @@
-import { BalanceConfigError } from '../options/errors.js';
 import type { Strategy } from '../options/options.js';
 import type { PoolEntry } from './pool-entry.js';
+import { weightedCycle } from './weighted-cycle.js';
+
+export { MAX_WEIGHTED_CYCLE, weightedCycle as smoothWeightedCycle } from './weighted-cycle.js';
 
 /**
  * Picks the next key among those `usable` allows. Round robin and weighted
@@ -11,10 +13,27 @@ export interface Selector {
   pick(entries: readonly PoolEntry[], usable: (entry: PoolEntry) => boolean): PoolEntry | undefined;
 }
 
-/** Walks a cycle of entry indexes from a cursor, returning the first usable. */
+/** Walks the pool in order from a cursor, returning the first usable entry. */
+class RoundRobinSelector implements Selector {
+  constructor(private cursor = 0) {}
+
+  pick(entries: readonly PoolEntry[], usable: (entry: PoolEntry) => boolean): PoolEntry | undefined {
+    const length = entries.length;
+    for (let step = 0; step < length; step++) {
+      const position = (this.cursor + step) % length;
+      if (usable(entries[position])) {
+        this.cursor = (position + 1) % length;
+        return entries[position];
+      }
+    }
+    return undefined;
+  }
+}
+
+/** Walks a cycle of entry positions from a cursor, returning the first usable. */
 class CycleSelector implements Selector {
   private cursor = 0;
-  constructor(private readonly cycle: readonly number[]) {}
+  constructor(private readonly cycle: Int32Array) {}
 
   pick(entries: readonly PoolEntry[], usable: (entry: PoolEntry) => boolean): PoolEntry | undefined {
     const length = this.cycle.length;
@@ -30,75 +49,43 @@ class CycleSelector implements Selector {
   }
 }
 
-function greatestCommonDivisor(a: number, b: number): number {
-  return b === 0 ? a : greatestCommonDivisor(b, a % b);
-}
-
-/** Largest cycle the weighted schedule may have; bigger weights are refused at construction. */
-const MAX_WEIGHTED_CYCLE = 1_000_000;
-
-/**
- * nginx's smooth weighted round robin, unrolled once into a cycle: weights
- * 1:2:3 give c b a b c ... spread evenly rather than in bursts. Computed once,
- * then walked like round robin.
- */
-export function smoothWeightedCycle(weights: readonly number[]): number[] {
-  const divisor = weights.reduce(greatestCommonDivisor);
-  const scaled = weights.map((w) => w / divisor);
-  const total = scaled.reduce((a, b) => a + b, 0);
-  if (total > MAX_WEIGHTED_CYCLE) {
-    throw new BalanceConfigError(
-      'ERR_MSB_INVALID_OPTION',
-      'keys[].weight',
-      `add up to ${total} after dividing by their common factor; keep the sum under ${MAX_WEIGHTED_CYCLE} (use ` +
-        `smaller weights).`,
-    );
-  }
-  const current = new Array<number>(scaled.length).fill(0);
-  const cycle: number[] = [];
-  for (let n = 0; n < total; n++) {
-    let best = 0;
-    for (let i = 0; i < scaled.length; i++) {
-      current[i] += scaled[i];
-      if (current[i] > current[best]) best = i;
-    }
-    current[best] -= total;
-    cycle.push(best);
-  }
-  return cycle;
-}
-
 /** Scans every key for the best score; ties go round robin. O(n), by nature of the question asked. */
 class ScoringSelector implements Selector {
   private cursor = 0;
   constructor(private readonly score: (entry: PoolEntry) => number) {}
 
   pick(entries: readonly PoolEntry[], usable: (entry: PoolEntry) => boolean): PoolEntry | undefined {
-    let best: PoolEntry | undefined;
+    let best = -1;
     let bestScore = -Infinity;
     for (let step = 0; step < entries.length; step++) {
-      const entry = entries[(this.cursor + step) % entries.length];
+      const position = (this.cursor + step) % entries.length;
+      const entry = entries[position];
       if (!usable(entry)) continue;
       const score = this.score(entry);
-      if (best === undefined || score > bestScore) {
-        best = entry;
+      if (best === -1 || score > bestScore) {
+        best = position;
         bestScore = score;
       }
     }
-    if (best) this.cursor = (best.index + 1) % entries.length;
-    return best;
+    if (best === -1) return undefined;
+    this.cursor = (best + 1) % entries.length;
+    return entries[best];
   }
 }
 
+/**
+ * The selector for `entries`. Throws a BalanceConfigError, before anything
+ * changes, when the weights would make the weighted schedule too long.
+ */
 export function createSelector(strategy: Strategy, entries: readonly PoolEntry[], now: () => number): Selector {
   switch (strategy) {
     case 'weighted':
-      return new CycleSelector(smoothWeightedCycle(entries.map((e) => e.weight)));
+      return new CycleSelector(weightedCycle(entries.map((e) => e.weight)));
     case 'least-in-flight':
       return new ScoringSelector((entry) => -entry.state.inFlight);
     case 'most-remaining':
       return new ScoringSelector((entry) => entry.account.remainingNow(now()));
     default:
-      return new CycleSelector(entries.map((_, index) => index));
+      return new RoundRobinSelector();
   }
 }

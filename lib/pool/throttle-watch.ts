@@ -23,7 +23,7 @@ export interface ThrottleReading {
 }
 
 export class ThrottleWatch {
-  private readonly recent = new Map<PoolEntry, number>();
+  private readonly recent = new Map<string, number>();
   private episode = false;
   private lastSuccessAt = -Infinity;
 
@@ -34,7 +34,7 @@ export class ThrottleWatch {
 
   /** Records a 429 on `entry` in a pool of `size` keys. */
   rateLimited(entry: PoolEntry, now: number, size: number): ThrottleReading {
-    this.recent.set(entry, now);
+    this.recent.set(entry.key, now);
     for (const [other, at] of this.recent) {
       if (now - at > WINDOW_MS) this.recent.delete(other);
     }

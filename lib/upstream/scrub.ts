@@ -3,16 +3,12 @@
 // it. JSON escapes (`\u002d`, `\/`) are read as the characters they stand for.
 // In a stream, redactions keep the length of what they replace, so a
 // Content-Length stays true and chunks need no re-framing; a body read whole
-// gets a plain `[redacted]`.
+// gets a plain `[redacted]`. A piece is 12 characters: nothing shorter is
+// ever matched, so no key can make the scrubber eat ordinary text.
+import { KeyPieces, PIECE_LENGTH, rollHash } from './key-pieces.js';
 
-/** Pieces this long or longer are secrets; shorter ones could occur by chance. */
-export const PIECE_LENGTH = 12;
-const BASE = 0x01000193;
-const BASE_POW = (() => {
-  let power = 1;
-  for (let i = 1; i < PIECE_LENGTH; i++) power = Math.imul(power, BASE);
-  return power;
-})();
+export { PIECE_LENGTH };
+
 const HEX = /^[0-9a-fA-F]{4}$/;
 const SIMPLE_ESCAPES: Record<number, number> = {
   0x22: 0x22,
@@ -35,58 +31,37 @@ interface Decoded {
 }
 
 export class KeyScrubber {
-  /**
-   * Every piece of every key as a sorted hash column and parallel columns of
-   * key index and offset. Typed arrays hold no pointers, so 10,000 keys
-   * (250,000 pieces) add nothing for the garbage collector to walk.
-   */
-  private hashes = new Int32Array(0);
-  private refs = new Int32Array(0);
-  private offsets = new Int32Array(0);
-  private readonly keys: string[] = [];
-  private indexed = 0;
-  /** Which ASCII codes occur in some key: a match needs 12 of them in a row. */
-  private readonly keyChar = new Uint8Array(128);
-  /** Keys shorter than a piece (test keys, mostly) are matched whole. */
-  private readonly shortKeys = new Set<string>();
+  private readonly pieces: KeyPieces;
 
   constructor(keys: readonly string[]) {
-    for (const key of keys) this.add(key);
+    this.pieces = new KeyPieces(keys);
   }
 
-  /** Adds a key's pieces (keys added at runtime are scrubbed from then on). */
+  /** Adds a key's pieces (keys added at runtime are scrubbed from then on); one under 12 characters is ignored. */
   add(key: string): void {
-    for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) < 128) this.keyChar[key.charCodeAt(i)] = 1;
-    if (key.length < PIECE_LENGTH) {
-      if (key.length > 0) this.shortKeys.add(key);
-      return;
-    }
-    if (!this.keys.includes(key)) this.keys.push(key);
+    this.pieces.add(key);
   }
 
-  /** Builds the sorted piece index for keys added since the last build. */
-  private index(): void {
-    if (this.indexed === this.keys.length) return;
-    let count = 0;
-    for (const key of this.keys) count += Math.max(0, key.length - PIECE_LENGTH + 1);
-    const hashes = new Int32Array(count);
-    const refs = new Int32Array(count);
-    const offsets = new Int32Array(count);
-    let at = 0;
-    this.keys.forEach((key, keyIndex) => {
-      for (let i = 0; i + PIECE_LENGTH <= key.length; i++) {
-        let hash = 0;
-        for (let j = 0; j < PIECE_LENGTH; j++) hash = (Math.imul(hash, BASE) + key.charCodeAt(i + j)) | 0;
-        hashes[at] = hash;
-        offsets[at] = i;
-        refs[at++] = keyIndex;
-      }
-    });
-    const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => hashes[a] - hashes[b]);
-    this.hashes = Int32Array.from(order, (i) => hashes[i]);
-    this.refs = Int32Array.from(order, (i) => refs[i]);
-    this.offsets = Int32Array.from(order, (i) => offsets[i]);
-    this.indexed = this.keys.length;
+  /** Whether the key's pieces are redacted. */
+  has(key: string): boolean {
+    return this.pieces.has(key);
+  }
+
+  /** Makes room for `keys` more keys now, so adding them one by one never stops to grow the index. */
+  reserve(keys: readonly string[]): void {
+    let pieces = 0;
+    for (const key of keys) pieces += Math.max(0, key.length - PIECE_LENGTH + 1);
+    this.pieces.reserve(pieces);
+  }
+
+  /** Forgets a key (removed from the pool, with no request left on it): its pieces are no longer redacted. */
+  remove(key: string): void {
+    this.pieces.remove(key);
+  }
+
+  /** Whether `text` (a label, an account name) holds a 12-character piece of a key. */
+  holdsPiece(text: string): boolean {
+    return this.pieces.holdsPiece(text);
   }
 
   scrub(text: string): string {
@@ -98,29 +73,43 @@ export class KeyScrubber {
 
   /**
    * Whether `raw` could hold a piece at all: a piece needs 12 key characters in
-   * a row (or a JSON escape). Most bodies and headers fail this at once, and
-   * then cost no allocation.
+   * a row (or a JSON escape). Every run of 12 covers one of the bytes at 11,
+   * 23, 35 …, so only those are read until one is a key character, and then
+   * only the run around it: most bodies and headers are ruled out reading a
+   * twelfth of their bytes, with no allocation. A client that stops reading a
+   * fast stream makes the balancer push megabytes into its socket buffers, and
+   * this check was most of what each byte cost.
    */
   mayContainPiece(raw: Buffer): boolean {
-    if (this.shortKeys.size > 0) return true;
-    let run = 0;
-    for (let i = 0; i < raw.length && run >= 0; i++) run = this.runAfter(raw[i], run);
-    return run < 0;
+    if (raw.indexOf(0x5c) !== -1) return true;
+    const { pieces } = this;
+    for (let at = PIECE_LENGTH - 1; at < raw.length; at += PIECE_LENGTH) {
+      if (!pieces.isKeyCode(raw[at])) continue;
+      let start = at;
+      while (start > 0 && pieces.isKeyCode(raw[start - 1])) start--;
+      let end = at + 1;
+      while (end < raw.length && pieces.isKeyCode(raw[end])) end++;
+      if (end - start >= PIECE_LENGTH) return true;
+      // The next run starts after `end`: the grid goes on from there.
+      at = end;
+    }
+    return false;
   }
 
   /** `mayContainPiece` for a string (a header value, a log field): most pass without being encoded at all. */
   private textMayContainPiece(text: string): boolean {
-    if (this.shortKeys.size > 0) return true;
-    let run = 0;
-    for (let i = 0; i < text.length && run >= 0; i++) run = this.runAfter(text.charCodeAt(i), run);
-    return run < 0;
-  }
-
-  /** The run of key characters after `code`, or -1 once a piece may be there (the run is long enough, or an escape). */
-  private runAfter(code: number, run: number): number {
-    if (code === 0x5c) return -1;
-    if (code >= 128 || this.keyChar[code] === 0) return 0;
-    return run + 1 >= PIECE_LENGTH ? -1 : run + 1;
+    if (text.includes('\\')) return true;
+    const { pieces } = this;
+    for (let at = PIECE_LENGTH - 1; at < text.length; at += PIECE_LENGTH) {
+      if (!pieces.isKeyCode(text.charCodeAt(at))) continue;
+      let start = at;
+      while (start > 0 && pieces.isKeyCode(text.charCodeAt(start - 1))) start--;
+      let end = at + 1;
+      while (end < text.length && pieces.isKeyCode(text.charCodeAt(end))) end++;
+      if (end - start >= PIECE_LENGTH) return true;
+      at = end;
+    }
+    return false;
   }
 
   /** The body with every key piece redacted; the same Buffer when there was nothing to redact. */
@@ -138,69 +127,31 @@ export class KeyScrubber {
 
   /** Raw byte ranges [start, end) covered by matched pieces, merged. */
   find(decoded: Decoded, rawLength: number): Array<[number, number]> {
-    this.index();
     const ranges: Array<[number, number]> = [];
     const { codes, starts, length } = decoded;
+    const { pieces } = this;
     let run = 0;
     let hash = 0;
     for (let i = 0; i < length; i++) {
       const code = codes[i];
-      if (this.keyChar[code] === 0) {
+      if (!pieces.isKeyCode(code)) {
         run = 0;
         hash = 0;
         continue;
       }
-      if (run >= PIECE_LENGTH) hash = (hash - Math.imul(codes[i - PIECE_LENGTH], BASE_POW)) | 0;
-      hash = (Math.imul(hash, BASE) + code) | 0;
+      hash = rollHash(hash, code, run >= PIECE_LENGTH ? codes[i - PIECE_LENGTH] : undefined);
       run++;
-      if (run < PIECE_LENGTH || !this.matches(hash, codes, i + 1 - PIECE_LENGTH)) continue;
+      if (run < PIECE_LENGTH || !pieces.matches(hash, codes, i + 1 - PIECE_LENGTH)) continue;
       const start = starts[i + 1 - PIECE_LENGTH];
       const end = i + 1 < length ? starts[i + 1] : rawLength - decoded.incompleteTail;
       addRange(ranges, start, end);
     }
-    if (this.shortKeys.size > 0) this.findShort(decoded, rawLength, ranges);
     return ranges;
-  }
-
-  private findShort(decoded: Decoded, rawLength: number, ranges: Array<[number, number]>): void {
-    const text = Buffer.from(decoded.codes.buffer, decoded.codes.byteOffset, decoded.length).toString('latin1');
-    const end = (i: number) => (i < decoded.length ? decoded.starts[i] : rawLength - decoded.incompleteTail);
-    for (const key of this.shortKeys) {
-      for (let at = text.indexOf(key); at !== -1; at = text.indexOf(key, at + key.length)) {
-        ranges.push([decoded.starts[at], end(at + key.length)]);
-      }
-    }
-    ranges.sort((a, b) => a[0] - b[0]);
-    for (let i = ranges.length - 1; i > 0; i--) {
-      if (ranges[i][0] <= ranges[i - 1][1]) {
-        ranges[i - 1][1] = Math.max(ranges[i - 1][1], ranges[i][1]);
-        ranges.splice(i, 1);
-      }
-    }
   }
 
   /** Whether the ASCII code occurs in some key. */
   isKeyCode(code: number): boolean {
-    return this.keyChar[code] === 1;
-  }
-
-  private matches(hash: number, codes: Uint8Array, from: number): boolean {
-    const { hashes, refs } = this;
-    let low = 0;
-    let high = hashes.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (hashes[mid] < hash) low = mid + 1;
-      else high = mid;
-    }
-    for (let i = low; i < hashes.length && hashes[i] === hash; i++) {
-      const key = this.keys[refs[i]];
-      const offset = this.offsets[i];
-      let same = true;
-      for (let j = 0; j < PIECE_LENGTH && same; j++) same = key.charCodeAt(offset + j) === codes[from + j];
-      if (same) return true;
-    }
-    return false;
+    return this.pieces.isKeyCode(code);
   }
 }
 

@@ -101,7 +101,7 @@ describe('the example server (child process)', function () {
   });
 
   it('lets the environment override the file, with MODELSCOPE_API_KEYS trimmed and empty entries dropped', async () => {
-    const other = 'ms-envkey01-aaaa-4bbb-8ccc-000000000009';
+    const other = 'ms-e0e0e001-aaaa-4bbb-8ccc-000000000009';
     child = run(SERVER, ['--config', configFile(seedConfig())], {
       HOST: '127.0.0.1',
       MODELSCOPE_API_KEYS: ` ${other} , ,`,
@@ -156,6 +156,17 @@ describe('the example server (child process)', function () {
       assertNoKeyIn(child.output());
     });
   }
+
+  it('refuses to start (exit 2) with a keys file line or a MODELSCOPE_API_KEYS entry that is not a key', async () => {
+    const keysFile = configFile(`${KEYS[0]}\n${KEYS[1].slice(0, 25)}\n`);
+    child = run(SERVER, ['--config', configFile({ server_port: 0 })], { MODELSCOPE_API_KEYS_FILE: keysFile });
+    expect(await child.exited).to.equal(2);
+    expect(child.output()).to.match(/config error: api_keys_file: line 2 is not a ModelScope token \(25 characters\)/);
+    assertNoKeyIn(child.output());
+    child = run(SERVER, ['--config', configFile({ server_port: 0 })], { MODELSCOPE_API_KEYS: `${KEYS[0]},e` });
+    expect(await child.exited).to.equal(2);
+    expect(child.output()).to.match(/config error: api_keys: entry 2 is not a ModelScope token \(1 character\)/);
+  });
 
   it('on SIGTERM lets a stream in flight finish, then exits 0', async () => {
     child = run(SERVER, ['--config', configFile({ ...seedConfig(), health_check: false })], { HOST: '127.0.0.1' });

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import { expect } from 'chai';
 import type { Behaviour } from '../../lib/testing/index.js';
-import { captureLogger, startRig, waitFor, type Rig } from '../helpers.js';
+import { captureLogger, startRig, testKey, waitFor, type Rig } from '../helpers.js';
 
-const SOAK_KEYS = Array.from({ length: 5 }, (_, i) => `ms-soak${i}-aaaa-4bbb-8ccc-00000000000${i}`);
+const SOAK_KEYS = Array.from({ length: 5 }, (_, i) => testKey(i, `50a${i}0000`));
 const TROUBLE: Behaviour[] = ['rate-limited', 'server-error', 'reset', 'hang', 'ok'];
 
 function post(url: string, id: number, agent: http.Agent): Promise<{ status: number; body: string }> {

@@ -61,6 +61,22 @@ describe('the status page, in a real browser', function () {
     },
   );
 
+  it('clamps ?refresh=N to an hour: a huge N no longer overflows the timer into a request every few ms', async () => {
+    const page = await browser!.newPage();
+    let refreshes = 0;
+    page.on('request', (req) => {
+      if (req.url().includes('/status/data')) refreshes++;
+    });
+    await page.authenticate({ username: 'admin', password: ADMIN });
+    for (const refresh of ['3000000', 'Infinity', '1e300', '-5']) {
+      await page.goto(`${rig.url}/status?refresh=${refresh}`, { waitUntil: 'load' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    // -5 means the 1 s floor, not yet due; the others an hour.
+    expect(refreshes).to.equal(0);
+    await page.close();
+  });
+
   it(
     'shows rows with state badges, escapes a hostile label, refreshes, and says when the balancer is ' + 'unreachable',
     async () => {

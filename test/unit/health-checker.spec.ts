@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import request from 'supertest';
-import { KEYS, assertNoKeyIn, captureLogger, startRig, waitFor, type Rig } from '../helpers.js';
+import { KEYS, assertNoKeyIn, captureLogger, startRig, testKey, waitFor, type Rig } from '../helpers.js';
 
 describe('active health checks', () => {
   let rig: Rig;
@@ -89,7 +89,7 @@ describe('active health checks', () => {
   });
 
   it('keeps at most `concurrency` probes under way', async () => {
-    const many = Array.from({ length: 12 }, (_, i) => `ms-${String(i).padStart(2, '0')}-0000-0000-0000-000000000000`);
+    const many = Array.from({ length: 12 }, (_, i) => testKey(i));
     rig = await startRig({ keys: many, healthCheck: { intervalMs: 3_600_000, timeoutMs: 200, concurrency: 2 } });
     for (const key of many) rig.fake.probe(key, 'hang');
     rig.fake.received.length = 0;
@@ -99,7 +99,7 @@ describe('active health checks', () => {
   });
 
   it('spreads the probes of a large pool over the interval instead of firing them at once', async () => {
-    const many = Array.from({ length: 100 }, (_, i) => `ms-${String(i).padStart(3, '0')}-pace-0000-0000-000000000000`);
+    const many = Array.from({ length: 100 }, (_, i) => testKey(i, '0000ace0'));
     // 100 keys over half of a 2 s interval: one probe start every 10 ms, a round of about a second.
     rig = await startRig({ keys: many, healthCheck: { intervalMs: 2000, concurrency: 50 } });
     await rig.balancer.checkHealth();

@@ -73,7 +73,7 @@ describe('options', () => {
     ['no options', undefined, 'options', /must be an object/],
     ['no keys', {}, 'keys', /non-empty array/],
     ['an empty key list', { keys: [] }, 'keys', /non-empty array/],
-    ['an empty key', { keys: ['ms-a', ''] }, 'keys[1]', /non-empty string/],
+    ['an empty key', { keys: [KEYS[0], ''] }, 'keys[1]', /non-empty string/],
     ['a non-string key', { keys: [42] }, 'keys[0]', /string or \{ key/],
     ['a duplicate key', { keys: [KEYS[0], KEYS[1], KEYS[0]] }, 'keys[2]', /repeats keys\[0\]/],
     ['a key with spaces', { keys: [' ms-abc '] }, 'keys[0]', /white space/],
@@ -164,7 +164,7 @@ describe('options', () => {
       'keys[0].account',
       /part of a key/,
     ],
-    ['a zero weight', { keys: [{ key: KEYS[0], weight: 0 }] }, 'keys[0].weight', /positive whole number/],
+    ['a zero weight', { keys: [{ key: KEYS[0], weight: 0 }] }, 'keys[0].weight', /whole number from 1 to 1000000/],
     ['empty access tokens', { keys: KEYS, accessTokens: [''] }, 'accessTokens', /non-empty strings/],
   ];
   for (const [what, options, option, message] of refused) {

@@ -1,14 +1,16 @@
 import { expect } from 'chai';
 import { KeyScrubber } from '../../lib/upstream/scrub.js';
+import { testKey } from '../helpers.js';
 
 describe('key scrubber', () => {
+  const long = 'ms-abcdef12-3456';
   const table: Array<[string, string[], string, string]> = [
-    ['a key in the middle', ['ms-secret-123'], 'bad token ms-secret-123 here', 'bad token [redacted] here'],
-    ['a key at both ends', ['k-1'], 'k-1 and k-1', '[redacted] and [redacted]'],
-    ['a key glued to other text', ['abc'], 'Bearerabc.', 'Bearer[redacted].'],
-    ['the longer of two overlapping keys', ['ms-a', 'ms-abcd'], 'x ms-abcd ms-a', 'x [redacted] [redacted]'],
-    ['nothing when no key occurs', ['ms-secret'], 'all clear', 'all clear'],
-    ['unicode around a key', ['ms-k'], 'ünï ms-k ✓', 'ünï [redacted] ✓'],
+    ['a key in the middle', ['ms-secret-123456'], 'bad token ms-secret-123456 here', 'bad token [redacted] here'],
+    ['a key at both ends', [long], `${long} and ${long}`, '[redacted] and [redacted]'],
+    ['a key glued to other text', [long], `Bearer${long}.`, 'Bearer[redacted].'],
+    ['the longer of two overlapping keys', [long, `${long}-7890`], `x ${long}-7890 ${long}`, 'x [redacted] [redacted]'],
+    ['nothing when no key occurs', ['ms-secret-123456'], 'all clear', 'all clear'],
+    ['unicode around a key', [long], `ünï ${long} ✓`, 'ünï [redacted] ✓'],
   ];
   for (const [what, keys, text, expected] of table) {
     it(`removes ${what}`, () => {
@@ -18,7 +20,39 @@ describe('key scrubber', () => {
 
   it('keeps a buffer as it is when there is nothing to remove', () => {
     const body = Buffer.from('{"ok":true}');
-    expect(new KeyScrubber(['x-key']).scrubBuffer(body)).to.equal(body);
+    expect(new KeyScrubber(['x-key-0123456789']).scrubBuffer(body)).to.equal(body);
+  });
+
+  it('never matches fewer than 12 characters, whatever it is given (a short key must not eat every answer)', () => {
+    const scrubber = new KeyScrubber(['a', 'e', 'data', 'ms-1234567']);
+    for (const text of ['data: {"object":"chat.completion"}\n\n', 'modelscope-balance listening', 'ms-1234567']) {
+      expect(scrubber.scrub(text)).to.equal(text);
+      expect(scrubber.stream().push(Buffer.from(text)).toString()).to.equal(text);
+    }
+  });
+
+  it('forgets a removed key, and keeps the others', () => {
+    // No 12 characters in common: each key's pieces are its own.
+    const [one, two] = ['ms-11111111-2222-4333-8444-555555555555', 'ms-aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee'];
+    const scrubber = new KeyScrubber([one, two]);
+    scrubber.remove(one);
+    expect(scrubber.scrub(`${one} ${two}`)).to.equal(`${one} [redacted]`);
+    scrubber.add(one);
+    expect(scrubber.scrub(`${one} ${two}`)).to.equal('[redacted] [redacted]');
+  });
+
+  it('indexes 100,000 keys, then adds and forgets keys one at a time, matching exactly the keys it holds', () => {
+    const keys = Array.from({ length: 100_000 }, (_, i) => testKey(i));
+    const scrubber = new KeyScrubber(keys);
+    // Each key's last 12 hex digits are a piece no other key holds.
+    const own = (i: number) => `x ${keys[i].slice(-12)} y`;
+    for (let i = 0; i < 2000; i += 2) scrubber.remove(keys[i]);
+    for (let i = 0; i < 2000; i += 4) scrubber.add(keys[i]);
+    for (let i = 0; i < 2000; i++) {
+      const held = i % 2 === 1 || i % 4 === 0;
+      expect(scrubber.scrub(own(i)), `key ${i}`).to.equal(held ? 'x [redacted] y' : own(i));
+    }
+    expect(scrubber.scrub(own(99_999))).to.equal('x [redacted] y');
   });
 });
 
@@ -56,6 +90,21 @@ describe('key scrubber: pieces, escapes and streams', () => {
       expect(out.length, `cut at ${cut}`).to.equal(text.length);
       expect(pieces(out), `cut at ${cut}`).to.equal(false);
     }
+  });
+
+  it('sees every run of 12 key characters, wherever it starts, while reading a twelfth of other bytes', () => {
+    // The characters of the scrubber's key, and others.
+    const keyish = 'ms-1a4b8c0';
+    let seed = 11;
+    const random = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
+    for (let round = 0; round < 3000; round++) {
+      const length = random(60);
+      let text = '';
+      for (let i = 0; i < length; i++) text += random(3) === 0 ? 'y z'[random(3)] : keyish[random(keyish.length)];
+      const expected = /[ms\-1a4b8c0]{12}/.test(text);
+      expect(scrubber.mayContainPiece(Buffer.from(text)), text).to.equal(expected);
+    }
+    expect(scrubber.mayContainPiece(Buffer.from('plain text \\ with an escape'))).to.equal(true);
   });
 
   it('passes an SSE event with no piece at once and untouched, holding nothing back', () => {

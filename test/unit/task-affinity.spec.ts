@@ -2,13 +2,13 @@ import { expect } from 'chai';
 import type { PoolEntry } from '../../lib/pool/pool-entry.js';
 import { TaskAffinity, polledTaskId, submittedTaskId } from '../../lib/pool/task-affinity.js';
 
-const entry = (index: number) => ({ index }) as unknown as PoolEntry;
+const entry = (index: number) => ({ label: `k${index}` }) as unknown as PoolEntry;
 
 describe('async task affinity', () => {
   it('remembers which key submitted a task until it expires', () => {
     const tasks = new TaskAffinity(10, 1000);
     tasks.remember('t1', entry(2), 0);
-    expect(tasks.lookup('t1', 999)?.index).to.equal(2);
+    expect(tasks.lookup('t1', 999)?.label).to.equal('k2');
     expect(tasks.lookup('t1', 1000)).to.equal(undefined);
     expect(tasks.size).to.equal(0);
   });
@@ -20,7 +20,7 @@ describe('async task affinity', () => {
     tasks.remember('c', entry(2), 0);
     expect(tasks.size).to.equal(2);
     expect(tasks.lookup('a', 1)).to.equal(undefined);
-    expect(tasks.lookup('c', 1)?.index).to.equal(2);
+    expect(tasks.lookup('c', 1)?.label).to.equal('k2');
   });
 
   it('recognises polls and submissions, and nothing else', () => {
