@@ -139,6 +139,19 @@ describe('issue 21: no single bad input takes the pool down', () => {
       expect(scrubber.has(testKey(1, 'fedcba98'))).to.equal(false);
     });
 
+    it('holds at most maxKeys keys: at construction, addKey, POST /admin/keys and replaceKeys', async () => {
+      const tooMany = refusal(() => modelscopeBalance({ keys: KEYS, maxKeys: 2 }));
+      expect([tooMany.code, tooMany.option]).to.deep.equal(['ERR_MSB_KEYS', 'keys']);
+      expect(tooMany.message).to.include('holds 3 keys; maxKeys allows 2');
+      expect(refusal(() => modelscopeBalance({ keys: KEYS, maxKeys: 1e9 })).option).to.equal('maxKeys');
+      rig = await startRig({ maxKeys: 3, adminToken: ADMIN });
+      expect(refusal(() => rig!.balancer.addKey(NEW_KEY)).message).to.include('the pool holds maxKeys (3) keys');
+      const res = await request(rig.app).post('/ms/admin/keys').set(auth).send({ key: NEW_KEY });
+      expect([res.status, res.body.error.code]).to.deep.equal([400, 'bad_request']);
+      expect(refusal(() => rig!.balancer.replaceKeys([...KEYS, NEW_KEY])).code).to.equal('ERR_MSB_KEYS');
+      expect(Object.keys(rig.balancer.stats())).to.have.length(3);
+    });
+
     const badLabels: Array<[string, unknown, RegExp]> = [
       ['65 characters', 'x'.repeat(65), /is 65 characters long; keep it to 64/],
       ['a 60 KB label', 'y'.repeat(60_000), /keep it to 64/],
@@ -262,6 +275,12 @@ describe('issue 21: no single bad input takes the pool down', () => {
       });
       expect(raw).to.match(/^HTTP\/1.1 405/);
       expect(JSON.parse(raw.split('\r\n\r\n')[1]).error.code).to.equal('method_not_allowed');
+      expect((await request(base).get('/health')).status).to.equal(200);
+      // What no route answers (none does today: the proxy takes everything) gets our own JSON 404, not a throw.
+      const stack = (bare as unknown as { stack: unknown[] }).stack.splice(0);
+      const unanswered = await request(base).get('/v1/models');
+      (bare as unknown as { stack: unknown[] }).stack.push(...stack);
+      expect([unanswered.status, unanswered.body.error.code]).to.deep.equal([404, 'not_found']);
       expect((await request(base).get('/health')).status).to.equal(200);
     });
   });
