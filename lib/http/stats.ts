@@ -141,7 +141,7 @@ export function createStatsHandler(stats: () => Promise<Record<string, unknown>>
   };
 }
 
-/** GET /health: 200 while some key can take a request now, else 503 (saying so when the pool is empty). No key detail. */
+/** GET /health: 200 while some key can take a request now, else 503 (`reason: no_keys` for an empty pool). */
 export function createHealthHandler(pool: KeyPool, store: () => 'ok' | 'degraded' | 'local') {
   return function serveHealth(_req: IncomingMessage, res: ServerResponse): void {
     const healthy = pool.usableCount();

@@ -147,7 +147,7 @@ describe('the keys file (standalone server)', () => {
       expect(Object.keys(balancer!.stats())).to.deep.equal(['ms-22…0002']);
     });
 
-    it('a key the file lists, removed over the API, comes back at the next reload; a disabled one stays disabled', async () => {
+    it('a key the file lists comes back at the next reload after its removal over the API; a hold stays', async () => {
       const { load, current, logger } = setUp(`${KEYS[0]}\n${KEYS[1]}\n`);
       expect(balancer!.removeKey('ms-11…0001')).to.equal(true);
       expect(balancer!.disableKey('ms-22…0002')).to.equal(true);
