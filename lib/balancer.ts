@@ -148,7 +148,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
       () => scrubber,
     ),
   );
-  shared = new SharedState(pool, config.store, (reason) => metrics.storeRejected.inc({ reason }));
+  shared = new SharedState(pool, config.store, (reason) => metrics.storeRejected.inc({ reason }), config.logger);
   metrics = BalancerMetrics.claim(config.registry, config.metricsPrefix);
   const storeStatus = () => config.store.status();
   metrics.attach(pool, storeStatus);
@@ -255,7 +255,7 @@ export function modelscopeBalance(options: BalanceOptions): Balancer {
       closing ??= (async () => {
         await checker.stop();
         await balances?.stop();
-        await config.store.close();
+        await shared.stop();
         metrics.detach(pool, storeStatus);
         metrics.release();
         (agent as unknown as { keepAlive: boolean }).keepAlive = false;

@@ -64,7 +64,10 @@ export function poolEvents(
     stateChanged: (entry) => shared().keyChanged(entry),
     quotaChanged: (entry) => shared().quotaChanged(entry),
     // Only once no request is left on it: an answer still streaming on a removed key is still scrubbed.
-    retired: (entry) => scrubber().remove(entry.key),
+    retired(entry) {
+      scrubber().remove(entry.key);
+      shared().forget(entry);
+    },
     throttled(limited, size) {
       logger.warn(
         { keys_limited: limited, total_keys: size },
