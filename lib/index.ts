@@ -1,10 +1,10 @@
 export { modelscopeBalance, type Balancer, type BalancerHandles } from './balancer.js';
-export { BALANCER_ERROR_CODES, type BalancerErrorCode } from './http/error-response.js';
-export type { KeyCheck } from './http/key-admin.js';
-export type { ReplaceOptions } from './http/key-replacer.js';
+export { BALANCER_ERROR_CODES, type BalancerErrorCode } from './answers/error-response.js';
+export type { KeyCheck } from './engine/key-admin.js';
+export type { ReplaceOptions } from './engine/key-replacer.js';
 export type { MembershipChange } from './pool/pool.js';
 export type { ShownStatus } from './pool/pool-entry.js';
-export type { AllowanceStats, BalanceStats, ExhaustionStats, KeyStats, QuotaStats } from './http/stats.js';
+export type { AllowanceStats, BalanceStats, ExhaustionStats, KeyStats, QuotaStats } from './views/key-stats.js';
 export type { ExhaustionSource } from './pool/account-quota.js';
 export {
   MemoryStore,

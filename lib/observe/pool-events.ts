@@ -1,7 +1,7 @@
 // What the pool's changes do outside it: a log line and a metric for each
 // transition, the shared store told (which sends it to other replicas), and a
 // key that left the pool forgotten by the scrubber.
-import { isoTime } from '../http/iso-time.js';
+import { isoTime } from '../views/iso-time.js';
 import type { BalancerMetrics } from './metrics.js';
 import type { PoolEvents } from '../pool/pool.js';
 import type { ResolvedConfig } from '../options/resolve-options.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import express4 from 'express4';
 import request from 'supertest';
-import type { BalancerContext } from '../../lib/http/context.js';
+import type { BalancerContext } from '../../lib/engine/context.js';
 import { internals } from '../../lib/internals.js';
 import { modelscopeBalance, type Balancer } from '../../lib/index.js';
 import { startFakeModelScope, type FakeModelScope } from '../../lib/testing/index.js';

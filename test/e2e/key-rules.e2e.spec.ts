@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { BalanceConfigError, modelscopeBalance, STRATEGIES, type Balancer } from '../../lib/index.js';
 import { internals } from '../../lib/internals.js';
-import type { BalancerContext } from '../../lib/http/context.js';
+import type { BalancerContext } from '../../lib/engine/context.js';
 import { startFakeModelScope, type FakeModelScope } from '../../lib/testing/index.js';
 import { KEYS, assertNoKeyIn, chat, startRig, testKey, waitFor, type Rig } from '../helpers.js';
 

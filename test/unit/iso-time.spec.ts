@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import type { BalancerContext } from '../../lib/http/context.js';
+import type { BalancerContext } from '../../lib/engine/context.js';
 import { internals } from '../../lib/internals.js';
-import { isoTime, isoTimeOrNull } from '../../lib/http/iso-time.js';
-import { renderKeyRow } from '../../lib/http/status-page.js';
-import type { StatusKey } from '../../lib/http/status-view.js';
+import { isoTime, isoTimeOrNull } from '../../lib/views/iso-time.js';
+import { renderKeyRow } from '../../lib/views/status-page.js';
+import type { StatusKey } from '../../lib/views/status-view.js';
 import { startRig, type Rig } from '../helpers.js';
 
 describe('times and strings shown to people never break a page', () => {

@@ -1,12 +1,12 @@
 // /status (the page), /status/data (its refresh), and the page's own script
 // and style. Guarded like /stats: when an admin token is set, Bearer or Basic.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { TokenCheck } from './access.js';
-import { sendJson } from './error-response.js';
+import type { TokenCheck } from '../engine/access.js';
+import { sendJson } from '../answers/error-response.js';
 import type { KeyPool } from '../pool/pool.js';
-import { STATUS_SCRIPT, STATUS_STYLE } from './status-assets.js';
-import { renderKeyRow, renderStatusPage, renderSummary } from './status-page.js';
-import { statusView } from './status-view.js';
+import { STATUS_SCRIPT, STATUS_STYLE } from '../views/status-assets.js';
+import { renderKeyRow, renderStatusPage, renderSummary } from '../views/status-page.js';
+import { statusView } from '../views/status-view.js';
 
 const REFRESH_SECONDS = 5;
 const PAGE_HEADERS = {

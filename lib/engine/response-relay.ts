@@ -3,7 +3,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import zlib from 'node:zlib';
 import type { PeekedBody } from './error-peek.js';
-import { sendError, streamErrorEvent } from './error-response.js';
+import { sendError, streamErrorEvent } from '../answers/error-response.js';
 import { describeFailure } from '../upstream/attempt-outcome.js';
 import { downstreamHeaders } from '../upstream/headers.js';
 import type { KeyScrubber } from '../upstream/scrub.js';

@@ -3,16 +3,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { TokenCheck } from './access.js';
+import type { TokenCheck } from '../engine/access.js';
 import { adminRouter } from './admin-routes.js';
-import type { KeyAdmin } from './key-admin.js';
+import type { KeyAdmin } from '../engine/key-admin.js';
 import { statusRouter } from './status-routes.js';
-import { sendError } from './error-response.js';
+import { sendError } from '../answers/error-response.js';
 import type { Logger } from '../observe/logger.js';
 import type { KeyPool } from '../pool/pool.js';
 import type { CorsOptions } from '../options/options.js';
 import type { ResolvedConfig } from '../options/resolve-options.js';
-import { createHealthHandler, createStatsHandler } from './stats.js';
+import { createHealthHandler, createStatsHandler } from '../views/key-stats.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 

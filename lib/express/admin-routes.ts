@@ -2,10 +2,10 @@
 // released and probed at runtime. Only with an admin token; never echoes a key.
 import type { IncomingMessage } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { TokenCheck } from './access.js';
-import { sendError, sendJson } from './error-response.js';
+import type { TokenCheck } from '../engine/access.js';
+import { sendError, sendJson } from '../answers/error-response.js';
 import { BalanceConfigError } from '../options/errors.js';
-import type { KeyAdmin } from './key-admin.js';
+import type { KeyAdmin } from '../engine/key-admin.js';
 import type { KeySpec } from '../options/options.js';
 
 const MAX_ADMIN_BODY = 64 * 1024;

@@ -3,7 +3,7 @@
 // `x-should-retry: false` when nothing will change soon.
 import type { ServerResponse } from 'node:http';
 import { sendError } from './error-response.js';
-import { isoTime } from './iso-time.js';
+import { isoTime } from '../views/iso-time.js';
 import type { NoKeyReason } from '../pool/pool.js';
 
 /** Tells OpenAI SDKs (Node and Python) not to retry: waiting for a daily reset or a new token takes hours. */

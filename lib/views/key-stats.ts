@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccountQuota, ExhaustionSource, QuotaFigures } from '../pool/account-quota.js';
-import { sendJson } from './error-response.js';
+import { sendJson } from '../answers/error-response.js';
 import type { KeyPool } from '../pool/pool.js';
 import { shownStatus, type PoolEntry, type ShownStatus } from '../pool/pool-entry.js';
 

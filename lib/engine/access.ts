@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { sendError } from './error-response.js';
+import { sendError } from '../answers/error-response.js';
 import type { Logger } from '../observe/logger.js';
 
 /** Hashing first gives equal-length inputs, so the comparison's time says nothing about length either. */

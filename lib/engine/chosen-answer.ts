@@ -8,10 +8,10 @@ import type { AttemptFailure, UpstreamAttempt } from '../upstream/upstream-attem
 import { submittedTaskId } from '../pool/task-affinity.js';
 import type { BalancerContext } from './context.js';
 import type { PeekedBody } from './error-peek.js';
-import type { BalancerErrorCode } from './error-response.js';
-import { DONT_RETRY } from './no-key-answer.js';
+import type { BalancerErrorCode } from '../answers/error-response.js';
+import { DONT_RETRY } from '../answers/no-key-answer.js';
 import { bufferResponse, type RelayContext, type RelayHooks, streamResponse } from './response-relay.js';
-import { openAiErrorBody } from './upstream-error.js';
+import { openAiErrorBody } from '../answers/upstream-error.js';
 
 /** An attempt whose answer was held back while another key was looked for. */
 export interface Pending {
