@@ -2,9 +2,10 @@
 // OpenAI SDK needs to decide whether to retry: Retry-After for a short wait,
 // `x-should-retry: false` when nothing will change soon.
 import type { ServerResponse } from 'node:http';
-import { sendError } from './error-response.js';
-import { isoTime } from '../views/iso-time.js';
 import type { NoKeyReason } from '../pool/pool.js';
+import { isoTime } from '../views/iso-time.js';
+import type { ErrorDialect } from './dialect.js';
+import { sendError } from './send.js';
 
 /** Tells OpenAI SDKs (Node and Python) not to retry: waiting for a daily reset or a new token takes hours. */
 export const DONT_RETRY = { 'x-should-retry': 'false' } as const;
@@ -14,6 +15,7 @@ export function answerNoKey(
   reason: NoKeyReason,
   now: number,
   headers: Record<string, string>,
+  dialect: ErrorDialect,
 ): void {
   if (reason.kind === 'empty') {
     sendError(
@@ -22,6 +24,7 @@ export function answerNoKey(
       'no_keys',
       'The pool has no keys: every key was removed. Add one (POST /admin/keys, addKey) or reload the keys file.',
       { ...headers, ...DONT_RETRY },
+      dialect,
     );
     return;
   }
@@ -32,6 +35,7 @@ export function answerNoKey(
       'no_key_available',
       'No API key can take requests now: every key is unhealthy. See /stats.',
       headers,
+      dialect,
     );
     return;
   }
@@ -43,6 +47,7 @@ export function answerNoKey(
       'ModelScope refuses every API key of this balancer (401/403): the pool needs valid tokens, your own ' +
         'credentials are not the problem. See /stats.',
       { ...headers, ...DONT_RETRY },
+      dialect,
     );
     return;
   }
@@ -54,6 +59,7 @@ export function answerNoKey(
       'all_keys_cooling',
       `Every usable API key is rate limited; the first returns in ${seconds} s.`,
       { ...headers, 'retry-after': seconds },
+      dialect,
     );
   } else {
     answerUsedUp(
@@ -62,6 +68,7 @@ export function answerNoKey(
       now,
       headers,
       `The daily quota of every API key is used up; it resets at ${isoTime(reason.retryAt)}.`,
+      dialect,
     );
   }
 }
@@ -77,10 +84,8 @@ export function answerUsedUp(
   now: number,
   headers: Record<string, string>,
   message: string,
+  dialect: ErrorDialect,
 ): void {
-  sendError(res, 429, 'daily_quota_exhausted', message, {
-    ...headers,
-    'retry-after': secondsUntil(resetAt, now),
-    ...DONT_RETRY,
-  });
+  const hints = { ...headers, 'retry-after': secondsUntil(resetAt, now), ...DONT_RETRY };
+  sendError(res, 429, 'daily_quota_exhausted', message, hints, dialect);
 }

@@ -1,10 +1,12 @@
+// Who may use the pool: a proxied request presents one of `accessTokens`, as `Authorization: Bearer` or
+// `x-api-key` (the Anthropic SDK's header), compared in constant time. Checked before a request is let in (the
+// engine's admission): a refused one never starts, never spends a key, and is logged at most once per interval.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { sendError } from '../answers/error-response.js';
-import type { Logger } from '../observe/logger.js';
+import { sendError } from '../answers/send.js';
 
 /** Hashing first gives equal-length inputs, so the comparison's time says nothing about length either. */
-function digest(text: string): Buffer {
+export function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
@@ -36,7 +38,7 @@ export type TokenCheck = (req: IncomingMessage, res: ServerResponse) => boolean;
 /** Called for each refused request (to log it, rate-limited, without the token). */
 export type OnRefused = (req: IncomingMessage, code: 'invalid_access_token' | 'invalid_admin_token') => void;
 
-function guard(
+export function tokenGuard(
   tokens: readonly string[],
   realm: string,
   code: 'invalid_access_token' | 'invalid_admin_token',
@@ -54,7 +56,7 @@ function guard(
 
 /** Every proxied request must present one of `accessTokens`. */
 export function requireAccessToken(tokens: readonly string[], onRefused?: OnRefused) {
-  return guard(
+  return tokenGuard(
     tokens,
     'modelscope-balance',
     'invalid_access_token',
@@ -62,76 +64,4 @@ export function requireAccessToken(tokens: readonly string[], onRefused?: OnRefu
       'operator of this balancer.',
     onRefused,
   );
-}
-
-/** /stats and /metrics need the admin token. */
-export function requireAdminToken(token: string, onRefused?: OnRefused) {
-  return guard(
-    [token],
-    'modelscope-balance-admin',
-    'invalid_admin_token',
-    'This route needs the admin token: send `Authorization: Bearer <admin token>`.',
-    onRefused,
-  );
-}
-
-/** The password of an `Authorization: Basic` header (any user name). */
-function basicPassword(headers: IncomingHttpHeaders): string | undefined {
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec((headers.authorization ?? '').trim());
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon === -1 ? undefined : decoded.slice(colon + 1);
-}
-
-/**
- * The status page's guard: a browser can't send a Bearer header, so HTTP
- * Basic with the admin token as the password works too; a missing or wrong
- * one gets 401 with `WWW-Authenticate: Basic`, which makes the browser ask.
- */
-export function requireAdminForBrowser(token: string, onRefused?: OnRefused): TokenCheck {
-  const digests = [digest(token)];
-  return function requireAdminOrBasic(req, res) {
-    if (matchesAny(presentedToken(req.headers) ?? basicPassword(req.headers), digests)) return true;
-    onRefused?.(req, 'invalid_admin_token');
-    sendError(
-      res,
-      401,
-      'invalid_admin_token',
-      'The status page needs the admin token: sign in with any user name and the admin token as the password.',
-      { 'www-authenticate': 'Basic realm="modelscope-balance status", charset="UTF-8"' },
-    );
-    return false;
-  };
-}
-
-/**
- * Logs refused requests with the client's address and never the token, at
- * most one line per `intervalMs` (with how many were left out), so a flood of
- * bad tokens can't flood the log.
- */
-export function refusalLogger(logger: Logger, now: () => number = Date.now, intervalMs = 10_000): OnRefused {
-  let lastAt = -Infinity;
-  let unlogged = 0;
-  return function logRefusal(req, code) {
-    const at = now();
-    if (at - lastAt < intervalMs) {
-      unlogged++;
-      return;
-    }
-    logger.warn(
-      {
-        client: req.socket.remoteAddress,
-        method: req.method,
-        path: (req.url ?? '/').split('?', 1)[0].slice(0, 200),
-        code,
-        not_logged_since_last: unlogged,
-      },
-      code === 'invalid_admin_token'
-        ? 'refused a request without the admin token'
-        : 'refused a request without a valid access token',
-    );
-    lastAt = at;
-    unlogged = 0;
-  };
 }

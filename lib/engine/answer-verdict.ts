@@ -5,9 +5,10 @@ import { hasModelQuotaHeaders, hasQuotaHeaders } from '../pool/account-quota.js'
 import type { PoolEntry } from '../pool/pool-entry.js';
 import { classifyAnswer } from '../upstream/answer-table.js';
 import type { KeyVerdict } from '../upstream/attempt-outcome.js';
-import type { BalancerContext } from './context.js';
+import type { KeyPool } from '../pool/pool.js';
+import type { UnknownAnswers } from '../observe/unknown-answers.js';
 import type { PeekedBody } from './error-peek.js';
-import { decodeBody } from './response-relay.js';
+import { decodeBody } from './body-coding.js';
 
 /** Characters of a peeked body the table reads: the wording that matters comes first. */
 const READ_CHARS = 8 * 1024;
@@ -26,22 +27,29 @@ function peekedText(peeked: PeekedBody | undefined, response: IncomingMessage): 
  * as used up (the last of `assumeExhaustedAfter` in a row, or a trial that failed) comes back as `exhausted`, so the
  * client hears that waiting won't help.
  */
+/** What judging an answer needs: the pool it is applied to, the clock, where unknown 403 shapes are reported. */
+export interface JudgeDeps {
+  pool: KeyPool;
+  now: () => number;
+  unknownAnswers: UnknownAnswers;
+}
+
 export function judgeAnswer(
-  ctx: BalancerContext,
+  deps: JudgeDeps,
   entry: PoolEntry,
   response: IncomingMessage,
   peeked: PeekedBody | undefined,
   modelName: () => string | undefined,
 ): KeyVerdict {
-  const { pool } = ctx;
+  const { pool } = deps;
   const status = response.statusCode ?? 502;
   if (hasQuotaHeaders(response.headers)) {
     pool.recordQuota(entry, response.headers, hasModelQuotaHeaders(response.headers) ? modelName() : undefined);
   }
-  const now = ctx.config.now();
+  const now = deps.now();
   const body = peekedText(peeked, response);
   const { verdict, rule, reason } = classifyAnswer({ status, headers: response.headers, body }, now);
-  if (rule.unknownShape && body !== undefined) ctx.unknownAnswers.report(status, entry.label, body);
+  if (rule.unknownShape && body !== undefined) deps.unknownAnswers.report(status, entry.label, body);
   const error = { status, reason, at: now };
   switch (verdict.kind) {
     case 'success':

@@ -1,22 +1,28 @@
 // The answer chosen for a client: relayed (streamed, or read whole when it is
-// an error to reshape or an async submission to remember), or dropped when
-// another key's answer is chosen instead.
+// an error to reshape or an async submission to remember), replaced by our
+// own error when it speaks of the pool rather than the request, or dropped
+// when another key's answer is chosen instead.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { PoolEntry } from '../pool/pool-entry.js';
-import { type KeyVerdict, lastErrorForFailure } from '../upstream/attempt-outcome.js';
-import type { AttemptFailure, UpstreamAttempt } from '../upstream/upstream-attempt.js';
-import { submittedTaskId } from '../pool/task-affinity.js';
-import type { BalancerContext } from './context.js';
+import type { ErrorDialect } from '../answers/dialect.js';
+import type { BalancerErrorCode } from '../answers/error-codes.js';
+import { answerUsedUp, DONT_RETRY } from '../answers/no-key-answer.js';
+import { sendError } from '../answers/send.js';
+import type { KeyPool } from '../pool/pool.js';
+import { describeFailure, type KeyVerdict, lastErrorForFailure } from '../upstream/attempt-outcome.js';
+import type { KeyScrubber } from '../upstream/scrub.js';
+import { type AttemptFailure, isTimeout, type UpstreamAttempt } from '../upstream/upstream-attempt.js';
 import type { PeekedBody } from './error-peek.js';
-import type { BalancerErrorCode } from '../answers/error-response.js';
-import { DONT_RETRY } from '../answers/no-key-answer.js';
-import { bufferResponse, type RelayContext, type RelayHooks, streamResponse } from './response-relay.js';
-import { openAiErrorBody } from '../answers/upstream-error.js';
+import type { KeyLease } from './key-lease.js';
+import { bufferResponse, type RelayContext, type RelayHooks, type RelayTap, streamResponse } from './response-relay.js';
+import { resendRepeatsGeneration } from './retry-rules.js';
+import { submittedTaskId } from './task-ids.js';
 
-/** An attempt whose answer was held back while another key was looked for. */
-export interface Pending {
-  entry: PoolEntry;
+/** One attempt's result: an answer (its verdict read), or how it failed. The lease is released by whoever ends it. */
+export interface AttemptOutcome {
+  lease: KeyLease;
   attempt: UpstreamAttempt;
+  /** When the attempt was sent (performance.now()). */
+  startedAt: number;
   response?: IncomingMessage;
   failure?: AttemptFailure;
   /** Whether the whole request had gone out before the failure. */
@@ -26,7 +32,6 @@ export interface Pending {
   verdict?: KeyVerdict;
   /** The start of a 403 or 429 body, read before the verdict. */
   peeked?: PeekedBody;
-  release: () => void;
 }
 
 /** A discarded answer is read to its end (so its socket can be reused) only when that is cheap. */
@@ -42,10 +47,9 @@ export const REQUEST_ID_HEADER = 'x-request-id';
  * to its end so its socket goes back to the agent; one that is large or
  * trickles is destroyed, so a slow upstream can't hold sockets and in-flight counts.
  */
-export function discardAnswer(pending: Pending): void {
-  const { response, attempt, release, peeked } = pending;
+export function discardAnswer({ response, attempt, lease, peeked }: AttemptOutcome): void {
   // A body read whole (or broken) before the verdict has nothing left to read.
-  if (!response || (peeked && peeked.state !== 'partial')) return release();
+  if (!response || (peeked && peeked.state !== 'partial')) return lease.release();
   let read = 0;
   const giveUp = setTimeout(() => attempt.abort(), DISCARD_MAX_MS);
   response.on('data', (chunk: Buffer) => {
@@ -54,93 +58,126 @@ export function discardAnswer(pending: Pending): void {
   });
   response.once('close', () => {
     clearTimeout(giveUp);
-    release();
+    lease.release();
   });
   response.resume();
 }
 
-/** An upstream error on its way to the client: OpenAI-shaped, and marked final when waiting won't help. */
+/** An upstream error on its way to the client: in the request's dialect, and marked final when waiting won't help. */
 export function errorAnswer(
   status: number,
   body: Buffer,
   headers: OutgoingHttpHeaders,
   verdict: KeyVerdict | undefined,
+  dialect: ErrorDialect,
 ): Buffer {
-  const code: BalancerErrorCode | undefined =
-    verdict?.kind === 'exhausted'
-      ? 'daily_quota_exhausted'
-      : verdict?.kind === 'rate_limited'
-        ? 'rate_limited'
-        : status >= 500
-          ? 'upstream_error'
-          : undefined;
+  let code: BalancerErrorCode | undefined;
+  if (verdict?.kind === 'exhausted') code = 'daily_quota_exhausted';
+  else if (verdict?.kind === 'rate_limited') code = 'rate_limited';
+  else if (status >= 500) code = 'upstream_error';
   if (verdict?.kind === 'exhausted') Object.assign(headers, DONT_RETRY);
-  const shaped = openAiErrorBody(status, body, code);
+  const shaped = dialect.upstreamError(status, body, code);
   if (shaped !== body) headers['content-type'] = 'application/json; charset=utf-8';
   return shaped;
 }
 
-export interface ChosenAnswer {
-  ctx: BalancerContext;
+/** What answering needs besides the request: the pool, the clock, the scrubber, limits, and who hears of tasks. */
+export interface AnswerDeps {
+  pool: KeyPool;
+  now: () => number;
+  scrubber: KeyScrubber;
+  idleMs: number;
+  /** A submitted async task: its polls must go with the same key. */
+  taskSubmitted(taskId: string, outcome: AttemptOutcome): void;
+}
+
+/** The request the answer is for. */
+export interface AnswerTo {
   /** The client's request headers. */
   clientHeaders: IncomingHttpHeaders;
+  method: string;
   res: ServerResponse;
-  outcome: Pending;
+  dialect: ErrorDialect;
   /** The balancer's own headers for the client (keys tried), sent with the answer's. */
   headers: Record<string, string>;
   /** Whether the client left (a break then says nothing against the key). */
   clientGone(): boolean;
   /** The client stopped reading and was cut off. */
   clientStalled(): void;
+  tap?: RelayTap;
 }
 
-/** Relays the chosen upstream answer to the client. */
-export function relayChosenAnswer({
-  ctx,
-  clientHeaders,
-  res,
-  outcome,
-  headers,
-  clientGone,
-  clientStalled,
-}: ChosenAnswer): void {
+/**
+ * Answers the client with the chosen outcome: our own error for a failure, a refused pool key or a used-up
+ * allowance said by a 403 (none of which is about the client's request), else the upstream's answer relayed.
+ */
+export function answerWith(deps: AnswerDeps, to: AnswerTo, outcome: AttemptOutcome): void {
+  const { res, headers, dialect } = to;
+  if (outcome.failure) {
+    const timedOut = isTimeout(outcome.failure);
+    const how = describeFailure(outcome.failure);
+    const hints = resendRepeatsGeneration(outcome, to.method) ? { ...headers, ...DONT_RETRY } : headers;
+    if (timedOut)
+      return sendError(res, 504, 'upstream_timeout', `The upstream did not answer in time (${how}).`, hints, dialect);
+    return sendError(res, 502, 'upstream_unreachable', `The upstream could not be reached (${how}).`, hints, dialect);
+  }
+  if (outcome.verdict?.kind === 'refused') {
+    // ModelScope refused our pool key: a 401 to the client would read as the client's own credentials being wrong.
+    discardAnswer(outcome);
+    const message =
+      'ModelScope refused the API keys of this balancer (401/403); your own credentials are not the problem. See ' +
+      '/stats.';
+    return sendError(res, 503, 'pool_keys_refused', message, { ...headers, ...DONT_RETRY }, dialect);
+  }
+  if (outcome.verdict?.kind === 'exhausted' && outcome.response?.statusCode !== 429) {
+    // A 403 that says the balance is used up: a 403 to the client would read as a permission error of its own.
+    discardAnswer(outcome);
+    const now = deps.now();
+    const resetAt = outcome.lease.entry.account.exhaustedUntil(now) || deps.pool.nextReset(now);
+    const message =
+      `ModelScope says the allowance or balance of the API keys tried is used up (403); it resets at ` +
+      `${new Date(resetAt).toISOString()}. See /stats.`;
+    return answerUsedUp(res, resetAt, now, headers, message, dialect);
+  }
+  relayAnswer(deps, to, outcome);
+}
+
+/** Relays the chosen upstream answer to the client; the relay's end releases the key. */
+function relayAnswer(deps: AnswerDeps, to: AnswerTo, outcome: AttemptOutcome): void {
   const response = outcome.response as IncomingMessage;
+  const { lease } = outcome;
   const status = response.statusCode ?? 502;
-  const asyncSubmit = status < 300 && String(clientHeaders['x-modelscope-async-mode']).toLowerCase() === 'true';
+  const asyncSubmit = status < 300 && String(to.clientHeaders['x-modelscope-async-mode']).toLowerCase() === 'true';
   const hooks: RelayHooks = {
-    completed: outcome.release,
+    completed: lease.release,
     broke: () => {
       // A client that left aborted this upstream request itself: not the key's fault. Silence is the model's.
-      if (!clientGone()) {
-        const error = lastErrorForFailure(outcome.attempt.breakReason, ctx.config.now());
-        if (outcome.attempt.breakReason === 'idle_timeout') ctx.pool.noted(outcome.entry, error);
-        else ctx.pool.failed(outcome.entry, error);
+      if (!to.clientGone()) {
+        const error = lastErrorForFailure(outcome.attempt.breakReason, deps.now());
+        if (outcome.attempt.breakReason === 'idle_timeout') deps.pool.noted(lease.entry, error);
+        else deps.pool.failed(lease.entry, error);
       }
-      outcome.release();
+      lease.release();
     },
-    clientStalled,
-    finish:
-      status >= 400
-        ? (body, headers) => errorAnswer(status, body, headers, outcome.verdict)
-        : asyncSubmit
-          ? (body) => {
-              const taskId = submittedTaskId(body);
-              if (taskId) {
-                ctx.tasks.remember(taskId, outcome.entry, ctx.config.now());
-                ctx.shared.rememberTask(taskId, outcome.entry, ctx.config.taskAffinity.ttlMs);
-              }
-              return body;
-            }
-          : undefined,
+    clientStalled: to.clientStalled,
   };
-  const { idleMs } = ctx.config.timeouts;
+  if (status >= 400) hooks.finish = (body, headers) => errorAnswer(status, body, headers, outcome.verdict, to.dialect);
+  else if (asyncSubmit) {
+    hooks.finish = (body) => {
+      const taskId = submittedTaskId(body);
+      if (taskId) deps.taskSubmitted(taskId, outcome);
+      return body;
+    };
+  }
   const relay: RelayContext = {
-    scrubber: ctx.scrubber,
+    scrubber: deps.scrubber,
     attempt: outcome.attempt,
-    headers,
-    writeTimeoutMs: idleMs,
-    bodyDeadlineMs: Math.min(idleMs, BUFFERED_BODY_DEADLINE_MS),
+    headers: to.headers,
+    writeTimeoutMs: deps.idleMs,
+    bodyDeadlineMs: Math.min(deps.idleMs, BUFFERED_BODY_DEADLINE_MS),
+    dialect: to.dialect,
+    tap: to.tap,
   };
-  if (status >= 400 || asyncSubmit) bufferResponse(response, res, relay, hooks, outcome.peeked);
-  else streamResponse(response, res, relay, hooks);
+  if (status >= 400 || asyncSubmit) bufferResponse(response, to.res, relay, hooks, outcome.peeked);
+  else streamResponse(response, to.res, relay, hooks);
 }

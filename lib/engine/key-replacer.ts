@@ -1,14 +1,14 @@
 // Replacing the whole key list (replaceKeys, a reload of the server's keys
 // file): checked in full, then applied at once, or, for a large list, checked
 // and prepared in slices between requests and then applied at once.
-import type { BalancerContext } from './context.js';
 import type { KeySpec } from '../options/options.js';
 import type { MembershipChange, MembershipPlan } from '../pool/pool.js';
 import type { PoolEntry } from '../pool/pool-entry.js';
-import { fail } from '../options/option-checks.js';
 import { checkKeySpec, resolveKeySteps, resolveKeys } from '../options/resolve-keys.js';
 import { runStepsGradually, type Steps, stepDone } from '../options/steps.js';
 import type { KeyScrubber } from '../upstream/scrub.js';
+import type { KeyAdminDeps } from './key-admin.js';
+import { asKeyChangeError, KeyChangeError, keyChange } from './key-change-error.js';
 
 /** Options of `replaceKeys`. */
 export interface ReplaceOptions {
@@ -58,7 +58,7 @@ export class KeyReplacer {
 
   /** `added`: the keys added at runtime, shared with KeyAdmin; a replacement updates it. */
   constructor(
-    private readonly ctx: BalancerContext,
+    private readonly deps: Pick<KeyAdminDeps, 'pool' | 'scrubber' | 'logger' | 'keyFormat' | 'maxKeys' | 'signals'>,
     private readonly added: Set<string>,
   ) {}
 
@@ -69,9 +69,13 @@ export class KeyReplacer {
    * Everything is checked first: a bad spec throws and changes nothing.
    */
   replace(specs: ReadonlyArray<string | KeySpec>, options: ReplaceOptions = {}): MembershipChange {
+    const { pool } = this.deps;
     const { list, kept } = this.listToReplace(specs, options);
-    const resolved = resolveKeys(list, this.rules(), (key) => this.ctx.pool.get(key)?.label);
-    return this.applied(this.ctx.pool.replace(resolved), kept);
+    const resolved = keyChange(() => resolveKeys(list, this.rules(), (key) => pool.get(key)?.label));
+    return this.applied(
+      keyChange(() => pool.replace(resolved)),
+      kept,
+    );
   }
 
   /**
@@ -83,13 +87,15 @@ export class KeyReplacer {
    * Calls run one after another.
    */
   replaceGradually(specs: ReadonlyArray<string | KeySpec>, options: ReplaceOptions = {}): Promise<MembershipChange> {
-    const run = this.replacing.then(() => this.replaceInSlices(specs, options));
+    const run = this.replacing.then(() =>
+      this.replaceInSlices(specs, options).catch((error: unknown) => Promise.reject(asKeyChangeError(error))),
+    );
     this.replacing = run.catch(() => undefined);
     return run;
   }
 
   private async replaceInSlices(specs: ReadonlyArray<string | KeySpec>, options: ReplaceOptions) {
-    const { scrubber, pool } = this.ctx;
+    const { scrubber, pool } = this.deps;
     if (!Array.isArray(specs)) return this.replace(specs, options);
     const indexed: string[] = [];
     let joined = false;
@@ -119,35 +125,36 @@ export class KeyReplacer {
   private *newKeySteps(specs: readonly unknown[]): Steps<string[]> {
     const fresh: string[] = [];
     for (let index = 0; index < specs.length; index++) {
-      const { key } = checkKeySpec(specs[index], index, this.ctx.config.keyFormat);
-      if (!this.ctx.scrubber.has(key)) fresh.push(key);
+      const { key } = checkKeySpec(specs[index], index, this.deps.keyFormat);
+      if (!this.deps.scrubber.has(key)) fresh.push(key);
       if (stepDone(index)) yield;
     }
     return fresh;
   }
 
   private rules() {
-    return { format: this.ctx.config.keyFormat, maxKeys: this.ctx.config.maxKeys };
+    return { format: this.deps.keyFormat, maxKeys: this.deps.maxKeys };
   }
 
   /** `specs`, and with `keepAdded` the keys added at runtime that it does not list (as they are now). */
   private listToReplace(specs: ReadonlyArray<string | KeySpec>, options: ReplaceOptions) {
-    const { pool, config } = this.ctx;
+    const { pool, maxKeys } = this.deps;
     const kept: KeySpec[] = [];
-    if (options.keepAdded && this.added.size > 0 && Array.isArray(specs)) {
+    if (!Array.isArray(specs)) return { list: specs, kept };
+    if (options.keepAdded && this.added.size > 0) {
       const listed = new Set(specs.map(keyOf));
       for (const key of this.added) {
         const entry = pool.get(key);
         if (entry && !listed.has(key)) kept.push(asSpec(entry));
       }
-      if (specs.length + kept.length > config.maxKeys) {
-        fail(
-          'keys',
-          `holds ${specs.length} keys, and ${kept.length} more added at runtime stay: maxKeys allows ` +
-            `${config.maxKeys}. Raise maxKeys (max_keys), or remove keys.`,
-          'ERR_MSB_KEYS',
-        );
-      }
+    }
+    if (specs.length + kept.length > maxKeys) {
+      const stay = kept.length > 0 ? `, and ${kept.length} more added at runtime stay` : '';
+      throw new KeyChangeError(
+        'ERR_MSB_KEY_LIMIT',
+        'keys',
+        `holds ${specs.length} keys${stay}: maxKeys allows ${maxKeys}. Raise maxKeys (max_keys), or remove keys.`,
+      );
     }
     return { list: kept.length === 0 ? specs : [...specs, ...kept], kept };
   }
@@ -155,11 +162,11 @@ export class KeyReplacer {
   /** After a replacement: new keys scrubbed, runtime additions updated, old series dropped, one log line. */
   private applied(plan: MembershipPlan, kept: readonly KeySpec[]): MembershipChange {
     const { change } = plan;
-    for (const entry of plan.joining) this.ctx.scrubber.add(entry.key);
+    for (const entry of plan.joining) this.deps.scrubber.add(entry.key);
     const stillAdded = new Set(kept.map((spec) => spec.key));
     for (const key of this.added) if (!stillAdded.has(key)) this.added.delete(key);
-    for (const label of change.removed) this.ctx.metrics.forgetKey(label);
-    this.ctx.logger.info(
+    for (const label of change.removed) this.deps.signals.emit('removed', label);
+    this.deps.logger.info(
       { added: someLabels(change.added), removed: someLabels(change.removed), kept: change.kept.length },
       `keys replaced: ${change.added.length} added, ${change.removed.length} removed, ${change.kept.length} kept`,
     );

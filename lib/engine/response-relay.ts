@@ -1,16 +1,14 @@
 // Sends the chosen upstream answer to the client: streamed as it arrives
 // (scrubbed chunk by chunk), or read whole first when it must be inspected.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import zlib from 'node:zlib';
 import type { PeekedBody } from './error-peek.js';
-import { sendError, streamErrorEvent } from '../answers/error-response.js';
+import type { ErrorDialect } from '../answers/dialect.js';
+import { sendError } from '../answers/send.js';
 import { describeFailure } from '../upstream/attempt-outcome.js';
+import { codingOf, decodeBody, decoderFor, MAX_BUFFERED_BODY } from './body-coding.js';
 import { downstreamHeaders } from '../upstream/headers.js';
 import type { KeyScrubber } from '../upstream/scrub.js';
 import type { UpstreamAttempt } from '../upstream/upstream-attempt.js';
-
-/** Answers read whole (errors, async submissions) larger than this are replaced by our own error. */
-export const MAX_BUFFERED_BODY = 1024 * 1024;
 
 export interface RelayHooks {
   /** The upstream body ended normally and the client has it all. */
@@ -23,6 +21,16 @@ export interface RelayHooks {
   finish?(body: Buffer, headers: OutgoingHttpHeaders): Buffer;
 }
 
+/**
+ * Sees an answer's body as it passes to the client, decoded, without holding it up (usage accounting reads the
+ * `usage` of a JSON answer or of a stream's last chunks here): each chunk, then the end.
+ */
+export interface RelayTap {
+  chunk(bytes: Buffer): void;
+  /** The body ended: `complete` false when it broke off or was cut. */
+  end(complete: boolean): void;
+}
+
 export interface RelayContext {
   scrubber: KeyScrubber;
   attempt: UpstreamAttempt;
@@ -32,6 +40,16 @@ export interface RelayContext {
   writeTimeoutMs: number;
   /** How long a body read whole (an error, an async submission) may take in all: a trickle must not hold the client. */
   bodyDeadlineMs: number;
+  /** The request's error dialect: the last event of a broken stream, our error in place of a broken body. */
+  dialect: ErrorDialect;
+  tap?: RelayTap;
+}
+
+/** The last event of a stream that broke midway, in the request's dialect. */
+function interruptedEvent(relay: RelayContext): string {
+  const reason = describeFailure(relay.attempt.breakReason);
+  const message = `The upstream stream was interrupted (${reason}); the answer is incomplete.`;
+  return relay.dialect.streamError(502, 'stream_interrupted', message);
 }
 
 function isEventStream(headers: OutgoingHttpHeaders): boolean {
@@ -47,28 +65,6 @@ function clientHeaders(response: IncomingMessage, relay: RelayContext): Outgoing
 function flushOf(res: ServerResponse & { flush?: unknown }): (() => void) | undefined {
   const { flush } = res;
   return typeof flush === 'function' ? () => flush.call(res) : undefined;
-}
-
-type Coding = 'gzip' | 'deflate' | 'br';
-
-/** The compression of a body we asked to get as identity but that came compressed anyway, if we can undo it. */
-function codingOf(encoding: string | undefined): Coding | undefined {
-  switch ((encoding ?? '').trim().toLowerCase()) {
-    case 'gzip':
-    case 'x-gzip':
-      return 'gzip';
-    case 'deflate':
-      return 'deflate';
-    case 'br':
-      return 'br';
-    default:
-      return undefined;
-  }
-}
-
-function decoderFor(coding: Coding): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress {
-  if (coding === 'br') return zlib.createBrotliDecompress();
-  return coding === 'deflate' ? zlib.createInflate() : zlib.createGunzip();
 }
 
 /**
@@ -109,13 +105,15 @@ export function streamResponse(
   let writeTimer: NodeJS.Timeout | undefined;
   const source: NodeJS.ReadableStream = decoder ? response.pipe(decoder) : response;
 
+  const { tap } = relay;
   const onBreak = (): void => {
     if (settled) return;
     settled = true;
     clearTimeout(writeTimer);
+    tap?.end(false);
     hooks.broke();
     if (eventStream && !res.destroyed) {
-      res.end(streamErrorEvent(describeFailure(attempt.breakReason)));
+      res.end(interruptedEvent(relay));
       cutIfStalled(res, relay.writeTimeoutMs);
     } else {
       res.destroy();
@@ -130,6 +128,7 @@ export function streamResponse(
     attempt.hold();
     writeTimer = setTimeout(() => {
       settled = true;
+      tap?.end(false);
       hooks.clientStalled();
       res.destroy();
       attempt.abort();
@@ -144,6 +143,7 @@ export function streamResponse(
   };
   source.on('data', (chunk: Buffer) => {
     attempt.touched();
+    tap?.chunk(chunk);
     send(scrub.push(chunk));
   });
   source.once('end', () => {
@@ -151,6 +151,7 @@ export function streamResponse(
     settled = true;
     clearTimeout(writeTimer);
     send(scrub.end());
+    tap?.end(true);
     res.end();
     cutIfStalled(res, relay.writeTimeoutMs);
     hooks.completed();
@@ -205,12 +206,15 @@ export function bufferResponse(
   const fail = (): void => {
     if (settled) return;
     settled = true;
+    relay.tap?.end(false);
     hooks.broke();
     const reason = describeFailure(relay.attempt.breakReason);
-    sendError(res, 502, 'stream_interrupted', `The upstream answer broke off (${reason}).`, relay.headers);
+    const message = `The upstream answer broke off (${reason}).`;
+    sendError(res, 502, 'stream_interrupted', message, relay.headers, relay.dialect);
   };
   const tooLarge = (): void => {
     settled = true;
+    relay.tap?.end(false);
     relay.attempt.abort();
     hooks.completed();
     sendError(
@@ -219,6 +223,7 @@ export function bufferResponse(
       'upstream_answer_too_large',
       `The upstream answered ${status} with a body over ${MAX_BUFFERED_BODY} bytes; it was not passed on.`,
       relay.headers,
+      relay.dialect,
     );
   };
   const finish = (): void => {
@@ -235,6 +240,10 @@ export function bufferResponse(
         ),
     );
     if (hooks.finish) body = hooks.finish(body, headers);
+    if (relay.tap) {
+      relay.tap.chunk(body);
+      relay.tap.end(true);
+    }
     headers['content-length'] = String(body.length);
     if (!res.destroyed && !res.headersSent) {
       res.writeHead(status, headers);
@@ -267,24 +276,4 @@ export function bufferResponse(
   response.once('end', finish);
   // A peek paused the rest of the body.
   if (peeked) response.resume();
-}
-
-/**
- * A body the upstream compressed although we asked for identity, decoded (at most 1 MiB); the body itself when
- * it names no coding we know; undefined when it can't be read.
- */
-export function decodeBody(raw: Buffer, encoding: string | undefined): Buffer | undefined {
-  const coding = codingOf(encoding);
-  if (!coding) return raw;
-  try {
-    return decompress(coding, raw);
-  } catch {
-    return undefined;
-  }
-}
-
-function decompress(coding: Coding, raw: Buffer): Buffer {
-  const options = { maxOutputLength: MAX_BUFFERED_BODY };
-  if (coding === 'br') return zlib.brotliDecompressSync(raw, options);
-  return coding === 'deflate' ? zlib.inflateSync(raw, options) : zlib.gunzipSync(raw, options);
 }

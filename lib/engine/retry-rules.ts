@@ -2,12 +2,12 @@
 // `non_idempotent` rule: once a POST has been sent whole, a timeout or reset
 // may mean the upstream is generating already, and resending it spends quota
 // twice (and a slow model is not a broken key).
-import type { Pending } from './chosen-answer.js';
+import type { AttemptOutcome } from './chosen-answer.js';
 import type { ResolvedConfig } from '../options/resolve-options.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD']);
 
-export function failoverAllowed(outcome: Pending, method: string, retry: ResolvedConfig['retry']): boolean {
+export function failoverAllowed(outcome: AttemptOutcome, method: string, retry: ResolvedConfig['retry']): boolean {
   if (outcome.failure) {
     switch (outcome.failure) {
       // The request never reached the upstream.
@@ -34,7 +34,7 @@ export function failoverAllowed(outcome: Pending, method: string, retry: Resolve
  * the OpenAI SDKs resend 5xx twice by default. A connection that never opened, or a reused socket the upstream had
  * closed, never reached it: a resend is harmless there.
  */
-export function resendRepeatsGeneration(outcome: Pending, method: string): boolean {
+export function resendRepeatsGeneration(outcome: AttemptOutcome, method: string): boolean {
   if (!outcome.failure || !outcome.sentWhole || IDEMPOTENT.has(method)) return false;
   switch (outcome.failure) {
     case 'connect':

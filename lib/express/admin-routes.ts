@@ -1,11 +1,11 @@
-// The admin API under the mount point: keys listed, added, removed, held,
-// released and probed at runtime. Only with an admin token; never echoes a key.
+// The admin API under the mount point: keys listed, added, removed, disabled,
+// enabled and probed at runtime. Only with an admin token; never echoes a key.
 import type { IncomingMessage } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { sendError, sendJson } from '../answers/send.js';
 import type { TokenCheck } from '../engine/access.js';
-import { sendError, sendJson } from '../answers/error-response.js';
-import { BalanceConfigError } from '../options/errors.js';
 import type { KeyAdmin } from '../engine/key-admin.js';
+import { KeyChangeError } from '../engine/key-change-error.js';
 import type { KeySpec } from '../options/options.js';
 
 const MAX_ADMIN_BODY = 64 * 1024;
@@ -49,7 +49,7 @@ export interface AdminParts {
   /** This replica's id, in every answer that changed something. */
   replica: string;
   /**
-   * Where a hold reaches: every replica on the shared store, or this one. Membership (add, remove) is always this
+   * Where disabling reaches: every replica on the shared store, or this one. Membership (add, remove) is always this
    * replica's: Redis never holds a token, so no other replica could use a key added here.
    */
   holdScope: 'fleet' | 'this replica';
@@ -84,14 +84,10 @@ export function adminRouter({ keys, requireAdmin, stats, replica, holdScope }: A
     try {
       sendJson(res, 201, { label: keys.add(body), scope: 'this replica', replica });
     } catch (error) {
-      if (!(error instanceof BalanceConfigError))
+      if (!(error instanceof KeyChangeError))
         return sendError(res, 500, 'internal_error', 'The key could not be added.');
-      sendError(
-        res,
-        error.code === 'ERR_MSB_KEY_EXISTS' ? 409 : 400,
-        error.code === 'ERR_MSB_KEY_EXISTS' ? 'key_exists' : 'bad_request',
-        error.message,
-      );
+      if (error.code === 'ERR_MSB_KEY_EXISTS') return sendError(res, 409, 'key_exists', error.message);
+      sendError(res, 400, 'bad_request', error.message);
     }
   });
   const notFound = (res: Response, label: string) =>
@@ -106,14 +102,11 @@ export function adminRouter({ keys, requireAdmin, stats, replica, holdScope }: A
     if (!keys.remove(label)) return notFound(res, label);
     sendJson(res, 200, { removed: label, scope: 'this replica', replica });
   });
-  for (const [action, held] of [
-    ['disable', true],
-    ['enable', false],
-  ] as const) {
-    router.post(`/keys/:label/${action}`, function holdKey(req: Request, res: Response) {
+  for (const action of ['disable', 'enable'] as const) {
+    router.post(`/keys/:label/${action}`, function disableOrEnable(req: Request, res: Response) {
       const label = String(req.params.label);
-      if (!keys.hold(label, held)) return notFound(res, label);
-      sendJson(res, 200, { label, disabled: held, scope: holdScope, replica });
+      if (!keys[action](label)) return notFound(res, label);
+      sendJson(res, 200, { label, disabled: action === 'disable', scope: holdScope, replica });
     });
   }
   router.post('/keys/:label/check', async function checkKey(req: Request, res: Response) {

@@ -1,36 +1,21 @@
-// The balancer's own routes, as an Express Router: /health, /stats and the
-// metrics path as GET routes, then the proxy for everything else.
+// The Express adapter: the balancer as an Express Router. Its own routes
+// (/health, /stats, the metrics path, /status, /admin), each switchable, then
+// the engine for everything else. Nothing here knows how a request is proxied.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import cors from 'cors';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { TokenCheck } from '../engine/access.js';
-import { adminRouter } from './admin-routes.js';
-import type { KeyAdmin } from '../engine/key-admin.js';
-import { statusRouter } from './status-routes.js';
-import { sendError } from '../answers/error-response.js';
+import { sendError } from '../answers/send.js';
+import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../observe/logger.js';
-import type { KeyPool } from '../pool/pool.js';
-import type { CorsOptions } from '../options/options.js';
-import type { ResolvedConfig } from '../options/resolve-options.js';
-import { createHealthHandler, createStatsHandler } from '../views/key-stats.js';
+import { requireAdminForBrowser, requireAdminToken } from './admin-guards.js';
+import { adminRouter } from './admin-routes.js';
+import { corsFor, refuseOptions, refuseOtherOrigins } from './cors.js';
+import { healthHandler, metricsHandler, statsHandler } from './stats-routes.js';
+import { statusRouter } from './status-routes.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
-export interface RouterParts {
-  config: ResolvedConfig;
-  pool: KeyPool;
-  logger: Logger;
-  /** Whether the balancer is closed: everything then answers 503. */
-  closed(): boolean;
-  requireAdmin: TokenCheck | undefined;
-  proxy: Handler;
-  keys: KeyAdmin;
-  stats(): Record<string, unknown>;
-  /** The same, with the fleet's counts read from the store first (for /stats and /admin/keys). */
-  freshStats(): Promise<Record<string, unknown>>;
-  /** The status page's guard: the admin token as Bearer or as a Basic password. */
-  requireAdminInBrowser: TokenCheck | undefined;
-}
+/** On the balancer's own answers: the replica that gave them (`replicaId`). */
+export const REPLICA_HEADER = 'x-modelscope-balance-replica';
 
 /** A route's failure: logged by its message (our own text, never upstream data), answered with a JSON 500. */
 function answerFailure(logger: Logger, res: ServerResponse, error: unknown): void {
@@ -52,97 +37,33 @@ function guarded(handler: Handler, logger: Logger) {
   };
 }
 
-/** On the balancer's own answers: the replica that gave them (`replicaId`). */
-export const REPLICA_HEADER = 'x-modelscope-balance-replica';
-
-/** Headers a browser client may read on our answers: request id, retry hints, quota figures. */
-const EXPOSED_HEADERS = [
-  'x-request-id',
-  'retry-after',
-  'x-should-retry',
-  'x-modelscope-balance-attempts',
-  'modelscope-ratelimit-requests-limit',
-  'modelscope-ratelimit-requests-remaining',
-  'modelscope-ratelimit-model-requests-limit',
-  'modelscope-ratelimit-model-requests-remaining',
-];
-
 /**
- * CORS by the `cors` package: preflights are answered here (204), never
- * forwarded and needing no token (browsers send none on a preflight); the
- * allow-origin headers go on JSON and SSE answers alike.
+ * What reaches one of our own paths and no route of it (a route switched off, an unknown sub-path, a method the
+ * route does not take) is answered here: our paths are never forwarded upstream with a pool key.
  */
-function corsFor(options: Exclude<ResolvedConfig['cors'], false>) {
-  return cors({
-    origin: options.origins === '*' ? '*' : [...options.origins],
-    methods: ['GET', 'HEAD', 'POST'],
-    exposedHeaders: EXPOSED_HEADERS,
-    maxAge: options.maxAgeSeconds,
-    preflightContinue: false,
-    optionsSuccessStatus: 204,
-  });
-}
-
-/** A CORS preflight: what the `cors` package answers (any other OPTIONS is not ours to answer with 200). */
-function isPreflight(req: IncomingMessage): boolean {
-  return req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined;
-}
-
-/**
- * OPTIONS is answered 405 unless it is a CORS preflight and `cors` is set: Express would otherwise answer it 200
- * with the methods of our own routes (/status, /stats, /admin …) to anyone, token or not.
- */
-function refuseOptions(cors: boolean) {
-  return function optionsOnlyAsPreflight(req: Request, res: Response, next: NextFunction): void {
-    if (req.method !== 'OPTIONS' || (cors && isPreflight(req))) return next();
-    sendError(
-      res,
-      405,
-      'method_not_allowed',
-      'OPTIONS is answered only as a CORS preflight, when the cors option is set; send GET, HEAD or POST.',
-      { allow: 'GET, HEAD, POST' },
-    );
+function ownPath(path: string, on: boolean) {
+  return function refuseOwnPath(req: Request, res: Response): void {
+    if (!on) {
+      const message = `${path} is one of the balancer's own routes, switched off here (option routes); it is never forwarded.`;
+      return sendError(res, 404, 'not_found', message);
+    }
+    if (req.method === 'GET' || req.method === 'HEAD')
+      return sendError(res, 404, 'not_found', `Nothing here: this path under ${path} is not one the balancer serves.`);
+    sendError(res, 405, 'method_not_allowed', `${path} takes GET and HEAD.`, { allow: 'GET, HEAD' });
   };
 }
 
-/**
- * With `cors` set, a request whose Origin is neither allowed nor the balancer's own host is refused before any
- * key is used: a browser sends a no-cors POST (`text/plain`) without a preflight, and only the answer would be
- * hidden from the page, not the call to ModelScope. Requests without Origin (servers, SDKs) pass.
- */
-export function refuseOtherOrigins(origins: CorsOptions['origins']) {
-  const allowed = new Set(origins === '*' ? [] : origins);
-  return function originAllowed(req: Request, res: Response, next: NextFunction): void {
-    const origin = req.headers.origin;
-    if (origins === '*' || origin === undefined || allowed.has(origin) || sameOrigin(origin, req.headers.host))
-      return next();
-    sendError(
-      res,
-      403,
-      'origin_not_allowed',
-      'This origin may not call the balancer: add it to the cors origins (cors_origins) or call from a server.',
-      { vary: 'Origin' },
-    );
-  };
-}
-
-function sameOrigin(origin: string, host: string | undefined): boolean {
-  try {
-    return host !== undefined && new URL(origin).host === host;
-  } catch {
-    return false;
-  }
-}
-
-export function balancerRouter(parts: RouterParts): Router {
-  const { config, pool, logger, requireAdmin } = parts;
+export function balancerRouter(engine: Engine): Router {
+  const { config } = engine;
+  const { logger, routes } = config;
   const router = express.Router();
   router.use(function refuseWhenClosed(_req: Request, res: Response, next: NextFunction) {
-    if (!parts.closed()) return next();
+    if (!engine.isClosed()) return next();
     sendError(res, 503, 'balancer_closed', 'This balancer is shutting down.', { connection: 'close' });
   });
   router.use(refuseOptions(config.cors !== false));
   if (config.cors) router.use(corsFor(config.cors), refuseOtherOrigins(config.cors.origins));
+  const requireAdmin = config.adminToken ? requireAdminToken(config.adminToken, engine.onRefused) : undefined;
   const adminOnly = function adminOnly(req: Request, res: Response, next: NextFunction) {
     if (!requireAdmin || requireAdmin(req, res)) next();
   };
@@ -151,44 +72,36 @@ export function balancerRouter(parts: RouterParts): Router {
     res.setHeader(REPLICA_HEADER, config.replicaId);
     next();
   };
-  router.get(
-    '/health',
-    replica,
-    guarded(
-      createHealthHandler(pool, () => config.store.status()),
-      logger,
-    ),
-  );
-  router.get('/stats', replica, adminOnly, guarded(createStatsHandler(parts.freshStats), logger));
-  if (config.metrics) {
-    router.get(
-      config.metrics.path,
-      replica,
-      adminOnly,
-      guarded(async function serveMetrics(_req, res) {
-        const text = await config.registry.metrics();
-        res.writeHead(200, {
-          'content-type': config.registry.contentType,
-          'content-length': Buffer.byteLength(text),
-          'cache-control': 'no-store',
-        });
-        res.end(text);
-      }, logger),
-    );
+  const metricsOn = config.metrics !== false && routes.metrics;
+  if (routes.health) router.get('/health', replica, guarded(healthHandler(engine), logger));
+  if (routes.stats) router.get('/stats', replica, adminOnly, guarded(statsHandler(engine), logger));
+  if (config.metrics && metricsOn)
+    router.get(config.metrics.path, replica, adminOnly, guarded(metricsHandler(engine), logger));
+  if (routes.status) {
+    const guard = config.adminToken ? requireAdminForBrowser(config.adminToken, engine.onRefused) : undefined;
+    router.use('/status', replica, statusRouter(engine.pool, guard));
   }
-  router.use('/status', replica, statusRouter(pool, parts.requireAdminInBrowser));
-  router.use(
-    '/admin',
-    replica,
-    adminRouter({
-      keys: parts.keys,
+  if (routes.admin) {
+    const holdScope = engine.storeStatus() === 'local' ? 'this replica' : 'fleet';
+    const admin = adminRouter({
+      keys: engine.keys,
       requireAdmin,
-      stats: parts.freshStats,
+      stats: engine.freshStats,
       replica: config.replicaId,
-      holdScope: config.store.status() === 'local' ? 'this replica' : 'fleet',
-    }),
-  );
-  router.use(guarded(parts.proxy, logger));
+      holdScope,
+    });
+    router.use('/admin', replica, admin);
+  }
+  // `metrics: false` leaves the balancer without a metrics path at all: `/metrics` is then the upstream's.
+  const ownPaths: Array<[string, boolean]> = [
+    ['/health', routes.health],
+    ['/stats', routes.stats],
+    ['/status', routes.status],
+    ['/admin', routes.admin],
+  ];
+  if (config.metrics) ownPaths.push([config.metrics.path, metricsOn]);
+  for (const [path, on] of ownPaths) router.use(path, replica, ownPath(path, on));
+  router.use(guarded((req, res) => engine.handle(req, res), logger));
   router.use(function routeFailed(error: unknown, _req: Request, res: Response, _next: NextFunction) {
     answerFailure(logger, res, error);
   });
@@ -203,7 +116,7 @@ type RouterHandle = (req: IncomingMessage, res: ServerResponse, next?: (error?: 
  * throws without a `next`, so one of ours answers whatever nothing else did,
  * a JSON 404 (or 500 for an error). Mounted in an app, the app's `next` is used.
  */
-function standingAlone(router: Router, logger: Logger): Router {
+export function standingAlone(router: Router, logger: Logger): Router {
   const withRouter = router as Router & { handle: RouterHandle };
   const handle = withRouter.handle.bind(router);
   withRouter.handle = function handleAlone(req, res, next) {

@@ -2,7 +2,7 @@
 // and style. Guarded like /stats: when an admin token is set, Bearer or Basic.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { TokenCheck } from '../engine/access.js';
-import { sendJson } from '../answers/error-response.js';
+import { sendJson } from '../answers/send.js';
 import type { KeyPool } from '../pool/pool.js';
 import { STATUS_SCRIPT, STATUS_STYLE } from '../views/status-assets.js';
 import { renderKeyRow, renderStatusPage, renderSummary } from '../views/status-page.js';

@@ -1,9 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// What /stats and `stats()` show of each key: the seed's three fields first, then state, errors and quota.
 import type { AccountQuota, ExhaustionSource, QuotaFigures } from '../pool/account-quota.js';
-import { sendJson } from '../answers/error-response.js';
 import type { KeyPool } from '../pool/pool.js';
 import { shownStatus, type PoolEntry, type ShownStatus } from '../pool/pool-entry.js';
-
 import { isoTimeOrNull as iso } from './iso-time.js';
 
 function quotaView(figures: QuotaFigures | null, now: number): QuotaStats | null {
@@ -131,33 +129,5 @@ export function keyStats(pool: KeyPool, entry: PoolEntry, now: number, fleetRequ
     quota: { ...quotaView(account.overall, now), models, ...allowanceStats(account, now) },
     // With a shared store: requests sent with this key by every replica, as last read.
     ...(fleetRequests === undefined ? {} : { fleet_requests: fleetRequests }),
-  };
-}
-
-/** GET /stats: an object keyed by each key's label, the shape of the original Go service. */
-export function createStatsHandler(stats: () => Promise<Record<string, unknown>>) {
-  return async function serveStats(_req: IncomingMessage, res: ServerResponse): Promise<void> {
-    sendJson(res, 200, await stats(), { 'cache-control': 'no-store' });
-  };
-}
-
-/** GET /health: 200 while some key can take a request now, else 503 (`reason: no_keys` for an empty pool). */
-export function createHealthHandler(pool: KeyPool, store: () => 'ok' | 'degraded' | 'local') {
-  return function serveHealth(_req: IncomingMessage, res: ServerResponse): void {
-    const healthy = pool.usableCount();
-    const shared = store();
-    sendJson(
-      res,
-      healthy > 0 ? 200 : 503,
-      {
-        status: healthy > 0 ? 'ok' : 'unavailable',
-        ...(pool.entries.length === 0 ? { reason: 'no_keys' } : {}),
-        healthy_keys: healthy,
-        total_keys: pool.entries.length,
-        // A shared store that is down degrades sharing, not serving: the status stays ok.
-        ...(shared === 'local' ? {} : { store: shared }),
-      },
-      { 'cache-control': 'no-store' },
-    );
   };
 }

@@ -90,7 +90,7 @@ export function statusView(pool: KeyPool, now: number): StatusView {
         ? 'cooldown'
         : state === 'exhausted'
           ? 'reset'
-          : (status === 'unhealthy' || status === 'invalid') && !entry.state.held
+          : (status === 'unhealthy' || status === 'invalid') && !entry.state.disabled
             ? 'trial'
             : null;
     const untilMs = kind === 'reset' ? exhaustedUntil : kind ? until : 0;

@@ -1,7 +1,5 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import type { BalancerContext } from '../../lib/engine/context.js';
-import { internals } from '../../lib/internals.js';
 import { isoTime, isoTimeOrNull } from '../../lib/views/iso-time.js';
 import { renderKeyRow } from '../../lib/views/status-page.js';
 import type { StatusKey } from '../../lib/views/status-view.js';
@@ -22,8 +20,7 @@ describe('times and strings shown to people never break a page', () => {
 
   it('/stats and /status answer 200 whatever times a key holds', async () => {
     rig = await startRig();
-    const ctx = (rig.balancer as unknown as Record<symbol, BalancerContext>)[internals];
-    const [first, second] = ctx.pool.entries;
+    const [first, second] = rig.engine.pool.entries;
     Object.assign(first.state, { status: 'cooling', until: 1e300, lastError: { status: 500, reason: 'x', at: 1e300 } });
     Object.assign(second.account, { overall: { limit: 1, remaining: 0, seenAt: -1e300, staleAt: 1e300 } });
     await request(rig.app).get('/ms/stats').expect(200);

@@ -63,7 +63,7 @@ describe('the README lists what the code emits', () => {
 
   it('every error code with the status it is answered with', async () => {
     const { BALANCER_ERROR_CODES } = await import('../../lib/index.js');
-    const { ERROR_STATUSES } = await import('../../lib/answers/error-response.js');
+    const { ERROR_STATUSES } = await import('../../lib/answers/error-codes.js');
     for (const code of BALANCER_ERROR_CODES) {
       const rows = errorRows.filter((cells) => cells[2].split(' / ').includes(`\`${code}\``));
       expect(rows, `an errors-table row for ${code}`).to.have.length.greaterThan(0);
