@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
+import express from 'express';
 import express4 from 'express4';
 import request from 'supertest';
 import { createProxyMiddleware } from 'http-proxy-middleware';
@@ -101,6 +102,19 @@ describe('the design card: an Express Router, http-proxy-middleware for every at
     const reset = await request(rig.app).get('/ms/v1/models-list');
     expect([timedOut.status, timedOut.body.error.code]).to.deep.equal([504, 'upstream_timeout']);
     expect([reset.status, reset.body.error.code]).to.deep.equal([502, 'upstream_unreachable']);
+  });
+
+  it('explains app.use(modelscopeBalance) without a call', async () => {
+    const app = express();
+    app.use(modelscopeBalance as unknown as express.RequestHandler);
+    app.use(
+      (error: Error & { code?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+        res.status(500).json({ code: error.code, message: error.message });
+      },
+    );
+    const res = await request(app).get('/v1/models').expect(500);
+    expect(res.body.code).to.equal('ERR_MSB_NOT_CALLED');
+    expect(res.body.message).to.include('app.use(modelscopeBalance({ keys: [...] }))');
   });
 
   it('turns a route that throws into a JSON 500 and keeps serving', async () => {
