@@ -1,5 +1,6 @@
 export { modelscopeBalance, type Balancer, type BalancerHandles } from './balancer.js';
 export { BALANCER_ERROR_CODES, type BalancerErrorCode } from './answers/error-codes.js';
+export { BALANCER_EVENTS } from './engine/events.js';
 export type {
   AttemptEvent,
   AttemptVerdict,

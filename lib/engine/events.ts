@@ -143,6 +143,14 @@ export interface BalancerEvents {
 
 export type BalancerEventName = keyof BalancerEvents;
 
+/** The names of every event, in the order docs/events.md describes them. */
+export const BALANCER_EVENTS = [
+  'request',
+  'attempt',
+  'keyState',
+  'store',
+] as const satisfies readonly BalancerEventName[];
+
 /** A listener of one event. */
 export type BalancerListener<E extends BalancerEventName> = (event: BalancerEvents[E]) => void;
 
