@@ -52,10 +52,10 @@ export interface AdminParts {
    * Where disabling reaches: every replica on the shared store, or this one. Membership (add, remove) is always this
    * replica's: Redis never holds a token, so no other replica could use a key added here.
    */
-  holdScope: 'fleet' | 'this replica';
+  disableScope: 'fleet' | 'this replica';
 }
 
-export function adminRouter({ keys, requireAdmin, stats, replica, holdScope }: AdminParts): Router {
+export function adminRouter({ keys, requireAdmin, stats, replica, disableScope }: AdminParts): Router {
   const router = express.Router();
   router.use(function adminGuard(req: Request, res: Response, next: NextFunction) {
     if (!requireAdmin) {
@@ -106,7 +106,7 @@ export function adminRouter({ keys, requireAdmin, stats, replica, holdScope }: A
     router.post(`/keys/:label/${action}`, function disableOrEnable(req: Request, res: Response) {
       const label = String(req.params.label);
       if (!keys[action](label)) return notFound(res, label);
-      sendJson(res, 200, { label, disabled: action === 'disable', scope: holdScope, replica });
+      sendJson(res, 200, { label, disabled: action === 'disable', scope: disableScope, replica });
     });
   }
   router.post('/keys/:label/check', async function checkKey(req: Request, res: Response) {

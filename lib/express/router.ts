@@ -82,13 +82,13 @@ export function balancerRouter(engine: Engine): Router {
     router.use('/status', replica, statusRouter(engine.pool, guard));
   }
   if (routes.admin) {
-    const holdScope = engine.storeStatus() === 'local' ? 'this replica' : 'fleet';
+    const disableScope = engine.storeStatus() === 'local' ? 'this replica' : 'fleet';
     const admin = adminRouter({
       keys: engine.keys,
       requireAdmin,
       stats: engine.freshStats,
       replica: config.replicaId,
-      holdScope,
+      disableScope,
     });
     router.use('/admin', replica, admin);
   }
