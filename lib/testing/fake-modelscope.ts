@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { BehaviourRule, FakeBalance, FakePoints, FakeQuota, ProbeBehaviour } from './behaviours.js';
+import { imitatedUsage } from './imitated-usage.js';
 import { Metering } from './metering.js';
 import { json, misbehave, streamAnswer } from './misbehaviour.js';
 
@@ -249,7 +250,7 @@ export class FakeModelScope {
   }
 
   private complete(request: ReceivedRequest, res: ServerResponse, headers: Record<string, string>): void {
-    let parsed: { stream?: boolean; model?: string } = {};
+    let parsed: { stream?: boolean; model?: string; stream_options?: { include_usage?: unknown } } = {};
     try {
       parsed = JSON.parse(request.body.toString('utf8') || '{}');
     } catch {
@@ -257,6 +258,7 @@ export class FakeModelScope {
     }
     const model = parsed.model ?? 'Qwen/Qwen2.5-7B-Instruct';
     if (!parsed.stream) {
+      const content = 'Hello from the imitation.';
       return json(
         res,
         200,
@@ -265,15 +267,17 @@ export class FakeModelScope {
           object: 'chat.completion',
           created: Math.floor(Date.now() / 1000),
           model,
-          choices: [
-            { index: 0, message: { role: 'assistant', content: 'Hello from the imitation.' }, finish_reason: 'stop' },
-          ],
-          usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
+          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+          usage: imitatedUsage(request.body, content),
         },
         headers,
       );
     }
-    streamAnswer(res, model, headers, this.options.streamChunks ?? 5, this.options.streamIntervalMs ?? 10);
+    // As OpenAI does: a usage chunk before [DONE] only when the client asks for it.
+    const usageOf = parsed.stream_options?.include_usage === true ? request.body : undefined;
+    streamAnswer(res, model, headers, this.options.streamChunks ?? 5, this.options.streamIntervalMs ?? 10, {
+      usageOf,
+    });
   }
 }
 

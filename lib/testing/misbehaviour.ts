@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Behaviour } from './behaviours.js';
 import type { ReceivedRequest } from './fake-modelscope.js';
+import { imitatedUsage } from './imitated-usage.js';
 
 /** ModelScope's answer to a used-up points balance (`QuotaLimitExceed`, as its hub API documents). */
 export const BALANCE_EXHAUSTED_BODY = {
@@ -17,44 +18,62 @@ export function json(res: ServerResponse, status: number, body: unknown, headers
   res.end(text);
 }
 
+/** How a stream ends. */
+export interface StreamEnding {
+  /** After two chunks, `break` resets the connection and `stall` goes silent. Defaults to ending normally. */
+  failure?: 'break' | 'stall';
+  /**
+   * The request body, when the client asked `stream_options.include_usage`: every chunk then carries `usage: null`
+   * and a last chunk with `choices: []` and the usage comes before `[DONE]`, as OpenAI sends them.
+   */
+  usageOf?: Buffer;
+}
+
 export function streamAnswer(
   res: ServerResponse,
   model: string,
   headers: Record<string, string>,
   chunks: number,
   intervalMs: number,
-  then?: 'break' | 'stall',
+  { failure, usageOf }: StreamEnding = {},
 ): void {
   res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   let sent = 0;
+  let text = '';
+  const created = () => Math.floor(Date.now() / 1000);
+  const usageNull = usageOf ? { usage: null } : {};
+  const event = (chunk: object) =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', ...chunk })}\n\n`;
   const tick = (): void => {
     if (res.destroyed) return;
-    if (then && sent === 2) {
-      if (then === 'break') res.socket?.destroy();
+    if (failure && sent === 2) {
+      if (failure === 'break') res.socket?.destroy();
       return;
     }
     if (sent === chunks) {
       // Like ModelScope: a last chunk with the finish reason (SDKs read it), then [DONE].
-      const last = {
-        id: 'chatcmpl-fake',
-        object: 'chat.completion.chunk',
-        created: Math.floor(Date.now() / 1000),
+      let end = event({
+        created: created(),
         model,
         choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
-      };
-      res.end(`data: ${JSON.stringify(last)}\n\ndata: [DONE]\n\n`);
+        ...usageNull,
+      });
+      if (usageOf) end += event({ created: created(), model, choices: [], usage: imitatedUsage(usageOf, text) });
+      res.end(`${end}data: [DONE]\n\n`);
       return;
     }
     // created_ms: when the chunk left the upstream, so a client can measure what each hop adds.
-    const delta = {
-      id: 'chatcmpl-fake',
-      object: 'chat.completion.chunk',
-      created: Math.floor(Date.now() / 1000),
-      model,
-      created_ms: performance.timeOrigin + performance.now(),
-      choices: [{ index: 0, delta: { content: `chunk ${sent} ` }, finish_reason: null }],
-    };
-    res.write(`data: ${JSON.stringify(delta)}\n\n`);
+    const content = `chunk ${sent} `;
+    text += content;
+    res.write(
+      event({
+        created: created(),
+        model,
+        created_ms: performance.timeOrigin + performance.now(),
+        choices: [{ index: 0, delta: { content }, finish_reason: null }],
+        ...usageNull,
+      }),
+    );
     sent++;
     setTimeout(tick, intervalMs);
   };
@@ -103,9 +122,9 @@ export function misbehave(
     case 'hang':
       return;
     case 'stream-break':
-      return streamAnswer(res, 'm', {}, 5, 10, 'break');
+      return streamAnswer(res, 'm', {}, 5, 10, { failure: 'break' });
     case 'stream-stall':
-      return streamAnswer(res, 'm', {}, 5, 10, 'stall');
+      return streamAnswer(res, 'm', {}, 5, 10, { failure: 'stall' });
     case 'body-break':
     case 'error-body-break':
       res.writeHead(behaviour === 'body-break' ? 200 : 500, {
