@@ -16,8 +16,10 @@ import { httpsRound } from './https-upstream.js';
 import { quotaYield } from './quota-yield.js';
 import { keyChangeCost } from './key-changes.js';
 import { nonReaderCost } from './non-readers.js';
+import { requestModelCost } from './request-model-cost.js';
 import { scrubCost } from './scrub-cost.js';
 import { selectionCost } from './selection.js';
+import { usageTapCost } from './usage-tap-cost.js';
 import { runHostileSoak } from '../test/fixtures/hostile-soak.js';
 import { startRedis, type RedisProcess } from '../test/fixtures/redis-server.js';
 
@@ -215,6 +217,18 @@ async function main(): Promise<void> {
     `\nScrubbing streamed bodies for key pieces: ${scrubbing.keys3.toFixed(1)} ns/byte (3 keys), ` +
       `${scrubbing.keys10k.toFixed(1)} ns/byte (10,000 keys)`,
   );
+  const usageTap = usageTapCost();
+  console.log(
+    `Reading token usage as answers pass: ${usageTap.sse.toFixed(2)} ns/byte (20-chunk SSE answer), ` +
+      `${usageTap.json1MB.toFixed(2)} ns/byte (1 MB JSON chat answer), ${usageTap.jsonNumbers1MB.toFixed(2)} ns/byte ` +
+      '(1 MB of embeddings)',
+  );
+  const requestModel = requestModelCost();
+  console.log(
+    `Reading a request's model: ${requestModel.read2KB.toFixed(2)} ns/byte (2 KB chat body), ` +
+      `${requestModel.read1MBImage.toFixed(2)} ns/byte (1 MB image); rewriting it ${requestModel.rewrite2KB.toFixed(2)} ` +
+      `ns/byte; JSON.parse ${requestModel.jsonParse2KB.toFixed(2)} ns/byte`,
+  );
   console.log(
     `Key selection: round robin ${selection.roundRobin3.toFixed(0)} ns (3 keys) vs ` +
       `${selection.roundRobin10k.toFixed(0)} ns (10,000 keys); weighted ${selection.weighted3.toFixed(0)} ns vs ` +
@@ -305,6 +319,8 @@ async function main(): Promise<void> {
         streams,
         selection,
         scrubbing,
+        usageTap,
+        requestModel,
         tls,
         quota,
         keyChanges,

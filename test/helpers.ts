@@ -149,7 +149,13 @@ export interface RawResponse {
 /** A plain HTTP request that records when each chunk arrived. */
 export function request(
   url: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+  init: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    /** Sees each chunk as it arrives (the answer resolves only at its end). */
+    onData?: (chunk: string) => void;
+  } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
@@ -157,6 +163,7 @@ export function request(
       const chunks: Buffer[] = [];
       const chunkTimes: number[] = [];
       res.on('data', (chunk: Buffer) => {
+        init.onData?.(chunk.toString('utf8'));
         chunks.push(chunk);
         chunkTimes.push(performance.now() - started);
       });

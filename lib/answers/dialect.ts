@@ -19,7 +19,10 @@ export interface ErrorDialect {
   upstreamError(status: number, body: Buffer, code: BalancerErrorCode | undefined): Buffer;
 }
 
-/** The dialect a request's own answers are written in: OpenAI's on every path, today. */
+/**
+ * The dialect a request's own answers are written in: OpenAI's on every path, today. Anthropic's (ANTHROPIC_DIALECT,
+ * over dialect/anthropic.ts) is ready for the rule that picks it (`isAnthropicRequest`).
+ */
 export function dialectOf(_req: IncomingMessage | undefined): ErrorDialect {
   return OPENAI_DIALECT;
 }
