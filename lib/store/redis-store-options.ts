@@ -1,6 +1,6 @@
 // The Redis store's options and their check, done in its constructor: a wrong
 // one throws a BalanceConfigError naming `RedisStore.<option>` and the fix.
-import { isLogger, type Logger, silentLogger } from '../observe/logger.js';
+import { completeLogger, isLoggerOption, type Logger, type LoggerOption } from '../observe/logger.js';
 import { describe, fail, isNonEmptyString, positiveInteger, section } from '../options/option-checks.js';
 import { type RedisClient, redisClientKind } from './redis-link.js';
 
@@ -18,8 +18,11 @@ export interface RedisStoreOptions {
   client: RedisClient;
   /** Prefix of every Redis key and channel. Defaults to `msb:`. */
   prefix: string;
-  /** Where the one warning per outage (and the reconnection) is logged. Defaults to a silent logger. */
-  logger: Logger;
+  /**
+   * Where the one warning per outage (and the reconnection) is logged: pino, console, or any object with some of
+   * debug, info, warn and error (a level left out is not written). Defaults to a silent logger.
+   */
+  logger: LoggerOption;
   /** How often coalesced changes are written. Defaults to 250 ms. */
   flushMs: number;
   /**
@@ -63,7 +66,10 @@ function isRedisUrl(value: unknown): value is string {
 }
 
 /** The options, checked, with their defaults (a client only when one was given). */
-export type CheckedRedisStoreOptions = Omit<RedisStoreOptions, 'client'> & { client?: RedisClient };
+export type CheckedRedisStoreOptions = Omit<RedisStoreOptions, 'client' | 'logger'> & {
+  client?: RedisClient;
+  logger: Logger;
+};
 
 export function checkRedisStoreOptions(input: unknown): CheckedRedisStoreOptions {
   const given = section<RedisStoreOptions>('RedisStore', input, KNOWN);
@@ -82,13 +88,17 @@ export function checkRedisStoreOptions(input: unknown): CheckedRedisStoreOptions
     );
   if (given.prefix !== undefined && !(isNonEmptyString(given.prefix) && given.prefix.length <= 100))
     fail('RedisStore.prefix', `must be a string of 1 to 100 characters such as 'msb:', got ${describe(given.prefix)}.`);
-  if (given.logger !== undefined && !isLogger(given.logger))
-    fail('RedisStore.logger', 'must have debug, info, warn and error methods (pino works).');
+  if (given.logger !== undefined && !isLoggerOption(given.logger))
+    fail(
+      'RedisStore.logger',
+      'must be a logger with some of debug, info, warn and error as functions (pino works; a level left out is not ' +
+        'written).',
+    );
   return {
     url: given.url ?? REDIS_STORE_DEFAULTS.url,
     client: given.client,
     prefix: given.prefix ?? REDIS_STORE_DEFAULTS.prefix,
-    logger: given.logger ?? silentLogger,
+    logger: completeLogger(given.logger),
     flushMs: positiveInteger('RedisStore.flushMs', given.flushMs, REDIS_STORE_DEFAULTS.flushMs),
     countMs: positiveInteger('RedisStore.countMs', given.countMs, REDIS_STORE_DEFAULTS.countMs),
     heartbeatMs: positiveInteger('RedisStore.heartbeatMs', given.heartbeatMs, REDIS_STORE_DEFAULTS.heartbeatMs),

@@ -23,9 +23,9 @@ export type Behaviour =
   | 'reset'
   /** Never answers (until the imitation closes). */
   | 'hang'
-  /** A stream that sends two chunks and then resets its connection. */
+  /** A stream that sends two chunks (on /v1/messages: message_start and two deltas), then resets its connection. */
   | 'stream-break'
-  /** A stream that sends two chunks and then goes silent. */
+  /** A stream that sends two chunks (on /v1/messages: message_start and two deltas), then goes silent. */
   | 'stream-stall'
   /** A JSON answer that promises 1000 bytes, sends 20 and resets its connection. */
   | 'body-break'

@@ -2,15 +2,21 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { BehaviourRule, FakeBalance, FakePoints, FakeQuota, ProbeBehaviour } from './behaviours.js';
+import { json, modelOf } from './bodies.js';
+import { answerChat } from './chat.js';
+import { answerCountTokens, answerMessages, COUNT_TOKENS_PATH, MESSAGES_PATH } from './messages.js';
 import { Metering } from './metering.js';
-import { json, misbehave, streamAnswer } from './misbehaviour.js';
+import { misbehave } from './misbehaviour.js';
 
 /** Where the imitation answers balance queries, as ModelScope's reported endpoint does. */
 export const BALANCE_PATH = '/openapi/v1/magicubes/balance';
 
-/** What the imitation received, for assertions. `key` is the bearer token it saw. */
+/** What the imitation received, for assertions. */
 export interface ReceivedRequest {
+  /** The token it saw: `Authorization: Bearer …`, else `x-api-key` (as Anthropic's SDKs send it). */
   key: string | undefined;
+  /** Which header carried `key`. */
+  keyHeader: 'authorization' | 'x-api-key' | undefined;
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
@@ -22,7 +28,7 @@ export interface ReceivedRequest {
 export interface FakeModelScopeOptions {
   /** Valid tokens; others get 401. Defaults to accepting any token. */
   keys?: string[];
-  /** Chunks in an SSE answer. Defaults to 5. */
+  /** Chunks in an SSE answer (text deltas on /v1/messages). Defaults to 5. */
   streamChunks?: number;
   /** Milliseconds between SSE chunks. Defaults to 10. */
   streamIntervalMs?: number;
@@ -39,14 +45,22 @@ export interface FakeModelScopeOptions {
   counters?: boolean;
 }
 
-function bearer(req: IncomingMessage): string | undefined {
-  const match = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-  return match?.[1];
+/**
+ * The token a request carries: ModelScope's `Authorization: Bearer`, or `x-api-key` (Anthropic's SDKs with `apiKey`,
+ * Claude Code with ANTHROPIC_API_KEY). A request with both is read by its bearer token.
+ */
+function credential(req: IncomingMessage): Pick<ReceivedRequest, 'key' | 'keyHeader'> {
+  const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+  if (bearer !== undefined) return { key: bearer, keyHeader: 'authorization' };
+  const apiKey = req.headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey !== '') return { key: apiKey, keyHeader: 'x-api-key' };
+  return { key: undefined, keyHeader: undefined };
 }
 
 /**
  * An imitation of ModelScope API-Inference on loopback: chat completions
- * (JSON and SSE), /v1/models, async image tasks, quota headers, and failures
+ * (JSON and SSE), Anthropic's Messages API (`/v1/messages`, JSON and SSE, and
+ * token counting), /v1/models, async image tasks, quota headers, and failures
  * chosen per key. The tests use it, and so can yours
  * (`import { startFakeModelScope } from 'modelscope-balance/testing'`).
  */
@@ -132,7 +146,7 @@ export class FakeModelScope {
     return `${this.url}${this.options.basePath ?? ''}${BALANCE_PATH}`;
   }
 
-  /** Requests that reached a path (default: chat completions), optionally for one key. */
+  /** Requests that reached a path (default: chat completions; e.g. `/v1/messages`), optionally for one key. */
   count(key?: string, path = '/v1/chat/completions'): number {
     return this.received.filter((r) => r.url.split('?')[0] === path && (key === undefined || r.key === key)).length;
   }
@@ -156,14 +170,13 @@ export class FakeModelScope {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const key = bearer(req);
       const body = Buffer.concat(chunks);
       const base = this.options.basePath ?? '';
       let url = req.url ?? '/';
       if (base && url.startsWith(`${base}/`)) url = url.slice(base.length);
       else if (base) return json(res, 404, { errors: { message: `Not found: this imitation serves under ${base}.` } });
       const received: ReceivedRequest = {
-        key,
+        ...credential(req),
         method: req.method ?? 'GET',
         url,
         headers: req.headers,
@@ -187,7 +200,7 @@ export class FakeModelScope {
     const rule = this.rules.get(request.key ?? '') ?? 'ok';
     const behaviour = typeof rule === 'function' ? rule({ path, body: request.body }) : rule;
     if (behaviour !== 'ok') return misbehave(behaviour, request, req, res, this.metering.counters);
-    const quotaHeaders = this.metering.spend(request.key ?? '', parseModel(request.body), res);
+    const quotaHeaders = this.metering.spend(request.key ?? '', modelOf(request.body), res);
     if (quotaHeaders === null) return;
     if (path.startsWith('/v1/echo')) {
       return json(
@@ -219,7 +232,12 @@ export class FakeModelScope {
         output_images: ['https://example.invalid/image.png'],
       });
     }
-    return this.complete(request, res, quotaHeaders);
+    const pacing = { chunks: this.options.streamChunks ?? 5, intervalMs: this.options.streamIntervalMs ?? 10 };
+    if (request.method === 'POST' && path === MESSAGES_PATH)
+      return answerMessages(res, request.body, quotaHeaders, pacing);
+    if (request.method === 'POST' && path === COUNT_TOKENS_PATH)
+      return answerCountTokens(res, request.body, quotaHeaders);
+    answerChat(res, request.body, quotaHeaders, pacing);
   }
 
   private answerProbe(key: string | undefined, res: ServerResponse): void {
@@ -246,43 +264,6 @@ export class FakeModelScope {
         frozen_amount: balance.frozen ?? 0,
       },
     });
-  }
-
-  private complete(request: ReceivedRequest, res: ServerResponse, headers: Record<string, string>): void {
-    let parsed: { stream?: boolean; model?: string } = {};
-    try {
-      parsed = JSON.parse(request.body.toString('utf8') || '{}');
-    } catch {
-      return json(res, 400, { error: { message: 'Body is not JSON.' } });
-    }
-    const model = parsed.model ?? 'Qwen/Qwen2.5-7B-Instruct';
-    if (!parsed.stream) {
-      return json(
-        res,
-        200,
-        {
-          id: 'chatcmpl-fake',
-          object: 'chat.completion',
-          created: Math.floor(Date.now() / 1000),
-          model,
-          choices: [
-            { index: 0, message: { role: 'assistant', content: 'Hello from the imitation.' }, finish_reason: 'stop' },
-          ],
-          usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
-        },
-        headers,
-      );
-    }
-    streamAnswer(res, model, headers, this.options.streamChunks ?? 5, this.options.streamIntervalMs ?? 10);
-  }
-}
-
-function parseModel(body: Buffer): string | undefined {
-  try {
-    const model = (JSON.parse(body.toString('utf8')) as { model?: unknown }).model;
-    return typeof model === 'string' ? model : undefined;
-  } catch {
-    return undefined;
   }
 }
 

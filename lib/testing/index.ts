@@ -12,3 +12,4 @@ export type {
   FakeQuota,
   ProbeBehaviour,
 } from './behaviours.js';
+export { imitatedTokens, imitatedUsage, type ImitatedUsage } from './imitated-usage.js';

@@ -3,7 +3,7 @@
 // per-model cost, refused as ModelScope reportedly refuses a used-up balance.
 import type { ServerResponse } from 'node:http';
 import type { FakeBalance, FakePoints, FakeQuota } from './behaviours.js';
-import { BALANCE_EXHAUSTED_BODY, json, LIMIT_BODY } from './misbehaviour.js';
+import { BALANCE_EXHAUSTED_BODY, json, LIMIT_BODY } from './bodies.js';
 
 type Points = Required<Omit<FakePoints, 'left' | 'costs'>> & { left: number; costs: Record<string, number> };
 

@@ -1,64 +1,22 @@
-// How the imitation misbehaves (by the behaviour chosen for a key), and how it
-// streams an answer chunk by chunk as ModelScope does.
+// How the imitation misbehaves, by the behaviour chosen for a key. Errors are
+// ModelScope's own bodies on every path; a stream that breaks or stalls is a
+// chat stream or an Anthropic one, as the path asks.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Behaviour } from './behaviours.js';
+import { BALANCE_EXHAUSTED_BODY, json, LIMIT_BODY, modelOf, parseBody } from './bodies.js';
+import { streamChat } from './chat.js';
 import type { ReceivedRequest } from './fake-modelscope.js';
+import { estimateInputTokens, isMessagesUrl, streamMessage } from './messages.js';
+import { FAULTY_PACING, type StreamFault } from './paced-stream.js';
 
-/** ModelScope's answer to a used-up points balance (`QuotaLimitExceed`, as its hub API documents). */
-export const BALANCE_EXHAUSTED_BODY = {
-  errors: { code: 'QuotaLimitExceed', message: 'magicube balance exhausted', request_id: 'fake-request' },
-};
-/** ModelScope's 429 body, the same for a short rate limit and a used-up day. */
-export const LIMIT_BODY = { errors: { message: 'Request limit exceeded.', request_id: 'fake-request' } };
-
-export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-export function streamAnswer(
-  res: ServerResponse,
-  model: string,
-  headers: Record<string, string>,
-  chunks: number,
-  intervalMs: number,
-  then?: 'break' | 'stall',
-): void {
-  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  let sent = 0;
-  const tick = (): void => {
-    if (res.destroyed) return;
-    if (then && sent === 2) {
-      if (then === 'break') res.socket?.destroy();
-      return;
-    }
-    if (sent === chunks) {
-      // Like ModelScope: a last chunk with the finish reason (SDKs read it), then [DONE].
-      const last = {
-        id: 'chatcmpl-fake',
-        object: 'chat.completion.chunk',
-        created: Math.floor(Date.now() / 1000),
-        model,
-        choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
-      };
-      res.end(`data: ${JSON.stringify(last)}\n\ndata: [DONE]\n\n`);
-      return;
-    }
-    // created_ms: when the chunk left the upstream, so a client can measure what each hop adds.
-    const delta = {
-      id: 'chatcmpl-fake',
-      object: 'chat.completion.chunk',
-      created: Math.floor(Date.now() / 1000),
-      model,
-      created_ms: performance.timeOrigin + performance.now(),
-      choices: [{ index: 0, delta: { content: `chunk ${sent} ` }, finish_reason: null }],
-    };
-    res.write(`data: ${JSON.stringify(delta)}\n\n`);
-    sent++;
-    setTimeout(tick, intervalMs);
-  };
-  tick();
+/** A stream that breaks or stalls after two pieces, in the dialect the path speaks. */
+function faultyStream(request: ReceivedRequest, res: ServerResponse, fault: StreamFault): void {
+  const model = modelOf(request.body) ?? 'm';
+  if (isMessagesUrl(request.url)) {
+    const inputTokens = estimateInputTokens(parseBody(request.body) ?? {});
+    return streamMessage(res, model, inputTokens, {}, FAULTY_PACING, fault);
+  }
+  streamChat(res, model, {}, FAULTY_PACING, fault);
 }
 
 export function misbehave(
@@ -103,16 +61,16 @@ export function misbehave(
     case 'hang':
       return;
     case 'stream-break':
-      return streamAnswer(res, 'm', {}, 5, 10, 'break');
+      return faultyStream(request, res, 'break');
     case 'stream-stall':
-      return streamAnswer(res, 'm', {}, 5, 10, 'stall');
+      return faultyStream(request, res, 'stall');
     case 'body-break':
     case 'error-body-break':
       res.writeHead(behaviour === 'body-break' ? 200 : 500, {
         'content-type': 'application/json',
         'content-length': '1000',
       });
-      res.write('{"id":"chatcmpl-cut",');
+      res.write(isMessagesUrl(request.url) ? '{"id":"msg_cut",' : '{"id":"chatcmpl-cut",');
       setTimeout(() => res.socket?.destroy(), 20);
       return;
   }
