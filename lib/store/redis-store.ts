@@ -23,6 +23,8 @@ export type { RedisStoreOptions } from './redis-store-options.js';
 
 /** One PUBLISH carries at most this much; a larger batch is split. Larger incoming messages are dropped unread. */
 export const MAX_MESSAGE_BYTES = 128 * 1024;
+/** How soon a failed load of the state hash is tried again while connected. */
+const RELOAD_AFTER_MS = 1000;
 /** A value in the state hash is one update: far smaller than a message. */
 const MAX_VALUE_LENGTH = 96 * 1024;
 
@@ -39,6 +41,11 @@ export class RedisStore implements Store {
   private timer: NodeJS.Timeout | undefined;
   private warned = false;
   private closed = false;
+  /**
+   * Whether what the others wrote has been loaded since the connections came up (last): until then the store says
+   * degraded, so `/health` says 'ok' only once this replica knows what the fleet knows.
+   */
+  private loaded = false;
 
   /** Checks the options; connects nothing (that is `init`'s, called by the balancer). */
   constructor(options: Partial<RedisStoreOptions> = {}) {
@@ -169,8 +176,9 @@ export class RedisStore implements Store {
     return this.fleet.read();
   }
 
+  /** 'ok' once both connections are up and what the others wrote is loaded; 'degraded' before, and while away. */
   status(): 'ok' | 'degraded' {
-    return this.link?.ready() && this.link.subscribed() ? 'ok' : 'degraded';
+    return this.loaded && this.link?.ready() && this.link.subscribed() ? 'ok' : 'degraded';
   }
 
   /** Writes what is pending, says goodbye to the fleet, and closes the connections it opened. */
@@ -253,12 +261,22 @@ export class RedisStore implements Store {
     if (!handlers || this.closed) return;
     if (this.warned) this.logger.info({ store: 'redis' }, 'shared store reachable again: sharing key state resumes');
     this.warned = false;
-    this.load(handlers)
-      .then(async () => {
+    this.loaded = false;
+    this.load(handlers).then(
+      async () => {
+        this.loaded = true;
         for (const update of handlers.snapshot()) this.publish(update);
         await fleet.rejoined();
-      })
-      .catch(() => this.degraded('read'));
+      },
+      () => {
+        this.degraded('read');
+        // Connected but the read failed: try again shortly (a reconnect would start it again anyway).
+        const retry = setTimeout(() => {
+          if (this.link?.ready() && this.link.subscribed()) this.recovered();
+        }, RELOAD_AFTER_MS);
+        retry.unref();
+      },
+    );
   }
 
   /** Hands over every value of the state hash (each one checked by the balancer). */

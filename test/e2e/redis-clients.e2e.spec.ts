@@ -24,6 +24,14 @@ function handlers(members: string[] = [FINGERPRINT]) {
 
 const update = (at: number): SharedUpdate => ({ v: 1, kind: 'hold', id: FINGERPRINT, at, held: true });
 
+/** How many values the store had handed over at the first turn of the event loop where it said 'ok'. */
+function appliedWhenOk(store: RedisStore, seen: { applied: unknown[] }): Promise<number> {
+  return new Promise((resolve) => {
+    const poll = () => (store.status() === 'ok' ? resolve(seen.applied.length) : setImmediate(poll));
+    poll();
+  });
+}
+
 for (const way of EVERY_CLIENT)
   describe(`the Redis store through ${way.name} (real redis-server)`, function () {
     this.timeout(20_000);
@@ -61,11 +69,13 @@ for (const way of EVERY_CLIENT)
       await waitFor(() => seenByB.applied.length === 1);
       expect(seenByB.applied[0]).to.deep.equal(update(1));
       expect(seenByA.applied).to.deep.equal([]);
-      // A store started later loads the state hash (a map under RESP3, a flat array under RESP2).
+      // A store started later loads the state hash (a map under RESP3, a flat array under RESP2), and says 'ok'
+      // only once it has: a replica that reports healthy sharing knows what the fleet knows.
       const late = store();
       const seenLate = handlers();
+      const loadedWhenOk = appliedWhenOk(late, seenLate);
       await late.init(seenLate);
-      await waitFor(() => seenLate.applied.length === 1);
+      expect(await loadedWhenOk).to.equal(1);
 
       a.rememberTask('task-1', FINGERPRINT, 60_000);
       await waitFor(async () => (await b.lookupTask('task-1')) === FINGERPRINT);
