@@ -19,6 +19,8 @@ export type {
   TokenUsage,
 } from './engine/events.js';
 export type { KeyCheck } from './engine/key-admin.js';
+export type { ProbeResult } from './upstream/health-checker.js';
+export type { AttemptFailure } from './upstream/upstream-attempt.js';
 export { KEY_CHANGE_ERROR_CODES, KeyChangeError, type KeyChangeErrorCode } from './engine/key-change-error.js';
 export type { ReplaceOptions } from './engine/key-replacer.js';
 export type { MembershipChange } from './pool/pool.js';

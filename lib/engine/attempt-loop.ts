@@ -98,8 +98,10 @@ export class AttemptLoop {
         return request.clientGone ? CLIENT_GONE : { kind: 'no_key', reason };
       }
       if (this.needsTrialClaim(entry) && !(await this.claimedTrial(entry))) {
-        if (request.clientGone) return CLIENT_GONE;
-        continue;
+        if (!request.clientGone) continue;
+        // The answer held for a failover would otherwise keep its key's lease for good.
+        if (held) discardAnswer(held);
+        return CLIENT_GONE;
       }
       if (held) discardAnswer(held);
       held = undefined;

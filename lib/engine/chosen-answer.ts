@@ -50,6 +50,8 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 export function discardAnswer({ response, attempt, lease, peeked }: AttemptOutcome): void {
   // A body read whole (or broken) before the verdict has nothing left to read.
   if (!response || (peeked && peeked.state !== 'partial')) return lease.release();
+  // Its 'close' has already fired: nothing would release the lease.
+  if (response.destroyed) return lease.release();
   let read = 0;
   const giveUp = setTimeout(() => attempt.abort(), DISCARD_MAX_MS);
   response.on('data', (chunk: Buffer) => {

@@ -15,13 +15,14 @@ import type { KeyScrubber } from '../upstream/scrub.js';
 import type { BalancerEvents, Emitter } from './events.js';
 import { KeyChangeError, keyChange } from './key-change-error.js';
 import { KeyReplacer, type ReplaceOptions } from './key-replacer.js';
+import type { ShownStatus } from '../pool/pool-entry.js';
 import type { EngineSignals } from './signals.js';
 
 /** The result of `checkKey()`: the probe's answer and the state it left. */
 export interface KeyCheck {
   label: string;
   result: ProbeResult;
-  state: string;
+  state: ShownStatus;
 }
 
 export interface KeyAdminDeps {

@@ -18,7 +18,8 @@ export function poolSignals(
   return {
     transition(entry, change) {
       if (!events.listening('keyState')) return;
-      const lastError = entry.state.lastError?.reason;
+      // A key coming back was not caused by its last error: only a move away from healthy carries one.
+      const lastError = change.to === 'healthy' ? undefined : entry.state.lastError?.reason;
       events.emit('keyState', { key: entry.label, ...change, ...(lastError === undefined ? {} : { lastError }) });
     },
     exhausted(entry, until, model, source = 'counters') {

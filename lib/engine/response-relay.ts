@@ -253,6 +253,8 @@ export function bufferResponse(
   };
   if (peeked?.state === 'broken') return fail();
   if (peeked?.state === 'whole') return finish();
+  // Cut while the verdict was read: its 'close' has fired already and would never end this wait.
+  if (peeked && response.destroyed) return fail();
   const elapsed = peeked ? performance.now() - peeked.startedAt : 0;
   const deadline = setTimeout(
     () => {

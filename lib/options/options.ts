@@ -201,7 +201,10 @@ export interface Options {
   taskAffinity?: Partial<TaskAffinityOptions>;
   /** Client tokens; when set, every proxied request must present one (Bearer or x-api-key). Defaults to none (open). */
   accessTokens?: string[];
-  /** When set, /stats and /metrics need `Authorization: Bearer <adminToken>`. Defaults to none (open). */
+  /**
+   * When set, /stats and /metrics need `Authorization: Bearer <adminToken>`, /status needs it as HTTP Basic's
+   * password, and the admin API answers (without it, /admin answers 403). Defaults to none (open, no admin API).
+   */
   adminToken?: string;
   /** Add the client's address as X-Forwarded-For. Defaults to `false`. */
   forwardClientAddress?: boolean;

@@ -5,7 +5,7 @@ import type { Store } from './store.js';
 
 export interface MemoryStoreOptions {
   /** The clock counters expire by (epoch ms). Defaults to `Date.now`. */
-  now: () => number;
+  now?: () => number;
 }
 
 interface Counter {

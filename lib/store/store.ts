@@ -50,7 +50,7 @@ export interface Store {
   /**
    * Hands a change over (required): one key's state, one account's quota figures or an operator's hold, with the time
    * it happened. Called on a request's path: never wait, never throw; keep the newest per `kind` and `id` and send
-   * them in the background. Not called at all while `status()` says 'local'.
+   * them in the background. Not called at all when `status()` says 'local' as the balancer is built.
    */
   publish(update: SharedUpdate): void;
   /**

@@ -127,6 +127,22 @@ describe('events: balancer.on(event, listener)', () => {
     ]);
   });
 
+  it('keyState: a key coming back carries no lastError (its last error did not cause the move)', async () => {
+    rig = await startRig({ cooldown: { baseMs: 30, maxMs: 30 } });
+    const states = record(rig, 'keyState') as KeyStateEvent[];
+    rig.fake.behave(KEYS[0], 'rate-limited');
+    await chat(rig.url);
+    rig.fake.behave(KEYS[0], 'ok');
+    const back = () => states.find((event) => event.key === 'ms-11…0001' && event.to === 'healthy');
+    const { url } = rig;
+    await waitFor(async () => {
+      await chat(url);
+      return back() !== undefined;
+    }, 5_000);
+    expect(states[0]).to.have.property('lastError');
+    expect(back()).not.to.have.property('lastError');
+  });
+
   it('store: a value another replica wrote that is not one is dropped, and said so', async () => {
     let handlers: StoreHandlers | undefined;
     // A store that shares (status 'ok') and hands over whatever "another replica" wrote; it sends nothing.
