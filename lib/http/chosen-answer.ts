@@ -12,6 +12,7 @@ import type { BalancerErrorCode } from './error-response.js';
 import { DONT_RETRY } from './no-key-answer.js';
 import { bufferResponse, type RelayContext, type RelayHooks, streamResponse } from './response-relay.js';
 import { openAiErrorBody } from './upstream-error.js';
+import { answersInAnthropic, toAnthropicErrorBody } from '../dialect/anthropic.js';
 
 /** An attempt whose answer was held back while another key was looked for. */
 export interface Pending {
@@ -59,12 +60,13 @@ export function discardAnswer(pending: Pending): void {
   response.resume();
 }
 
-/** An upstream error on its way to the client: OpenAI-shaped, and marked final when waiting won't help. */
+/** An upstream error on its way to the client: in the client's dialect, and marked final when waiting won't help. */
 export function errorAnswer(
   status: number,
   body: Buffer,
   headers: OutgoingHttpHeaders,
   verdict: KeyVerdict | undefined,
+  anthropic = false,
 ): Buffer {
   const code: BalancerErrorCode | undefined =
     verdict?.kind === 'exhausted'
@@ -75,7 +77,7 @@ export function errorAnswer(
           ? 'upstream_error'
           : undefined;
   if (verdict?.kind === 'exhausted') Object.assign(headers, DONT_RETRY);
-  const shaped = openAiErrorBody(status, body, code);
+  const shaped = anthropic ? toAnthropicErrorBody(status, body, code) : openAiErrorBody(status, body, code);
   if (shaped !== body) headers['content-type'] = 'application/json; charset=utf-8';
   return shaped;
 }
@@ -121,7 +123,7 @@ export function relayChosenAnswer({
     clientStalled,
     finish:
       status >= 400
-        ? (body, headers) => errorAnswer(status, body, headers, outcome.verdict)
+        ? (body, headers) => errorAnswer(status, body, headers, outcome.verdict, answersInAnthropic(res.req))
         : asyncSubmit
           ? (body) => {
               const taskId = submittedTaskId(body);

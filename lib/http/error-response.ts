@@ -1,4 +1,5 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { answersInAnthropic, anthropicErrorBody, anthropicStreamErrorEvent } from '../dialect/anthropic.js';
 
 /** Error codes the balancer itself answers with (never the upstream's), in `{"error":{"code"}}`. */
 export const BALANCER_ERROR_CODES = [
@@ -116,7 +117,9 @@ export function sendError(
     res.destroy();
     return;
   }
-  const body = errorBody(message, code, status);
+  const body = answersInAnthropic(res.req)
+    ? anthropicErrorBody(status, message, code)
+    : errorBody(message, code, status);
   res.writeHead(status, {
     ...extraHeaders,
     'content-type': 'application/json; charset=utf-8',
@@ -126,7 +129,8 @@ export function sendError(
 }
 
 /** The last SSE event of a stream that broke midway, so clients never take a cut answer for a whole one. */
-export function streamErrorEvent(reason: string): string {
+export function streamErrorEvent(reason: string, req?: IncomingMessage): string {
   const message = `The upstream stream was interrupted (${reason}); the answer is incomplete.`;
+  if (answersInAnthropic(req)) return anthropicStreamErrorEvent(message);
   return `data: ${errorBody(message, 'stream_interrupted', 502)}\n\n`;
 }

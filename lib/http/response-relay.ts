@@ -115,7 +115,7 @@ export function streamResponse(
     clearTimeout(writeTimer);
     hooks.broke();
     if (eventStream && !res.destroyed) {
-      res.end(streamErrorEvent(describeFailure(attempt.breakReason)));
+      res.end(streamErrorEvent(describeFailure(attempt.breakReason), res.req));
       cutIfStalled(res, relay.writeTimeoutMs);
     } else {
       res.destroy();
