@@ -1,8 +1,12 @@
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
-import { modelscopeBalance, type Balancer, type BalanceOptions, type Logger } from '../lib/index.js';
+import { buildBalancer } from '../lib/balancer.js';
+import type { Engine, EngineDeps } from '../lib/engine/engine.js';
+import type { Balancer, BalanceOptions } from '../lib/index.js';
+import type { Logger } from '../lib/observe/logger.js';
 import { startFakeModelScope, type FakeModelScope, type FakeModelScopeOptions } from '../lib/testing/index.js';
+import type { PoolSettings } from '../lib/pool/pool.js';
 
 export const KEYS = [
   'ms-11111111-aaaa-4bbb-8ccc-000000000001',
@@ -38,6 +42,20 @@ export function captureLogger(): Logger & { lines: LogLine[]; text(): string } {
 }
 
 /** A clock the test moves by hand. */
+/** A pool's settings as a replica's unit specs use them: round-robin, short cooldowns, resets at midnight in Beijing. */
+export function poolSettings(now: () => number): PoolSettings {
+  return {
+    strategy: 'round-robin',
+    failureThreshold: 3,
+    cooldownBaseMs: 5_000,
+    cooldownMaxMs: 300_000,
+    invalidKeyRetryMs: 1_800_000,
+    resetTimeZone: 'Asia/Shanghai',
+    resetMinutes: 0,
+    now,
+  };
+}
+
 export function manualClock(start = Date.UTC(2026, 0, 1, 12, 0, 0)) {
   let now = start;
   return {
@@ -54,6 +72,8 @@ export function manualClock(start = Date.UTC(2026, 0, 1, 12, 0, 0)) {
 export interface Rig {
   fake: FakeModelScope;
   balancer: Balancer;
+  /** The engine under the balancer: its pool and scrubber, for a test that must set a state up directly. */
+  engine: Engine;
   app: Express;
   server: Server;
   /** Base URL of the host app, including the mount path. */
@@ -72,16 +92,23 @@ export interface RigOptions {
   setup?: (fake: FakeModelScope) => void;
 }
 
+/** Options of the balancer, and what its engine may be given instead of its defaults (a clock). */
+export type RigBalancerOptions = Partial<BalanceOptions> & EngineDeps;
+
 /** The imitation upstream, a host Express app with the balancer mounted, listening on loopback. */
-export async function startRig(options: Partial<BalanceOptions> = {}, rig: RigOptions = {}): Promise<Rig> {
+export async function startRig(options: RigBalancerOptions = {}, rig: RigOptions = {}): Promise<Rig> {
   const fake = await startFakeModelScope(rig.fake);
   rig.setup?.(fake);
-  const balancer = modelscopeBalance({
-    keys: KEYS,
-    healthCheck: false,
-    ...options,
-    target: options.target ?? fake.url + (rig.targetPath ?? ''),
-  });
+  const { now, createProxyMiddleware, ...balancerOptions } = options;
+  const { balancer, engine } = buildBalancer(
+    {
+      keys: KEYS,
+      healthCheck: false,
+      ...balancerOptions,
+      target: options.target ?? fake.url + (rig.targetPath ?? ''),
+    },
+    { now, createProxyMiddleware },
+  );
   const app = express();
   const mount = rig.mount ?? '/ms';
   if (rig.before) app.use(mount, ...rig.before);
@@ -91,6 +118,7 @@ export async function startRig(options: Partial<BalanceOptions> = {}, rig: RigOp
   return {
     fake,
     balancer,
+    engine,
     app,
     server,
     url: mount === '/' ? base : base + mount,

@@ -3,8 +3,8 @@
 // "message"}}` (https://docs.claude.com/en/api/errors). An SDK given another
 // shape still throws the right class (it goes by status) but shows the raw
 // JSON as its message and has no `error.type`. Pure functions, no I/O.
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { BalancerErrorCode } from '../http/error-response.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { BalancerErrorCode } from '../answers/error-codes.js';
 import { MAX_MESSAGE, readErrorBody, text, upstreamFallbackCode } from './error-reading.js';
 
 /** The Messages API's paths (relative to where the balancer is mounted), with or without a query string. */
@@ -60,14 +60,6 @@ const TYPES: Readonly<Record<number, AnthropicErrorType>> = {
  */
 export function isAnthropicRequest(path: string, headers: IncomingHttpHeaders): boolean {
   return ANTHROPIC_PATH.test(path) || headers[ANTHROPIC_VERSION_HEADER] !== undefined;
-}
-
-/**
- * Whether the balancer's answer to `req` is written in Anthropic's dialect (see isAnthropicRequest); `req.url` is read
- * relative to the mount point, as the balancer's Router sees it.
- */
-export function answersInAnthropic(req: IncomingMessage | undefined): boolean {
-  return req !== undefined && isAnthropicRequest(req.url ?? '/', req.headers);
 }
 
 /** The Anthropic error type for an HTTP status. */

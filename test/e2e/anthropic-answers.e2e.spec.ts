@@ -64,6 +64,11 @@ const CASES: Case[] = [
     ask: (rig) => request(`${rig.url}/v1/models`, { method: 'OPTIONS', headers: ANTHROPIC }),
   },
   {
+    title: "one of the balancer's own paths that serves nothing (anthropic-version sent)",
+    ...{ status: 404, code: 'not_found', type: 'not_found_error', retryAfter: false, shouldRetry: null },
+    ask: (rig) => request(`${rig.url}/stats/nothing`, { headers: ANTHROPIC }),
+  },
+  {
     title: 'a body over maxBodyBytes',
     ...{ status: 413, code: 'request_too_large', type: 'request_too_large', retryAfter: false, shouldRetry: null },
     options: { maxBodyBytes: 1024 },
