@@ -116,7 +116,7 @@ describe('Anthropic clients through the balancer (issue 26)', function () {
     expect(rig.balancer.stats()[Object.keys(rig.balancer.stats())[0]].state).to.equal('cooling');
   });
 
-  it('answers RateLimitError in Anthropic shape while every key cools, with Retry-After the SDK obeys', async () => {
+  it('answers RateLimitError in Anthropic shape while every key cools, with Retry-After and no x-should-retry', async () => {
     rig = await startRig({ accessTokens: [ACCESS_TOKEN] });
     for (const key of KEYS) rig.fake.behave(key, 'rate-limited');
     // Every key tried: the last key's 429, ModelScope's body wrapped so the SDK reads it.
