@@ -116,7 +116,7 @@ describe('Anthropic clients through the balancer (issue 26)', function () {
     expect(rig.balancer.stats()[Object.keys(rig.balancer.stats())[0]].state).to.equal('cooling');
   });
 
-  it('answers RateLimitError in Anthropic shape while every key cools, with Retry-After and no x-should-retry', async () => {
+  it('answers RateLimitError in Anthropic shape while every key cools: Retry-After, no x-should-retry', async () => {
     rig = await startRig({ accessTokens: [ACCESS_TOKEN] });
     for (const key of KEYS) rig.fake.behave(key, 'rate-limited');
     // Every key tried: the last key's 429, ModelScope's body wrapped so the SDK reads it.
@@ -136,7 +136,7 @@ describe('Anthropic clients through the balancer (issue 26)', function () {
     expect(messagesSent(rig)).to.equal(3);
   });
 
-  it('answers RateLimitError with x-should-retry: false once the pool is exhausted; the SDK does not retry', async () => {
+  it('answers RateLimitError, x-should-retry: false, once the pool is exhausted; the SDK does not retry', async () => {
     rig = await startRig({ accessTokens: [ACCESS_TOKEN] });
     for (const key of KEYS) rig.fake.behave(key, 'quota-exhausted');
     const first = await failure(client(rig, 'bearer', ACCESS_TOKEN, 2).messages.create(ASK));

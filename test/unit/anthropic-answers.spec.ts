@@ -69,7 +69,8 @@ describe("Anthropic's error dialect for the balancer's own answers", () => {
   it("ends a broken stream with Anthropic's error event, and wraps upstream bodies of another shape", () => {
     const event = ANTHROPIC_DIALECT.streamError(502, 'stream_interrupted', 'cut');
     expect(event).to.equal(
-      'event: error\ndata: {"type":"error","error":{"type":"api_error","message":"cut","code":"stream_interrupted"}}\n\n',
+      'event: error\ndata: ' +
+        '{"type":"error","error":{"type":"api_error","message":"cut","code":"stream_interrupted"}}\n\n',
     );
     const wrapped = ANTHROPIC_DIALECT.upstreamError(
       429,
