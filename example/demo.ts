@@ -15,6 +15,9 @@ const DEMO_KEYS = [
   'ms-dede0003-aaaa-4bbb-8ccc-000000000003',
 ];
 
+/** The model people run Claude Code on at ModelScope. */
+const CODER = 'Qwen/Qwen3-Coder-480B-A35B-Instruct';
+
 async function demo(): Promise<void> {
   const fake = await startFakeModelScope({ streamChunks: 8, streamIntervalMs: 150 });
   fake.probe(DEMO_KEYS[2], 'fail');
@@ -42,6 +45,13 @@ Three demo keys; the third fails its health checks, so requests go to the other 
   # a streamed answer, chunk by chunk
   curl -N ${base}/v1/chat/completions -H 'content-type: application/json' \\
     -d '{"model":"Qwen/Qwen2.5-7B-Instruct","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+
+  # Claude Code on the imitation's Anthropic Messages API (any token: the demo sets no access tokens)
+  ANTHROPIC_BASE_URL=${base} ANTHROPIC_AUTH_TOKEN=demo ANTHROPIC_MODEL=${CODER} claude
+
+  # the Messages API by hand
+  curl -s ${base}/v1/messages -H 'content-type: application/json' -H 'anthropic-version: 2023-06-01' \\
+    -d '{"model":"${CODER}","max_tokens":256,"messages":[{"role":"user","content":"hi"}]}'
 
   curl -s ${base}/stats      # per-key state, masked labels
   curl -s ${base}/health     # 2 of 3 keys healthy

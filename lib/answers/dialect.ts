@@ -4,6 +4,8 @@
 // `{"type":"error","error":{…}}`) needs only a second dialect here and a rule in `dialectOf`.
 import type { IncomingMessage } from 'node:http';
 import type { BalancerErrorCode } from './error-codes.js';
+import { isAnthropicRequest } from '../dialect/anthropic.js';
+import { ANTHROPIC_DIALECT } from './anthropic-dialect.js';
 import { OPENAI_DIALECT } from './openai-dialect.js';
 
 export interface ErrorDialect {
@@ -20,9 +22,10 @@ export interface ErrorDialect {
 }
 
 /**
- * The dialect a request's own answers are written in: OpenAI's on every path, today. Anthropic's (ANTHROPIC_DIALECT,
- * over dialect/anthropic.ts) is ready for the rule that picks it (`isAnthropicRequest`).
+ * The dialect a request's own answers are written in: Anthropic's on the Messages API's paths (`req.url` as the
+ * balancer's Router sees it, relative to the mount point) and on any request carrying `anthropic-version` (every
+ * Anthropic SDK and Claude Code send it); OpenAI's everywhere else.
  */
-export function dialectOf(_req: IncomingMessage | undefined): ErrorDialect {
-  return OPENAI_DIALECT;
+export function dialectOf(req: IncomingMessage | undefined): ErrorDialect {
+  return req !== undefined && isAnthropicRequest(req.url ?? '/', req.headers) ? ANTHROPIC_DIALECT : OPENAI_DIALECT;
 }

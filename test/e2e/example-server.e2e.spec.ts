@@ -341,5 +341,13 @@ describe('the example server (child process)', function () {
     expect(health).to.deep.equal({ status: 'ok', healthy_keys: 2, total_keys: 3 });
     expect((await chat(base)).status).to.equal(200);
     expect(child.output()).to.include('curl -N');
+    // The Claude Code line, and the Messages API it points at.
+    expect(child.output()).to.include(`ANTHROPIC_BASE_URL=${base} ANTHROPIC_AUTH_TOKEN=demo`);
+    const message = await request(`${base}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': 'demo' },
+      body: JSON.stringify({ model: 'm', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect([message.status, JSON.parse(message.body).type]).to.deep.equal([200, 'message']);
   });
 });

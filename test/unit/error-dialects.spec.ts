@@ -27,7 +27,7 @@ describe('error dialects: one writer per shape', () => {
     expect(JSON.parse(event.split('data: ')[1]).error).to.include({ message: 'cut', code: 'stream_interrupted' });
   });
 
-  it('every request reads OpenAI’s shape until a rule picks another', () => {
+  it('a response with no request to read reads OpenAI’s shape', () => {
     expect(dialectOf(undefined)).to.equal(OPENAI_DIALECT);
   });
 });
