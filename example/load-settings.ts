@@ -237,6 +237,7 @@ export function balancerOptions(settings: Settings): Omit<BalanceOptions, 'logge
       balanceIntervalMs: settings.quota_balance_interval_ms,
       ...(settings.quota_balance_url ? { balanceUrl: settings.quota_balance_url } : {}),
     },
+    ...(Object.keys(settings.model_routes).length > 0 ? { modelRoutes: settings.model_routes } : {}),
     accessTokens: settings.access_tokens,
     ...(settings.admin_token ? { adminToken: settings.admin_token } : {}),
     forwardClientAddress: settings.forward_client_address,

@@ -20,6 +20,7 @@ import type {
   TimeoutOptions,
 } from './options.js';
 import { MemoryStore, isStore, type Store } from '../store/store.js';
+import { resolveModelRoutes, type ResolvedModelRoutes } from '../model-routes/model-routes.js';
 
 export type { ResolvedKey } from './resolve-keys.js';
 
@@ -46,6 +47,7 @@ export interface ResolvedConfig {
   strategy: Strategy;
   quota: ResolvedQuota;
   taskAffinity: TaskAffinityOptions;
+  modelRoutes: ResolvedModelRoutes;
   accessTokens: string[];
   adminToken: string | undefined;
   forwardClientAddress: boolean;
@@ -75,6 +77,7 @@ const TOP_LEVEL = [
   'strategy',
   'quota',
   'taskAffinity',
+  'modelRoutes',
   'accessTokens',
   'adminToken',
   'forwardClientAddress',
@@ -289,6 +292,7 @@ export function resolveOptions(input: unknown): ResolvedConfig {
       maxEntries: positiveInteger('taskAffinity.maxEntries', affinity.maxEntries, DEFAULTS.taskAffinity.maxEntries),
       ttlMs: positiveInteger('taskAffinity.ttlMs', affinity.ttlMs, DEFAULTS.taskAffinity.ttlMs),
     },
+    modelRoutes: resolveModelRoutes(o.modelRoutes, keys),
     accessTokens: optional('accessTokens', o.accessTokens, isTokenList, 'must be an array of non-empty strings.') ?? [],
     adminToken,
     forwardClientAddress: forwardClientAddress ?? DEFAULTS.forwardClientAddress,
