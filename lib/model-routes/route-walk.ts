@@ -8,6 +8,7 @@
 // model once no key has it left: at most one call per key is spent finding
 // out, and a 429 generated nothing, so moving on is always safe.
 import type { PoolEntry } from '../pool/pool-entry.js';
+import { rewriteModel } from '../upstream/request-model.js';
 import type { NoKeyReason, SelectRequest } from '../pool/pool.js';
 
 /** What the walk asks of the pool. */
@@ -34,6 +35,8 @@ export class RouteWalk {
   private readonly spent = new Set<string>();
   /** Keys that said a model is used up, by model: not tried again for that model (whatever the pool learned). */
   private readonly usedUp = new Map<string, Set<string>>();
+  /** The body as last rewritten, for the model it names: kept while attempts go with that model. */
+  private rewritten: { model: string; body: Buffer } | undefined;
 
   constructor(
     /** The model name the client asked for. */
@@ -57,6 +60,18 @@ export class RouteWalk {
       return left === model ? { model, entry } : { model, entry, from: left };
     }
     return undefined;
+  }
+
+  /**
+   * The request body to send for the picked model: the client's bytes with only the value of the top-level `model`
+   * replaced (big integers, key order, escapes and spacing pass as sent), or the body itself when the model is the
+   * name asked for (or before any pick).
+   */
+  body(original: Buffer): Buffer {
+    const { model } = this;
+    if (model === undefined || model === this.name) return original;
+    if (this.rewritten?.model !== model) this.rewritten = { model, body: rewriteModel(original, model) ?? original };
+    return this.rewritten.body;
   }
 
   /** How the attempt on `key` with the picked model went: `modelUsedUp` when it said that model is used up. */

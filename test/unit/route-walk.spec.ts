@@ -121,6 +121,23 @@ describe('the route walk: which model of a route, and which key', () => {
     expect(new RouteWalk('coder', ROUTE, pool).next()?.model).to.equal(A);
   });
 
+  it('rewrites only the top-level model of the body for the model picked; every other byte passes as sent', () => {
+    const pool = poolOf();
+    const sent = '{ "n": 12345678901234567890, "model" : "coder", "z": "\\u00e9\\n", "a": {"model": "x"} }';
+    const walk = new RouteWalk('coder', [A, B], pool);
+    const original = Buffer.from(sent);
+    expect(walk.body(original), 'before any pick').to.equal(original);
+    walk.next();
+    expect(walk.body(original).toString()).to.equal(sent.replace('"coder"', JSON.stringify(A)));
+    expect(walk.body(original), 'the same bytes while the model stays').to.equal(walk.body(original));
+    modelUsedUp(pool, A, [0, 1, 2]);
+    walk.next();
+    expect(walk.body(original).toString()).to.equal(sent.replace('"coder"', JSON.stringify(B)));
+    const itself = new RouteWalk(A, [A, B], poolOf());
+    itself.next();
+    expect(itself.body(original), 'a route named by its first model sends the body untouched').to.equal(original);
+  });
+
   it('says why none: every model used up (naming them, back at the reset), else what holds the first one', () => {
     const pool = poolOf();
     modelUsedUp(pool, A, [0, 1, 2]);
