@@ -18,8 +18,11 @@ export type ModelRoutes = Record<string, readonly string[]>;
 export type ResolvedModelRoutes = ReadonlyMap<string, readonly string[]>;
 
 const OPTION = 'modelRoutes';
-/** Longest route name or model id, in characters: both go into headers, log lines and metric labels. */
-export const MAX_MODEL_NAME_LENGTH = 256;
+/**
+ * Longest route name or model id, in characters: both go into headers, log lines and metric labels, and a request's
+ * model is read only up to this length.
+ */
+export const MAX_MODEL_NAME_LENGTH = 200;
 /** Visible ASCII, no whitespace: a name a header value and a log line carry as it is. */
 const VISIBLE = /^[\x21-\x7e]+$/;
 /** A ModelScope model id: `owner/name`, as every model on ModelScope is named. */

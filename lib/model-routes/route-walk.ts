@@ -43,6 +43,8 @@ export class RouteWalk {
     readonly name: string,
     readonly models: readonly string[],
     private readonly pool: RoutePool,
+    /** The request left model `from` for model `to` (the metrics count it). */
+    private readonly moved: (from: string, to: string) => void = () => {},
   ) {}
 
   /** Attempts that count against `retry.attempts`: finding a model used up on a key is not one. */
@@ -57,7 +59,9 @@ export class RouteWalk {
       if (!entry) continue;
       const left = this.model ?? this.models[0];
       this.model = model;
-      return left === model ? { model, entry } : { model, entry, from: left };
+      if (left === model) return { model, entry };
+      this.moved(left, model);
+      return { model, entry, from: left };
     }
     return undefined;
   }

@@ -3,7 +3,7 @@
 // names the model (or the route's models), so the client knows that another
 // model would work now, and when this one comes back. No upstream call is
 // spent on it: the pool knows from the quota counters.
-import { isoTime } from '../http/iso-time.js';
+import { isoTime } from '../views/iso-time.js';
 import type { RoutePool } from './route-walk.js';
 
 /** Longest model name quoted in a message: the name is the client's, and a message is no place for a novel. */
