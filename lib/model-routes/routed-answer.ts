@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { ErrorDialect } from '../answers/dialect.js';
 import { answerUsedUp } from '../answers/no-key-answer.js';
 import type { NoKeyReason } from '../pool/pool.js';
+import type { KeyScrubber } from '../upstream/scrub.js';
 import { withRouteNames, MODEL_LIST_PATH } from './model-list.js';
 import type { ModelRouter } from './model-router.js';
 import type { RoutePool, RouteWalk } from './route-walk.js';
@@ -37,14 +38,16 @@ export interface UsedUpRequest {
  * route: every model of it) is used up on every key; false, answering nothing, for any other reason.
  */
 export function answerUsedUpModels(
-  deps: { pool: UsedUpPool; now(): number },
+  deps: { pool: UsedUpPool; now(): number; scrubber: KeyScrubber },
   request: UsedUpRequest,
   reason: NoKeyReason,
   headers: Record<string, string>,
 ): boolean {
   const usedUp = usedUpModels(deps.pool, reason, request.route, () => request.upstreamModel());
   if (!usedUp) return false;
-  answerUsedUp(request.res, usedUp.retryAt, deps.now(), headers, usedUp.message, request.dialect);
+  // The model may be the client's own text: no piece of a key goes back in it.
+  const message = deps.scrubber.scrub(usedUp.message);
+  answerUsedUp(request.res, usedUp.retryAt, deps.now(), headers, message, request.dialect);
   return true;
 }
 

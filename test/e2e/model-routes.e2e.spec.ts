@@ -1,7 +1,17 @@
 import { expect } from 'chai';
 import supertest from 'supertest';
 import type { RequestEndEvent } from '../../lib/engine/events.js';
-import { KEYS, captureLogger, chat, manualClock, request, startRig, waitFor, type Rig } from '../helpers.js';
+import {
+  KEYS,
+  assertNoKeyIn,
+  captureLogger,
+  chat,
+  manualClock,
+  request,
+  startRig,
+  waitFor,
+  type Rig,
+} from '../helpers.js';
 
 const [A, B, C] = ['Qwen/Qwen3-Coder-480B-A35B-Instruct', 'Qwen/Qwen3-Coder-30B-A3B-Instruct', 'moonshotai/Kimi-K2'];
 const ROUTES = { coder: [A, B] };
@@ -59,6 +69,12 @@ describe('model routes: when a model runs out on every key, the next', () => {
     expect(line?.obj).to.include({ model: B, route: 'coder' });
     const metrics = (await supertest(rig.app).get('/ms/metrics')).text;
     expect(metrics).to.include(`modelscope_balance_model_fallbacks_total{route="coder",from="${A}",to="${B}"} 2`);
+  });
+
+  it('lets a browser client read the header (CORS)', async () => {
+    rig = await startRig({ modelRoutes: ROUTES, cors: { origins: ['https://app.example'] } });
+    const res = await chat(rig.url, ask('coder'), { origin: 'https://app.example' });
+    expect(res.headers['access-control-expose-headers']).to.include('x-modelscope-balance-model');
   });
 
   it('moves on even when retry.on leaves 429 out: a 429 generated nothing', async () => {
@@ -125,6 +141,16 @@ describe('model routes: when a model runs out on every key, the next', () => {
     expect(error.message).to.include(`model "${C}"`).and.include('Other models still work');
     expect(rig.fake.received.length, 'no upstream call').to.equal(calls);
     expect((await chat(rig.url, ask(A))).status).to.equal(200);
+  });
+
+  it('never names a model back with a piece of a key in it', async () => {
+    rig = await startRig();
+    const sly = `x/${KEYS[1].slice(3)}`;
+    for (const key of KEYS) rig.fake.modelQuota(key, sly, { limit: 0 });
+    for (let i = 0; i < 3; i++) await chat(rig.url, ask(sly));
+    const res = await chat(rig.url, ask(sly));
+    expect(JSON.parse(res.body).error.code).to.equal('daily_quota_exhausted');
+    assertNoKeyIn(res.body);
   });
 
   it('lists the route names on GET /v1/models, owned by modelscope-balance', async () => {
