@@ -73,6 +73,8 @@ export class AttemptLoop {
   /** A polled async task's key: the only one its poll may go with. */
   private pinned: PoolEntry | undefined;
   private maxAttempts = 0;
+  /** Upstream calls made: a route may try one key once per model. */
+  private calls = 0;
 
   constructor(
     private readonly deps: LoopDeps,
@@ -108,6 +110,7 @@ export class AttemptLoop {
       held = undefined;
       request.tried.add(entry.key);
       request.lastEntry = entry;
+      this.calls++;
       const outcome = await attemptWith(deps, request, leaseKey(deps.pool, entry), this.path, msLeft);
       request.route?.attempted(entry.key, verdictOf(outcome) === 'model_exhausted');
       const next = request.clientGone ? 'client_gone' : this.mayFailOver(outcome) ? 'failover' : 'answer';
@@ -185,7 +188,8 @@ export class AttemptLoop {
     events.emit('attempt', {
       requestId: this.request.id,
       key: outcome.lease.entry.label,
-      attempt: this.request.tried.size,
+      attempt: this.calls,
+      ...(this.request.route?.model ? { model: this.request.route.model } : {}),
       ...(outcome.response ? { status: outcome.response.statusCode ?? 502 } : {}),
       ...(outcome.failure ? { failure: outcome.failure } : {}),
       verdict: verdictOf(outcome),

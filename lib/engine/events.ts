@@ -80,6 +80,8 @@ export interface AttemptEvent {
   key: string;
   /** 1 for the first attempt of the request. */
   attempt: number;
+  /** The model id sent, on a request that follows a model route. */
+  model?: string;
   /** The upstream's status, when it answered. */
   status?: number;
   /** How the attempt failed, when no answer came. */

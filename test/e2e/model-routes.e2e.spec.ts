@@ -53,6 +53,8 @@ describe('model routes: when a model runs out on every key, the next', () => {
     rig.balancer.on('request', (event) => {
       if (event.phase === 'end') events.push(event);
     });
+    const attempts: Array<{ attempt: number; model?: string; verdict: string }> = [];
+    rig.balancer.on('attempt', ({ attempt, model, verdict }) => attempts.push({ attempt, model, verdict }));
     const res = await chat(rig.url, ask('coder'));
     expect(res.status).to.equal(200);
     expect(res.headers['x-modelscope-balance-model']).to.equal(B);
@@ -65,6 +67,12 @@ describe('model routes: when a model runs out on every key, the next', () => {
     expect(callsOf(rig, A)).to.have.length(3);
     await waitFor(() => events.length === 2);
     expect(events[0]).to.include({ model: B, route: 'coder', status: 200 });
+    expect(attempts.slice(0, 4)).to.deep.equal([
+      { attempt: 1, model: A, verdict: 'model_exhausted' },
+      { attempt: 2, model: A, verdict: 'model_exhausted' },
+      { attempt: 3, model: A, verdict: 'model_exhausted' },
+      { attempt: 4, model: B, verdict: 'success' },
+    ]);
     const line = logger.lines.find((l) => l.msg === 'proxied');
     expect(line?.obj).to.include({ model: B, route: 'coder' });
     const metrics = (await supertest(rig.app).get('/ms/metrics')).text;

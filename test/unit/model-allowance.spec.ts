@@ -1,11 +1,10 @@
 import { expect } from 'chai';
-import { KeyPool, type PoolEvents } from '../../lib/pool/pool.js';
 import { modelAllowances, routeStandings } from '../../lib/model-routes/model-allowance.js';
 import { resolveModelRoutes } from '../../lib/model-routes/model-routes.js';
+import { quotaPool } from '../fixtures/quota-pool.js';
 import { manualClock } from '../helpers.js';
 
 const [A, B] = ['Qwen/Qwen3-Coder-480B-A35B-Instruct', 'Qwen/Qwen3-Coder-30B-A3B-Instruct'];
-const quiet: PoolEvents = { transition() {}, exhausted() {}, throttled() {} };
 const MORNING = Date.parse('2026-03-01T02:00:00Z');
 const RESET = Date.parse('2026-03-01T16:00:00Z');
 const counters = (remaining: number, limit = 500) => ({
@@ -13,27 +12,8 @@ const counters = (remaining: number, limit = 500) => ({
   'modelscope-ratelimit-model-requests-remaining': String(remaining),
 });
 
-function poolOf(clock: ReturnType<typeof manualClock>) {
-  // Three keys, the first two of one account.
-  const specs = ['a', 'a', 'b'].map((account, i) => ({
-    key: `key-${i}-${'x'.repeat(30)}`,
-    label: `k${i}`,
-    weight: 1,
-    account,
-    ownAccount: false,
-  }));
-  const settings = {
-    strategy: 'round-robin' as const,
-    failureThreshold: 3,
-    cooldownBaseMs: 1000,
-    cooldownMaxMs: 8000,
-    invalidKeyRetryMs: 60_000,
-    resetTimeZone: 'Asia/Shanghai',
-    resetMinutes: 0,
-    now: clock.now,
-  };
-  return new KeyPool(specs, settings, quiet);
-}
+// Three keys, the first two of one account.
+const poolOf = (clock: ReturnType<typeof manualClock>) => quotaPool(clock, ['a', 'a', 'b']);
 
 describe('/status of models: allowance left across the pool, and the routes on their fallback', () => {
   it('sums each model over accounts (keys of one account once), by name; says when used up everywhere', () => {

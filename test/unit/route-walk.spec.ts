@@ -1,39 +1,20 @@
 import { expect } from 'chai';
 import type { LastError } from '../../lib/pool/key-state.js';
-import { KeyPool, type PoolEvents } from '../../lib/pool/pool.js';
+import type { KeyPool } from '../../lib/pool/pool.js';
 import { modelsUsedUpMessage } from '../../lib/model-routes/used-up-message.js';
 import { RouteWalk } from '../../lib/model-routes/route-walk.js';
+import { quotaPool } from '../fixtures/quota-pool.js';
 import { manualClock } from '../helpers.js';
 
 const [A, B, C] = ['Qwen/Qwen3-Coder-480B-A35B-Instruct', 'Qwen/Qwen3-Coder-30B-A3B-Instruct', 'moonshotai/Kimi-K2'];
 const ROUTE = [A, B, C];
-const quiet: PoolEvents = { transition() {}, exhausted() {}, throttled() {} };
 const usedUp: LastError = { status: 429, reason: "model's daily quota used up (429)", at: 0 };
 const limited: LastError = { status: 429, reason: 'rate limited (429)', at: 0 };
 /** 2026-03-01 10:00 in Beijing: the allowance comes back at 16:00 UTC. */
 const MORNING = Date.parse('2026-03-01T02:00:00Z');
 const RESET = Date.parse('2026-03-01T16:00:00Z');
 
-function poolOf(clock = manualClock(MORNING), keys = 3) {
-  const specs = Array.from({ length: keys }, (_, i) => ({
-    key: `key-${i}-${'x'.repeat(30)}`,
-    label: `k${i}`,
-    weight: 1,
-    account: `a${i}`,
-    ownAccount: false,
-  }));
-  const settings = {
-    strategy: 'round-robin' as const,
-    failureThreshold: 3,
-    cooldownBaseMs: 1000,
-    cooldownMaxMs: 8000,
-    invalidKeyRetryMs: 60_000,
-    resetTimeZone: 'Asia/Shanghai',
-    resetMinutes: 0,
-    now: clock.now,
-  };
-  return new KeyPool(specs, settings, quiet);
-}
+const poolOf = (clock = manualClock(MORNING)) => quotaPool(clock);
 
 /** The pool learned from counters at 0 that `model` is used up on the keys numbered `on`. */
 function modelUsedUp(pool: KeyPool, model: string, on: number[]): void {
