@@ -5,6 +5,7 @@ import { keyFormatProblem } from '../lib/options/key-format.js';
 import type { BalanceOptions, KeyFormat, Strategy } from '../lib/index.js';
 import { FlagError, normalizeFlags } from './command-line.js';
 import { createConfig, schema, type SettingName, type Settings } from './config-schema.js';
+import { modelRoutesProblem } from './model-routes-setting.js';
 
 /** A setting that stops start-up; its message is the one line the operator sees. */
 export class SettingsError extends Error {
@@ -188,6 +189,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, given: string
       `is ${settings.max_keys}, and ${unique.length} keys were given`,
       'Raise max_keys (MAX_KEYS) if the pool really is this large, or check the keys file.',
     );
+  }
+  const routesProblem = modelRoutesProblem(settings.model_routes, unique);
+  if (routesProblem) {
+    throw new SettingsError('model_routes', routesProblem, 'Fix that route in the config file or MODEL_ROUTES (JSON).');
   }
   if (settings.headers_timeout_ms > settings.request_timeout_ms) {
     throw new SettingsError(

@@ -1,7 +1,9 @@
 // The `model_routes` setting: an object in the config file, or JSON in
-// MODEL_ROUTES. Only its shape is checked here; the balancer checks the names
-// and ids (ModelScope's owner/name, no empty or repeated entries) at start-up
-// with a message that says which route is wrong.
+// MODEL_ROUTES. Convict checks its shape; then the balancer's own check of the
+// names and ids (ModelScope's owner/name, no empty or repeated entries) runs
+// at load, so start-up stops with one line naming the setting and the route.
+import { BalanceConfigError } from '../lib/options/errors.js';
+import { resolveModelRoutes } from '../lib/model-routes/model-routes.js';
 
 const EXAMPLE = '{"coder":["Qwen/Qwen3-Coder-480B-A35B-Instruct","Qwen/Qwen3-Coder-30B-A3B-Instruct"]}';
 
@@ -27,3 +29,19 @@ export const MODEL_ROUTES_FORMAT = {
     }
   },
 };
+
+/** What is wrong with the routes, named as the setting (`model_routes["coder"] is an empty list …`), or undefined. */
+export function modelRoutesProblem(routes: Record<string, string[]>, keys: readonly string[]): string | undefined {
+  try {
+    resolveModelRoutes(
+      routes,
+      keys.map((key) => ({ key })),
+    );
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof BalanceConfigError)) throw error;
+    return error.message
+      .replace(/^modelscope-balance: option `modelRoutes(.*?)` /, 'model_routes$1 ')
+      .replace(/\.$/, '');
+  }
+}

@@ -53,6 +53,10 @@ function checkEntry(option: string, entry: unknown, keys: readonly string[]): st
   if (typeof entry !== 'string') {
     fail(option, `must be a ModelScope model id such as 'Qwen/Qwen3-Coder-30B-A3B-Instruct', got ${describe(entry)}.`);
   }
+  // A route's ids go into headers, metric labels and /status: never a piece of a key.
+  if (namesHoldingPieces([entry], keys).size > 0) {
+    fail(option, 'is a value that contains one of the keys: a route lists model ids, never a token.');
+  }
   if (entry.length > MAX_MODEL_NAME_LENGTH || !VISIBLE.test(entry) || !MODEL_ID.test(entry)) {
     fail(
       option,

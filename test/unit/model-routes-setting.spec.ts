@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { balancerOptions, loadSettings, SettingsError } from '../../example/load-settings.js';
-import { BalanceConfigError, modelscopeBalance } from '../../lib/index.js';
-import { KEYS } from '../helpers.js';
+import { KEYS, assertNoKeyIn } from '../helpers.js';
 
 const CODER = ['Qwen/Qwen3-Coder-480B-A35B-Instruct', 'Qwen/Qwen3-Coder-30B-A3B-Instruct'];
 
@@ -56,14 +55,17 @@ describe('server setting model_routes (MODEL_ROUTES)', () => {
     }
   });
 
-  it('leaves the ids to the balancer, which refuses a wrong route at start-up', () => {
-    const settings = loadSettings({ MODELSCOPE_API_KEYS: KEYS[0], MODEL_ROUTES: '{"coder":[]}' }, [
-      '--config',
-      file({}),
-    ]);
-    expect(() => modelscopeBalance({ ...balancerOptions(settings), healthCheck: false })).to.throw(
-      BalanceConfigError,
-      /modelRoutes\["coder"\]` is an empty list/,
-    );
+  it('checks the routes as the balancer does, at load, naming the setting and the route', () => {
+    const error = refusal({ MODEL_ROUTES: '{"coder":["Qwen/Qwen3-Coder-30B-A3B-Instruct","coder"]}' });
+    expect(error.setting).to.equal('model_routes');
+    expect(error.message).to.match(/^model_routes: model_routes\["coder"\]\[1\] must be a ModelScope model id/);
+    expect(error.message).to.include('MODEL_ROUTES');
+    const empty = refusal({ MODEL_ROUTES: '{"coder":[]}' });
+    expect(empty.message).to.include('model_routes["coder"] is an empty list');
+  });
+
+  it('never quotes a key pasted into a route', () => {
+    const error = refusal({ MODEL_ROUTES: JSON.stringify({ coder: [`x/${KEYS[0]}`] }) });
+    assertNoKeyIn(error.message);
   });
 });

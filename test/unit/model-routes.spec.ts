@@ -70,7 +70,8 @@ describe('modelRoutes: checked at construction', () => {
 
   it('never quotes an entry or a name that holds a piece of a key', () => {
     for (const value of [
-      { coder: [`x/${KEYS[1]}`, `x/${KEYS[1]}`] },
+      { coder: [`x/${KEYS[1]}`] },
+      { coder: [`${KEYS[1]} x`] },
       { [KEYS[2]]: [] },
       { [`a ${KEYS[0]}`]: [CODER] },
     ]) {
