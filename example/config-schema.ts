@@ -1,5 +1,6 @@
 import convict from 'convict';
 import { DEFAULTS, KEY_FORMATS, STRATEGIES } from '../lib/index.js';
+import { MODEL_ROUTES_FORMAT } from './model-routes-setting.js';
 
 // Every setting of the standalone server. The first five are the original Go
 // service's config.json, accepted as they are; the rest map to balancer
@@ -67,6 +68,7 @@ convict.addFormats({
   'port-number': PORT_FORMAT,
   'positive-int': POSITIVE,
   'non-negative-int': NON_NEGATIVE,
+  'model-routes': MODEL_ROUTES_FORMAT,
 });
 
 const ms = (doc: string, env: string, value: number, format = 'positive-int') => ({
@@ -216,6 +218,12 @@ export const schema = {
     'QUOTA_BALANCE_INTERVAL_MS',
     DEFAULTS.quota.balanceIntervalMs,
   ),
+  model_routes: {
+    doc: 'Model routes: a model name to the model ids that serve it, first choice first (JSON in the environment).',
+    format: 'model-routes',
+    default: {} as Record<string, string[]>,
+    env: 'MODEL_ROUTES',
+  },
   metrics: { doc: 'Serve Prometheus metrics.', format: 'flag', default: true, env: 'METRICS' },
   metrics_path: {
     doc: 'Path of the metrics route.',
@@ -309,6 +317,7 @@ export interface Settings {
   quota_exhausted_trial_ms: number;
   quota_balance_url: string;
   quota_balance_interval_ms: number;
+  model_routes: Record<string, string[]>;
   metrics: boolean;
   metrics_path: string;
   access_tokens: string[];

@@ -5,6 +5,7 @@ import { keyFormatProblem } from '../lib/options/key-format.js';
 import type { BalanceOptions, KeyFormat, Strategy } from '../lib/index.js';
 import { FlagError, normalizeFlags } from './command-line.js';
 import { createConfig, schema, type SettingName, type Settings } from './config-schema.js';
+import { modelRoutesProblem } from './model-routes-setting.js';
 
 /** A setting that stops start-up; its message is the one line the operator sees. */
 export class SettingsError extends Error {
@@ -189,6 +190,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, given: string
       'Raise max_keys (MAX_KEYS) if the pool really is this large, or check the keys file.',
     );
   }
+  const routesProblem = modelRoutesProblem(settings.model_routes, unique);
+  if (routesProblem) {
+    throw new SettingsError('model_routes', routesProblem, 'Fix that route in the config file or MODEL_ROUTES (JSON).');
+  }
   if (settings.headers_timeout_ms > settings.request_timeout_ms) {
     throw new SettingsError(
       'headers_timeout_ms',
@@ -238,6 +243,7 @@ export function balancerOptions(settings: Settings): Omit<BalanceOptions, 'logge
       balanceIntervalMs: settings.quota_balance_interval_ms,
       ...(settings.quota_balance_url ? { balanceUrl: settings.quota_balance_url } : {}),
     },
+    ...(Object.keys(settings.model_routes).length > 0 ? { modelRoutes: settings.model_routes } : {}),
     accessTokens: settings.access_tokens,
     ...(settings.admin_token ? { adminToken: settings.admin_token } : {}),
     forwardClientAddress: settings.forward_client_address,

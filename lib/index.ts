@@ -61,4 +61,5 @@ export type {
   TaskAffinityOptions,
   TimeoutOptions,
 } from './options/options.js';
+export type { ModelRoutes } from './model-routes/model-routes.js';
 export type { KeyStatus, TransitionReason } from './pool/key-state.js';

@@ -3,6 +3,7 @@
 // answer is dropped once another key answers, and answered when no key or
 // no time is left. Nothing reaches the client before the answer is chosen,
 // which is what makes failover safe.
+import type { RouteWalk } from '../model-routes/route-walk.js';
 import type { PoolEntry } from '../pool/pool-entry.js';
 import type { KeyPool, NoKeyReason } from '../pool/pool.js';
 import type { TaskAffinity } from '../pool/task-affinity.js';
@@ -42,6 +43,8 @@ export interface LoopRequest extends AttemptRequest {
   readonly tried: Set<string>;
   /** The last key tried. */
   lastEntry: PoolEntry | undefined;
+  /** The model route the request follows, when its model names one: it picks the model and the key. */
+  readonly route?: RouteWalk;
 }
 
 /** How the loop ended: with an answer to give, out of time, with no key to try, or with the client gone. */
@@ -70,6 +73,8 @@ export class AttemptLoop {
   /** A polled async task's key: the only one its poll may go with. */
   private pinned: PoolEntry | undefined;
   private maxAttempts = 0;
+  /** Upstream calls made: a route may try one key once per model. */
+  private calls = 0;
 
   constructor(
     private readonly deps: LoopDeps,
@@ -93,7 +98,7 @@ export class AttemptLoop {
       const entry = this.nextKey();
       if (!entry) {
         if (held) return { kind: 'answer', outcome: held };
-        const reason = deps.pool.whyNone(this.selectionModel());
+        const reason = request.route ? request.route.whyNone() : deps.pool.whyNone(this.selectionModel());
         if (await this.waitedForCoolingKey(reason)) continue;
         return request.clientGone ? CLIENT_GONE : { kind: 'no_key', reason };
       }
@@ -107,7 +112,9 @@ export class AttemptLoop {
       held = undefined;
       request.tried.add(entry.key);
       request.lastEntry = entry;
+      this.calls++;
       const outcome = await attemptWith(deps, request, leaseKey(deps.pool, entry), this.path, msLeft);
+      request.route?.attempted(entry.key, verdictOf(outcome) === 'model_exhausted');
       const next = request.clientGone ? 'client_gone' : this.mayFailOver(outcome) ? 'failover' : 'answer';
       this.reportAttempt(outcome, next);
       if (next === 'client_gone') return CLIENT_GONE;
@@ -129,6 +136,8 @@ export class AttemptLoop {
   /** The key to try next: the pinned one, or the pool's pick among keys not tried yet while attempts are left. */
   private nextKey(): PoolEntry | undefined {
     if (this.pinned) return this.pinned;
+    const { route } = this.request;
+    if (route) return route.attempts < this.maxAttempts ? route.next()?.entry : undefined;
     if (this.request.tried.size >= this.maxAttempts) return undefined;
     return this.deps.pool.select({ exclude: this.request.tried, model: this.selectionModel() });
   }
@@ -140,7 +149,11 @@ export class AttemptLoop {
 
   /** Whether the answer may be held while the next key is tried (attempts left, and the rules allow a resend). */
   private mayFailOver(outcome: AttemptOutcome): boolean {
-    if (this.pinned || this.request.tried.size >= this.maxAttempts) return false;
+    const { route } = this.request;
+    // On a route, a model used up moves the request on (a 429 generated nothing); finding out is no attempt.
+    if (route && verdictOf(outcome) === 'model_exhausted') return true;
+    const attempts = route ? route.attempts : this.request.tried.size;
+    if (this.pinned || attempts >= this.maxAttempts) return false;
     return failoverAllowed(outcome, this.request.method, this.deps.retry);
   }
 
@@ -177,7 +190,8 @@ export class AttemptLoop {
     events.emit('attempt', {
       requestId: this.request.id,
       key: outcome.lease.entry.label,
-      attempt: this.request.tried.size,
+      attempt: this.calls,
+      ...(this.request.route?.model ? { model: this.request.route.model } : {}),
       ...(outcome.response ? { status: outcome.response.statusCode ?? 502 } : {}),
       ...(outcome.failure ? { failure: outcome.failure } : {}),
       verdict: verdictOf(outcome),

@@ -37,6 +37,10 @@ export interface AttemptRequest {
   readonly method: string;
   readonly clientHeaders: IncomingHttpHeaders;
   readonly body: Buffer;
+  /** The body to send: the client's, or with a route's model in it. */
+  upstreamBody(): Buffer;
+  /** The model sent upstream: a route's model, else the request's own (read when first asked). */
+  upstreamModel(): string | undefined;
   readonly clientGone: boolean;
   /** The request's model, read from the body when first asked. */
   modelName(): string | undefined;
@@ -62,7 +66,7 @@ export async function attemptWith(
     host: deps.host,
     key: entry.key,
     method: request.method,
-    bodyLength: request.body.length,
+    bodyLength: request.upstreamBody().length,
     useApiKeyHeader: request.clientHeaders['x-api-key'] !== undefined,
     clientAddress: deps.forwardClientAddress ? request.req.socket.remoteAddress : undefined,
   });
@@ -71,7 +75,7 @@ export async function attemptWith(
   const startedAt = performance.now();
   const attempt = deps.proxy.send(request.req, request.res, {
     path,
-    body: request.body,
+    body: request.upstreamBody(),
     headers,
     timeouts: {
       connectMs: Math.min(timeouts.connectMs, msLeft),
@@ -101,7 +105,7 @@ export async function attemptWith(
     peeked = await peekErrorBody(response, attempt);
     if (request.clientGone) return abandoned(lease, attempt, startedAt);
   }
-  const verdict = judgeAnswer(deps, entry, response, peeked, () => request.modelName());
+  const verdict = judgeAnswer(deps, entry, response, peeked, () => request.upstreamModel());
   return { lease, attempt, startedAt, response, verdict, peeked };
 }
 

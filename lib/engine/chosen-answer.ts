@@ -107,6 +107,8 @@ export interface AnswerTo {
   /** The client stopped reading and was cut off. */
   clientStalled(): void;
   tap?: RelayTap;
+  /** Reshapes a successful answer, read whole first (the models list with route names added). */
+  finish?(body: Buffer): Buffer;
 }
 
 /**
@@ -164,6 +166,7 @@ function relayAnswer(deps: AnswerDeps, to: AnswerTo, outcome: AttemptOutcome): v
     clientStalled: to.clientStalled,
   };
   if (status >= 400) hooks.finish = (body, headers) => errorAnswer(status, body, headers, outcome.verdict, to.dialect);
+  else if (to.finish) hooks.finish = to.finish;
   else if (asyncSubmit) {
     hooks.finish = (body) => {
       const taskId = submittedTaskId(body);
@@ -180,6 +183,6 @@ function relayAnswer(deps: AnswerDeps, to: AnswerTo, outcome: AttemptOutcome): v
     dialect: to.dialect,
     tap: to.tap,
   };
-  if (status >= 400 || asyncSubmit) bufferResponse(response, to.res, relay, hooks, outcome.peeked);
+  if (status >= 400 || asyncSubmit || hooks.finish) bufferResponse(response, to.res, relay, hooks, outcome.peeked);
   else streamResponse(response, to.res, relay, hooks);
 }

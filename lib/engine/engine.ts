@@ -26,6 +26,7 @@ import { keyStats, type KeyStats } from '../views/key-stats.js';
 import { type OnRefused, requireAccessToken } from './access.js';
 import { BodyBudget } from './body-budget.js';
 import { type BalancerEvents, Emitter } from './events.js';
+import { ModelRouter } from '../model-routes/model-router.js';
 import { KeyAdmin } from './key-admin.js';
 import { poolSignals } from './pool-signals.js';
 import type { RequestDeps } from './request-deps.js';
@@ -169,6 +170,9 @@ export function createEngine(config: ResolvedConfig, deps: EngineDeps = {}): Eng
     maxBodyBytes: config.maxBodyBytes,
     bodies: new BodyBudget(config.maxBufferedBytes),
     gates: [],
+    modelRoutes: new ModelRouter(config.modelRoutes, pool, (route, from, to) =>
+      signals.emit('modelFallback', { route, from, to }),
+    ),
     sent: (entry) => signals.emit('sent', entry),
     failedOver: (reason) => signals.emit('failover', reason),
     noKey: (reason) => signals.emit('noKey', reason),

@@ -42,8 +42,13 @@ export interface RequestEndEvent {
   durationMs: number;
   /** The client closed the connection before the answer was complete. */
   clientClosed: boolean;
-  /** The request's `model`, when the balancer read it (per-model quota). */
+  /**
+   * The request's `model`, when the balancer read it (per-model quota, model routes); for a routed request, the model
+   * id that served it (or was tried last).
+   */
   model?: string;
+  /** The model route the request followed: the model name the client asked for. */
+  route?: string;
   /** The named client that sent it, when clients are named. */
   client?: string;
   /** The tokens the answer reported, when they were read. */
@@ -75,6 +80,8 @@ export interface AttemptEvent {
   key: string;
   /** 1 for the first attempt of the request. */
   attempt: number;
+  /** The model id sent, on a request that follows a model route. */
+  model?: string;
   /** The upstream's status, when it answered. */
   status?: number;
   /** How the attempt failed, when no answer came. */

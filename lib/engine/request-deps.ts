@@ -1,6 +1,7 @@
 // What every request of one engine shares, built once by the engine (never the whole configuration), and the shape
 // of a stage that may end a request before any upstream call.
 import type { BalancerErrorCode } from '../answers/error-codes.js';
+import type { ModelRouter } from '../model-routes/model-router.js';
 import type { NoKeyReason } from '../pool/pool.js';
 import type { LoopDeps } from './attempt-loop.js';
 import type { BodyBudget } from './body-budget.js';
@@ -25,6 +26,8 @@ export interface RequestDeps extends LoopDeps, AnswerDeps {
   maxBodyBytes: number;
   bodies: BodyBudget;
   gates: readonly Gate[];
+  /** Model routes: which requests follow one, and their walk. */
+  modelRoutes: ModelRouter;
   /** A request answered without an upstream call because no key could take it. */
   noKey(reason: NoKeyReason['kind']): void;
 }

@@ -9,6 +9,8 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { dialectOf, type ErrorDialect } from '../answers/dialect.js';
 import { answerNoKey } from '../answers/no-key-answer.js';
 import { sendError } from '../answers/send.js';
+import { answerUsedUpModels, modelListFinish, withModelHeader } from '../model-routes/routed-answer.js';
+import type { RouteWalk } from '../model-routes/route-walk.js';
 import type { PoolEntry } from '../pool/pool-entry.js';
 import { upstreamPath } from '../upstream/upstream-path.js';
 import type { UpstreamAttempt } from '../upstream/upstream-attempt.js';
@@ -36,6 +38,8 @@ export class RequestFlow implements LoopRequest {
   lastEntry: PoolEntry | undefined;
   /** The named client that sent the request, once clients are named. */
   client: string | undefined;
+  /** The model route the request follows, when its model names one. */
+  route: RouteWalk | undefined;
   private heldBytes = 0;
   private model: string | undefined | null = null;
 
@@ -61,6 +65,7 @@ export class RequestFlow implements LoopRequest {
       this.deps.events.emit('request', { phase: 'start', id: this.id, method: this.method, path: this.path() });
     const path = this.admitted();
     if (path === undefined || !(await this.bodyRead()) || (await this.refusedByGate())) return;
+    this.route = this.deps.modelRoutes.walk(this);
     this.answer(await new AttemptLoop(this.deps, this, path).run());
   }
 
@@ -69,6 +74,9 @@ export class RequestFlow implements LoopRequest {
     if (this.model === null) this.model = modelOf(this.body, this.clientHeaders['content-type']);
     return this.model;
   }
+
+  readonly upstreamBody = (): Buffer => (this.route ? this.route.body(this.body) : this.body);
+  readonly upstreamModel = (): string | undefined => this.route?.model ?? this.modelName();
 
   /** The path relative to the mount point, without the query. */
   private path(): string {
@@ -133,6 +141,7 @@ export class RequestFlow implements LoopRequest {
       }
       case 'no_key':
         deps.noKey(end.reason.kind);
+        if (answerUsedUpModels(deps, this, end.reason, this.ownHeaders())) return;
         return answerNoKey(this.res, end.reason, deps.now(), this.ownHeaders(), this.dialect);
       default:
     }
@@ -149,12 +158,13 @@ export class RequestFlow implements LoopRequest {
       clientStalled: () => {
         this.clientGone = true;
       },
+      finish: modelListFinish(this.deps.modelRoutes, this.method, this.path()),
     };
   }
 
   /** What every answer after an attempt carries besides the request id (set on the response from the start). */
   private ownHeaders(): Record<string, string> {
-    return { [ATTEMPTS_HEADER]: String(this.tried.size) };
+    return withModelHeader({ [ATTEMPTS_HEADER]: String(this.tried.size) }, this.route);
   }
 
   private refuse({ status, code, message, headers }: Refusal): void {
@@ -180,7 +190,8 @@ export class RequestFlow implements LoopRequest {
       key: this.lastEntry?.label ?? null,
       durationMs: performance.now() - this.startedAt,
       clientClosed: this.clientGone,
-      ...(typeof this.model === 'string' ? { model: this.model } : {}),
+      ...(typeof this.model === 'string' ? { model: this.route?.model ?? this.model } : {}),
+      ...(this.route ? { route: this.route.name } : {}),
       ...(this.client === undefined ? {} : { client: this.client }),
     });
   }

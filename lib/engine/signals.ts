@@ -21,6 +21,8 @@ export interface EngineSignals {
   removed: string;
   /** A request moved on to another key, and why (a status code, or how the attempt failed). */
   failover: string;
+  /** A request of a model route moved from one model of the route to a later one. */
+  modelFallback: { route: string; from: string; to: string };
   /** A request was answered without an upstream call: no key could take it. */
   noKey: NoKeyReason['kind'];
   /** A health probe's result. */

@@ -12,6 +12,7 @@ const EXPOSED_HEADERS = [
   'retry-after',
   'x-should-retry',
   'x-modelscope-balance-attempts',
+  'x-modelscope-balance-model',
   'modelscope-ratelimit-requests-limit',
   'modelscope-ratelimit-requests-remaining',
   'modelscope-ratelimit-model-requests-limit',

@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { TokenCheck } from '../engine/access.js';
 import { sendJson } from '../answers/send.js';
 import type { KeyPool } from '../pool/pool.js';
+import type { ResolvedModelRoutes } from '../model-routes/model-routes.js';
 import { STATUS_SCRIPT, STATUS_STYLE } from '../views/status-assets.js';
 import { renderKeyRow, renderStatusPage, renderSummary } from '../views/status-page.js';
 import { statusView } from '../views/status-view.js';
@@ -30,7 +31,11 @@ function asset(type: string, body: string) {
 }
 
 /** Mounted at /status, so a proxied request passes it with one prefix check. */
-export function statusRouter(pool: KeyPool, guard: TokenCheck | undefined): Router {
+export function statusRouter(
+  pool: KeyPool,
+  guard: TokenCheck | undefined,
+  routes: ResolvedModelRoutes = new Map(),
+): Router {
   const router = express.Router();
   const guarded = function statusGuard(req: Request, res: Response, next: NextFunction) {
     if (!guard || guard(req, res)) next();
@@ -38,13 +43,13 @@ export function statusRouter(pool: KeyPool, guard: TokenCheck | undefined): Rout
   router.get('/', guarded, function statusPage(req: Request, res: Response) {
     // req.baseUrl ends in /status: the page's own URLs are built from the balancer's mount point.
     const base = req.baseUrl.slice(0, -'/status'.length);
-    const html = Buffer.from(renderStatusPage(statusView(pool, pool.now()), base, REFRESH_SECONDS));
+    const html = Buffer.from(renderStatusPage(statusView(pool, pool.now(), routes), base, REFRESH_SECONDS));
     res.writeHead(200, { ...PAGE_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-length': html.length });
     res.end(html);
   });
   router.get('/data', guarded, function statusData(_req: Request, res: Response) {
     const now = pool.now();
-    const view = statusView(pool, now);
+    const view = statusView(pool, now, routes);
     sendJson(
       res,
       200,

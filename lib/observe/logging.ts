@@ -73,6 +73,8 @@ function logRequest(logger: Logger, event: RequestEndEvent, options: LoggingOpti
       attempts: event.attempts,
       request_id: options.scrub(event.id),
       ms: Math.round(event.durationMs * 10) / 10,
+      ...(event.model === undefined ? {} : { model: options.scrub(event.model) }),
+      ...(event.route === undefined ? {} : { route: event.route }),
     },
     event.clientClosed ? 'client closed the request' : 'proxied',
   );

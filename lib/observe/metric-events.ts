@@ -20,6 +20,7 @@ export function countEvents(
   });
   signals.on('failover', (reason) => metrics.retries.inc({ reason }));
   signals.on('noKey', (reason) => metrics.noKeyAvailable.inc({ reason }));
+  signals.on('modelFallback', (move) => metrics.modelFallbacks.inc(move));
   signals.on('probed', ({ label, result }) => metrics.healthChecks.inc({ key: label, result }));
   signals.on('removed', (label) => metrics.forgetKey(label));
 }

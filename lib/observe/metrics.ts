@@ -58,6 +58,7 @@ export class BalancerMetrics {
   readonly healthChecks: Counter<'key' | 'result'>;
   readonly noKeyAvailable: Counter<'reason'>;
   readonly retries: Counter<'reason'>;
+  readonly modelFallbacks: Counter<'route' | 'from' | 'to'>;
   readonly stateChanges: Counter<'key' | 'to' | 'reason'>;
   readonly storeRejected: Counter<'reason'>;
   /** Whether an open balancer holds these metrics. */
@@ -135,6 +136,13 @@ export class BalancerMetrics {
       name: `${prefix}retries_total`,
       help: 'Attempts moved to another key, by what failed (status code, reset, timeout, refused).',
       labelNames: ['reason'],
+      registers,
+    });
+    // Labels are the operator's own route names and model ids (modelRoutes), never what a client sends.
+    this.modelFallbacks = new Counter({
+      name: `${prefix}model_fallbacks_total`,
+      help: 'Requests of a model route moved from one model to a later one of the route, the first being used up.',
+      labelNames: ['route', 'from', 'to'],
       registers,
     });
     this.stateChanges = new Counter({

@@ -3,6 +3,7 @@ import type { KeyFormat } from './key-format.js';
 import type { Registry } from 'prom-client';
 import type { LoggerOption } from '../observe/logger.js';
 import type { Store } from '../store/store.js';
+import type { ModelRoutes } from '../model-routes/model-routes.js';
 
 /** A pool key given with extra settings instead of as a bare string. */
 export interface KeySpec {
@@ -199,6 +200,13 @@ export interface Options {
   quota?: Partial<QuotaOptions>;
   /** Memory of which key submitted an async task. Defaults to `{ maxEntries: 10000, ttlMs: 86400000 }`. */
   taskAffinity?: Partial<TaskAffinityOptions>;
+  /**
+   * Model routes: a model name a client asks for (an alias such as `coder`, or a real model id) to the ModelScope
+   * model ids that serve it, first choice first, such as `{ coder: ['Qwen/Qwen3-Coder-480B-A35B-Instruct',
+   * 'Qwen/Qwen3-Coder-30B-A3B-Instruct'] }`. A request for the name goes to the first model some key still has
+   * allowance for today, and moves on to the next within the same request when that model runs out. Defaults to none.
+   */
+  modelRoutes?: ModelRoutes;
   /** Client tokens; when set, every proxied request must present one (Bearer or x-api-key). Defaults to none (open). */
   accessTokens?: string[];
   /**

@@ -22,6 +22,7 @@ import type {
 } from './options.js';
 import { CompleteStore } from '../store/complete-store.js';
 import { MemoryStore, storeProblem, type Store } from '../store/store.js';
+import { resolveModelRoutes, type ResolvedModelRoutes } from '../model-routes/model-routes.js';
 
 export type { ResolvedKey } from './resolve-keys.js';
 
@@ -48,6 +49,7 @@ export interface ResolvedConfig {
   strategy: Strategy;
   quota: ResolvedQuota;
   taskAffinity: TaskAffinityOptions;
+  modelRoutes: ResolvedModelRoutes;
   accessTokens: string[];
   adminToken: string | undefined;
   forwardClientAddress: boolean;
@@ -78,6 +80,7 @@ const TOP_LEVEL = [
   'strategy',
   'quota',
   'taskAffinity',
+  'modelRoutes',
   'accessTokens',
   'adminToken',
   'forwardClientAddress',
@@ -308,6 +311,7 @@ export function resolveOptions(input: unknown): ResolvedConfig {
       maxEntries: positiveInteger('taskAffinity.maxEntries', affinity.maxEntries, DEFAULTS.taskAffinity.maxEntries),
       ttlMs: positiveInteger('taskAffinity.ttlMs', affinity.ttlMs, DEFAULTS.taskAffinity.ttlMs),
     },
+    modelRoutes: resolveModelRoutes(o.modelRoutes, keys),
     accessTokens: optional('accessTokens', o.accessTokens, isTokenList, 'must be an array of non-empty strings.') ?? [],
     adminToken,
     forwardClientAddress: forwardClientAddress ?? DEFAULTS.forwardClientAddress,

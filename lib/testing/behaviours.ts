@@ -46,8 +46,18 @@ export type ProbeBehaviour = 'ok' | 'fail' | 'unauthorized' | 'hang';
 export interface FakeQuota {
   limit: number;
   remaining: number;
-  /** Per-model figures, by model name. */
+  /** Per-model figures, by model name. Defaults to none (no model is counted on its own). */
   models?: Record<string, { limit: number; remaining: number }>;
+}
+
+/**
+ * One model's daily counter for a key (`fake.modelQuota(key, model, counter)`): reported as
+ * `modelscope-ratelimit-model-requests-*` and enforced (429 with the model counter at 0 once it runs out).
+ */
+export interface FakeCounter {
+  limit: number;
+  /** Calls left today. Defaults to `limit`. */
+  remaining?: number;
 }
 
 /**

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import type { BehaviourRule, FakeBalance, FakePoints, FakeQuota, ProbeBehaviour } from './behaviours.js';
+import type { BehaviourRule, FakeBalance, FakeCounter, FakePoints, FakeQuota, ProbeBehaviour } from './behaviours.js';
 import { json, modelOf } from './bodies.js';
 import { answerChat } from './chat.js';
 import { answerCountTokens, answerMessages, COUNT_TOKENS_PATH, MESSAGES_PATH } from './messages.js';
@@ -43,7 +43,11 @@ export interface FakeModelScopeOptions {
    * none: quotas are still enforced, with a plain 429. Defaults to true.
    */
   counters?: boolean;
+  /** The model ids `GET /v1/models` lists. Defaults to `['Qwen/Qwen2.5-7B-Instruct']`. */
+  models?: string[];
 }
+
+const LISTED_MODELS = ['Qwen/Qwen2.5-7B-Instruct'];
 
 /**
  * The token a request carries: ModelScope's `Authorization: Bearer`, or `x-api-key` (Anthropic's SDKs with `apiKey`,
@@ -112,10 +116,30 @@ export class FakeModelScope {
     return this;
   }
 
-  /** Daily figures to report (and enforce) for `key`. */
+  /** Daily figures to report (and enforce) for `key`: its account's, and its models' (replacing any set before). */
   quota(key: string, figures: FakeQuota): this {
     this.metering.setQuota(key, figures);
     return this;
+  }
+
+  /**
+   * One model's daily counter for `key`, reported as ModelScope's `modelscope-ratelimit-model-requests-*` headers
+   * and enforced: once it reaches 0, calls of that model with that key get 429 with the model counter at 0, while
+   * other models (and other keys) keep working. The account's figures and other models' stay as they are.
+   */
+  modelQuota(key: string, model: string, counter: FakeCounter): this {
+    this.metering.setModelQuota(key, model, counter);
+    return this;
+  }
+
+  /** Calls of `model` left today for `key` (undefined when that model is not counted for it). */
+  modelQuotaLeft(key: string, model: string): number | undefined {
+    return this.metering.modelQuotaLeft(key, model);
+  }
+
+  /** Calls left today for `key`'s account (undefined when it is not counted). */
+  quotaLeft(key: string): number | undefined {
+    return this.metering.quotaLeft(key);
   }
 
   /** Meters `key` in points with a per-model cost (see FakePoints); its balance endpoint reports them. */
@@ -245,9 +269,10 @@ export class FakeModelScope {
     if (behaviour === 'hang') return;
     if (behaviour === 'fail') return json(res, 503, { error: { message: 'Service unavailable.' } });
     if (behaviour === 'unauthorized') return json(res, 401, { error: { message: 'Invalid API token.' } });
+    const models = this.options.models ?? LISTED_MODELS;
     json(res, 200, {
       object: 'list',
-      data: [{ id: 'Qwen/Qwen2.5-7B-Instruct', object: 'model', owned_by: 'modelscope' }],
+      data: models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'modelscope' })),
     });
   }
 

@@ -8,6 +8,7 @@ export type {
   Behaviour,
   BehaviourRule,
   FakeBalance,
+  FakeCounter,
   FakePoints,
   FakeQuota,
   ProbeBehaviour,

@@ -3,6 +3,7 @@
 // itself (no CDN, nothing inline), so it works under `default-src 'self'`.
 import type { StatusKey, StatusView } from './status-view.js';
 import { SHOWN_STATES } from './status-view.js';
+import { renderModels } from './model-status.js';
 
 /** Escapes text for HTML: labels and account names are user-supplied. */
 export function escapeHtml(text: string): string {
@@ -90,6 +91,7 @@ function summary(view: StatusView): string {
     `<div><dt>Quota left today</dt><dd id="quota">${quota}</dd></div>` +
     `<div><dt>Forecast</dt><dd id="forecast">${s.per_minute_last_15}/min over 15 min: ${dry}; resets at <time ` +
     `datetime="${s.resets_at}">${s.resets_at.slice(11, 16)} UTC</time></dd></div>` +
+    renderModels(view) +
     `</dl>`
   );
 }

@@ -3,6 +3,8 @@
 import type { AccountQuota, ExhaustionSource } from '../pool/account-quota.js';
 import type { KeyPool } from '../pool/pool.js';
 import { shownStatus, type ShownStatus } from '../pool/pool-entry.js';
+import type { ResolvedModelRoutes } from '../model-routes/model-routes.js';
+import { statusModels, type StatusModels } from './model-status.js';
 
 export const SHOWN_STATES: readonly ShownStatus[] = [
   'healthy',
@@ -30,7 +32,7 @@ export interface StatusKey {
   balance: number | null;
 }
 
-export interface StatusView {
+export interface StatusView extends StatusModels {
   generated_at: string;
   summary: {
     total: number;
@@ -73,7 +75,7 @@ function accountLeft(account: AccountQuota, now: number): AccountLeft | undefine
   return { remaining: Math.max(0, left), limit: account.observedAllowance, basis: 'observed' };
 }
 
-export function statusView(pool: KeyPool, now: number): StatusView {
+export function statusView(pool: KeyPool, now: number, routes: ResolvedModelRoutes = new Map()): StatusView {
   const states = Object.fromEntries(SHOWN_STATES.map((state) => [state, 0])) as Record<ShownStatus, number>;
   const accounts = new Map<string, AccountLeft>();
   const keys = pool.entries.map((entry): StatusKey => {
@@ -138,5 +140,6 @@ export function statusView(pool: KeyPool, now: number): StatusView {
       resets_at: iso(resetsAt),
     },
     keys,
+    ...statusModels(routes, pool.entries, now),
   };
 }

@@ -41,7 +41,7 @@ describe('the README says the defaults the code uses', () => {
           ? '`[]`'
           : item.default === ''
             ? '`""`'
-            : `\`${String(item.default)}\``;
+            : `\`${typeof item.default === 'object' ? JSON.stringify(item.default) : String(item.default)}\``;
         expect(rows.join('\n')).to.include(shown);
       });
     }
