@@ -1,0 +1,196 @@
+// The named clients of one balancer: who they are (the registry), what they may use (tickets, per request), what they
+// used today (the usage book, the daily budget), and the changes an operator makes at runtime, each checked whole
+// before anything changes.
+import { ANONYMOUS, changedLimits, type CheckedClient, checkClient, checkClients, checkName } from './check-client.js';
+import { ClientChangeError } from './client-change-error.js';
+import type { ClientEntry } from './client-entry.js';
+import { type ClientsChange, ClientRegistry, limitsShown } from './client-registry.js';
+import { ClientTicket, type TicketDeps } from './client-ticket.js';
+import { DailyBudget, type FleetCounters } from './daily-budget.js';
+import { DayClock } from './day-clock.js';
+import { UsageBook, type UsageRecord, usageRecord } from './usage-book.js';
+
+export interface ClientBookOptions {
+  /** The `clients` option as given (checked here), or undefined when it was left out. */
+  clients: unknown;
+  accessTokens: readonly string[];
+  adminToken: string | undefined;
+  /** Whether a token is one of the pool's keys (which change at runtime). */
+  isPoolKey(token: string): boolean;
+  resetTimeZone: string;
+  /** Minutes after local midnight of the daily reset. */
+  resetMinutes: number;
+  now(): number;
+  /** The shared store's counters, when it has them. */
+  counters?: FleetCounters;
+  ended?: TicketDeps['ended'];
+}
+
+/** A client's figures of the day, as /usage answers them. */
+export interface UsageReport extends UsageRecord {
+  client: string;
+  /** Requests left today; null without a daily limit. */
+  remaining: number | null;
+  /** When the day's figures start again (ISO time). */
+  resets_at: string;
+}
+
+/** The state kept across a restart: today's figures of this process. */
+export interface ClientsState {
+  version: 1;
+  day: string;
+  usage: Record<string, UsageRecord>;
+  budget: Record<string, number>;
+}
+
+export class ClientBook {
+  readonly registry: ClientRegistry;
+  private readonly clock: DayClock;
+  private readonly budget: DailyBudget;
+  private readonly usage: UsageBook;
+  private readonly ticketDeps: TicketDeps;
+  /** Whether a proxied request must present a token: clients or access tokens were configured. */
+  readonly required: boolean;
+
+  /** Checks the `clients` option; throws a ClientChangeError naming `clients[i].field`. */
+  constructor(private readonly options: ClientBookOptions) {
+    const clients = checkClients(options.clients, (token) => this.reservedAtStart(token));
+    this.registry = new ClientRegistry(clients, options.accessTokens, options.now);
+    this.required = options.clients !== undefined || options.accessTokens.length > 0;
+    this.clock = new DayClock(options.resetTimeZone, options.resetMinutes, options.now);
+    this.budget = new DailyBudget(this.clock, options.counters);
+    this.usage = new UsageBook(this.clock);
+    this.ticketDeps = {
+      budget: this.budget,
+      usage: this.usage,
+      now: options.now,
+      resetsAt: () => this.clock.resetsAt(),
+      ended: options.ended,
+    };
+  }
+
+  /** The ticket of a request presenting `token`; undefined when the token is nobody's (401). */
+  admit(token: string | undefined): ClientTicket | undefined {
+    const identity = this.registry.identify(token);
+    return identity && new ClientTicket(this.ticketDeps, identity);
+  }
+
+  /** The ticket of a request to an open balancer (no clients, no access tokens): anonymous, unlimited. */
+  admitAnonymous(): ClientTicket {
+    return new ClientTicket(this.ticketDeps, { name: ANONYMOUS });
+  }
+
+  /** Adds a client (as `addClient`, POST /admin/clients). */
+  add(spec: unknown): ClientEntry {
+    this.assertEnabled();
+    return this.registry.add(checkClient(spec, (token) => this.reserved(token)));
+  }
+
+  /** Changes a client's limits (fields given replace, null removes one), as PATCH /admin/clients/{name}. */
+  update(name: string, limits: unknown): ClientEntry {
+    const entry = this.registry.get(name);
+    if (!entry)
+      throw new ClientChangeError('ERR_MSB_CLIENT_NOT_FOUND', 'name', `no client is named ${JSON.stringify(name)}.`);
+    return this.registry.update(name, changedLimits(entry.limits, limits));
+  }
+
+  /** Removes a client: its token is refused from now on (requests under way finish). */
+  remove(name: string): void {
+    this.registry.remove(name);
+    this.usage.forget(name);
+    this.budget.forget(name);
+  }
+
+  /** Every named client replaced (a clients file read again): checked whole first, nothing changes on a refusal. */
+  replace(specs: unknown, prefix = 'clients'): ClientsChange {
+    this.assertEnabled();
+    const clients: CheckedClient[] = checkClients(specs, (token) => this.reservedAtStart(token), prefix);
+    const change = this.registry.replace(clients);
+    for (const name of change.removed) {
+      this.usage.forget(name);
+      this.budget.forget(name);
+    }
+    return change;
+  }
+
+  /** A client's figures of today, the fleet's daily count read first when the store shares counters. */
+  async report(name: string): Promise<UsageReport> {
+    const entry = name === ANONYMOUS ? undefined : this.registry.get(name);
+    const limit = entry?.limits.dailyRequests;
+    const record = usageRecord(this.usage.figures(name));
+    const requests = limit === undefined ? record.requests : await this.budget.read(name);
+    return {
+      client: name,
+      ...record,
+      requests,
+      remaining: limit === undefined ? null : Math.max(0, limit - requests),
+      resets_at: new Date(this.clock.resetsAt()).toISOString(),
+    };
+  }
+
+  /** Every client with its limits, requests under way and figures (GET /admin/clients); the unnamed ones last. */
+  async list(): Promise<Array<Record<string, unknown>>> {
+    const rows: Array<Record<string, unknown>> = await Promise.all(
+      this.registry.list().map(async (entry) => ({
+        name: entry.name,
+        limits: limitsShown(entry.limits),
+        in_flight: entry.inFlight,
+        usage: await this.report(entry.name),
+      })),
+    );
+    if (this.options.accessTokens.length > 0 || !this.required)
+      rows.push({ name: ANONYMOUS, limits: null, in_flight: null, usage: await this.report(ANONYMOUS) });
+    return rows;
+  }
+
+  /** This process's figures of today, for the state file. */
+  state(): ClientsState {
+    const { day, clients } = this.usage.snapshot();
+    return { version: 1, day, usage: clients, budget: this.budget.snapshot() };
+  }
+
+  /** Figures saved by `state()` before a restart; ignored unless they are of today. */
+  restore(state: unknown): boolean {
+    if (!isState(state) || state.day !== this.clock.day()) return false;
+    this.usage.restore(state.day, state.usage);
+    const counts = Object.fromEntries(
+      Object.entries(state.budget).filter(([, n]) => Number.isSafeInteger(n) && n >= 0),
+    ) as Record<string, number>;
+    this.budget.restore(state.day, counts);
+    return true;
+  }
+
+  /** Names checked as a client name (the admin routes' path parameter). */
+  static checkName(name: string): string {
+    return checkName(name);
+  }
+
+  private assertEnabled(): void {
+    if (this.required) return;
+    throw new ClientChangeError(
+      'ERR_MSB_CLIENTS_OFF',
+      'clients',
+      'cannot be added to an open balancer (no accessTokens, no clients option): anyone could pass as anyone. ' +
+        'Start it with `clients: []` (or a clients file) to add clients at runtime.',
+    );
+  }
+
+  /** What a new client's token must not be: the admin token, an access token, a pool key, another client's. */
+  private reserved(token: string): string | undefined {
+    return this.reservedAtStart(token) ?? this.registry.holderOf(token);
+  }
+
+  private reservedAtStart(token: string): string | undefined {
+    if (token === this.options.adminToken) return 'the admin token';
+    if (this.options.accessTokens.includes(token)) return 'one of the access tokens';
+    if (this.options.isPoolKey(token)) return 'one of the pool keys';
+    return undefined;
+  }
+}
+
+function isState(value: unknown): value is ClientsState {
+  if (typeof value !== 'object' || value === null) return false;
+  const state = value as Record<string, unknown>;
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  return state.version === 1 && typeof state.day === 'string' && isObject(state.usage) && isObject(state.budget);
+}
