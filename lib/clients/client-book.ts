@@ -11,8 +11,8 @@ import { DayClock } from './day-clock.js';
 import { UsageBook, type UsageRecord, usageRecord } from './usage-book.js';
 
 export interface ClientBookOptions {
-  /** The `clients` option as given (checked here), or undefined when it was left out. */
-  clients: unknown;
+  /** The `clients` option once checked (`resolveClients`), or undefined when it was left out. */
+  clients: readonly CheckedClient[] | undefined;
   accessTokens: readonly string[];
   adminToken: string | undefined;
   /** Whether a token is one of the pool's keys (which change at runtime). */
@@ -52,10 +52,8 @@ export class ClientBook {
   /** Whether a proxied request must present a token: clients or access tokens were configured. */
   readonly required: boolean;
 
-  /** Checks the `clients` option; throws a ClientChangeError naming `clients[i].field`. */
   constructor(private readonly options: ClientBookOptions) {
-    const clients = checkClients(options.clients, (token) => this.reservedAtStart(token));
-    this.registry = new ClientRegistry(clients, options.accessTokens, options.now);
+    this.registry = new ClientRegistry(options.clients ?? [], options.accessTokens, options.now);
     this.required = options.clients !== undefined || options.accessTokens.length > 0;
     this.clock = new DayClock(options.resetTimeZone, options.resetMinutes, options.now);
     this.budget = new DailyBudget(this.clock, options.counters);
@@ -183,8 +181,7 @@ export class ClientBook {
   private reservedAtStart(token: string): string | undefined {
     if (token === this.options.adminToken) return 'the admin token';
     if (this.options.accessTokens.includes(token)) return 'one of the access tokens';
-    if (this.options.isPoolKey(token)) return 'one of the pool keys';
-    return undefined;
+    return this.options.isPoolKey(token) ? 'one of the pool keys' : undefined;
   }
 }
 

@@ -14,6 +14,8 @@ export interface StateFileOptions {
   logger: Logger;
   /** Time between writes (only when something changed). Defaults to 5 000 ms. */
   intervalMs?: number;
+  /** A state not worth a new file (nothing counted yet): no file is made for it. Defaults to none. */
+  isEmpty?(state: unknown): boolean;
 }
 
 export class StateFile {
@@ -64,8 +66,10 @@ export class StateFile {
   }
 
   private async write(): Promise<void> {
-    const text = JSON.stringify(this.options.read());
+    const state = this.options.read();
+    const text = JSON.stringify(state);
     if (text === this.lastWritten) return;
+    if (this.lastWritten === undefined && this.options.isEmpty?.(state)) return;
     const { path } = this.options;
     const temporary = `${path}.${process.pid}.tmp`;
     try {

@@ -1,5 +1,6 @@
 import { type Clock, install } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
+import { checkClients } from '../../../lib/clients/check-client.js';
 import { ClientBook, type ClientBookOptions } from '../../../lib/clients/client-book.js';
 import { ClientChangeError } from '../../../lib/clients/client-change-error.js';
 import type { ClientOutcome, GatedRequest } from '../../../lib/clients/client-ticket.js';
@@ -11,7 +12,7 @@ const POOL_KEY = 'ms-11111111-aaaa-4bbb-8ccc-000000000001';
 
 function book(clients: unknown, more: Partial<ClientBookOptions> = {}): ClientBook {
   return new ClientBook({
-    clients,
+    clients: clients === undefined ? undefined : checkClients(clients, () => undefined),
     accessTokens: [],
     adminToken: 'admin-token-0123456789',
     isPoolKey: (token) => token === POOL_KEY,

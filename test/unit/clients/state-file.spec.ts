@@ -48,6 +48,20 @@ describe('clients: the state file', () => {
     }
   });
 
+  it('makes no file for an empty state, but writes an empty state over an older one', async () => {
+    let state = { n: 0 };
+    const path = join(dir, 'state.json');
+    const isEmpty = (value: unknown) => (value as { n: number }).n === 0;
+    const file = new StateFile({ path, read: () => state, logger: captureLogger(), isEmpty });
+    await file.save();
+    expect(existsSync(path)).to.equal(false);
+    state = { n: 1 };
+    await file.save();
+    state = { n: 0 };
+    await file.save();
+    expect(readFileSync(path, 'utf8')).to.equal('{"n":0}');
+  });
+
   it('skips a file that is not JSON with one warning, and warns once when it cannot write', async () => {
     const path = join(dir, 'state.json');
     writeFileSync(path, '{ half');
