@@ -8,6 +8,7 @@ import { type ClientsChange, ClientRegistry, limitsShown } from './client-regist
 import { ClientTicket, type TicketDeps } from './client-ticket.js';
 import { DailyBudget, type FleetCounters } from './daily-budget.js';
 import { DayClock } from './day-clock.js';
+import { FleetUsage } from './fleet-usage.js';
 import { UsageBook, type UsageRecord, usageRecord } from './usage-book.js';
 
 export interface ClientBookOptions {
@@ -48,6 +49,8 @@ export class ClientBook {
   private readonly clock: DayClock;
   private readonly budget: DailyBudget;
   private readonly usage: UsageBook;
+  /** The fleet's totals, with a shared store that counts. */
+  private readonly fleet: FleetUsage | undefined;
   private readonly ticketDeps: TicketDeps;
   /** Whether a proxied request must present a token: clients or access tokens were configured. */
   readonly required: boolean;
@@ -58,9 +61,22 @@ export class ClientBook {
     this.clock = new DayClock(options.resetTimeZone, options.resetMinutes, options.now);
     this.budget = new DailyBudget(this.clock, options.counters);
     this.usage = new UsageBook(this.clock);
+    const fleet = options.counters && new FleetUsage(options.counters, this.clock);
+    this.fleet = fleet;
+    const usage = this.usage;
     this.ticketDeps = {
       budget: this.budget,
-      usage: this.usage,
+      usage: {
+        record(client, end) {
+          usage.record(client, end);
+          fleet?.add(client, {
+            requests: end.upstreamCalls > 0 ? 1 : 0,
+            upstream_calls: end.upstreamCalls,
+            prompt_tokens: end.promptTokens,
+            completion_tokens: end.completionTokens,
+          });
+        },
+      },
       now: options.now,
       resetsAt: () => this.clock.resetsAt(),
       ended: options.ended,
@@ -116,6 +132,8 @@ export class ClientBook {
     const entry = name === ANONYMOUS ? undefined : this.registry.get(name);
     const limit = entry?.limits.dailyRequests;
     const record = usageRecord(this.usage.figures(name));
+    const totals = this.fleet && this.options.counters?.shared() ? await this.fleet.totals(name) : undefined;
+    if (totals) Object.assign(record, totals);
     const requests = limit === undefined ? record.requests : await this.budget.read(name);
     return {
       client: name,
@@ -139,6 +157,16 @@ export class ClientBook {
     if (this.options.accessTokens.length > 0 || !this.required)
       rows.push({ name: ANONYMOUS, limits: null, in_flight: null, usage: await this.report(ANONYMOUS) });
     return rows;
+  }
+
+  /** Starts sending figures to the fleet's counters (with a shared store that counts). */
+  start(): void {
+    this.fleet?.start();
+  }
+
+  /** Sends what is left to the fleet's counters (at close). */
+  async stop(): Promise<void> {
+    await this.fleet?.stop();
   }
 
   /** This process's figures of today, for the state file. */

@@ -28,7 +28,8 @@ export type ClientOutcome = 'served' | 'not_sent' | ClientRefusal['code'];
 /** What tickets share: the budget, the figures, the clock. */
 export interface TicketDeps {
   budget: DailyBudget;
-  usage: UsageBook;
+  /** Where an ended request's figures go. */
+  usage: Pick<UsageBook, 'record'>;
   now(): number;
   resetsAt(): number;
   /** A request of a client ended (metrics). */
