@@ -2,7 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import express from 'express';
-import { modelscopeBalance, type BalanceOptions } from '../lib/index.js';
+import { buildBalancer } from '../lib/balancer.js';
+import type { BalanceOptions } from '../lib/index.js';
 import { startFakeModelScope, type FakePoints } from '../lib/testing/index.js';
 import { benchKeys } from './servers/common.js';
 
@@ -66,7 +67,7 @@ export async function simulateDay(
   const fake = await startFakeModelScope({ counters: false });
   for (const key of keys) fake.points(key, { ...POINTS, whenEmpty });
   let now = DAY_START;
-  const balancer = modelscopeBalance({ keys, target: fake.url, healthCheck: false, now: () => now, quota });
+  const { balancer } = buildBalancer({ keys, target: fake.url, healthCheck: false, quota }, { now: () => now });
   const app = express();
   app.use(balancer);
   const server = http.createServer(app);

@@ -27,12 +27,17 @@ import { startRedis, type RedisProcess } from '../test/fixtures/redis-server.js'
  * `npm run bench`: the balancer's cost next to a bare proxy, in one run on
  * this machine. Every contender is its own process on loopback, in front of
  * the same ModelScope imitation; autocannon drives them from this process.
- * Settings: BENCH_SECONDS (per load test, default 8), BENCH_ROUNDS (default 5), BENCH_STREAMS (default 1000).
+ * Settings: BENCH_SECONDS (per load test, default 8), BENCH_ROUNDS (default 5), BENCH_STREAMS (default 1000),
+ * BENCH_BASELINE (a built checkout of another version, such as the previous release: its `dist/` runs beside this
+ * one in the same rounds, through the same server script, so CPU per request and throughput compare in one run).
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 1000);
 const CONNECTIONS = 50;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const BASELINE = process.env.BENCH_BASELINE;
+/** The previous build's contender (BENCH_BASELINE), compared with 'balancer, 3 keys' of this one. */
+const BASELINE_NAME = 'balancer (baseline), 3 keys';
 
 /** The round with the median throughput. */
 function medianRound(results: LoadResult[]): LoadResult {
@@ -88,6 +93,15 @@ async function main(): Promise<void> {
   const compared: Array<[string, string, string[]]> = [
     ['floor (hpm)', 'floor.ts', target],
     ['balancer, 3 keys', 'balancer.ts', [...target, '--keys', '3']],
+    ...(BASELINE
+      ? [
+          [BASELINE_NAME, 'balancer.ts', [...target, '--keys', '3', '--dist', `${BASELINE}/dist`]] as [
+            string,
+            string,
+            string[],
+          ],
+        ]
+      : []),
     ['balancer, 10000 keys', 'balancer.ts', [...target, '--keys', '10000']],
     ...(redis
       ? [
@@ -234,6 +248,13 @@ async function main(): Promise<void> {
   const ratios = {
     'throughput balancer/floor (target >= 0.90)': pairedRatio(rounds, 'balancer, 3 keys', 'floor (hpm)', 'rps'),
     'CPU per request balancer/floor': pairedRatio(rounds, 'balancer, 3 keys', 'floor (hpm)', 'cpuUsPerRequest'),
+    'CPU per request balancer/baseline (target <= 1.00)': pairedRatio(
+      rounds,
+      'balancer, 3 keys',
+      BASELINE_NAME,
+      'cpuUsPerRequest',
+    ),
+    'throughput balancer/baseline': pairedRatio(rounds, 'balancer, 3 keys', BASELINE_NAME, 'rps'),
     'p99 balancer/floor (target <= 1.10)': pairedRatio(rounds, 'balancer, 3 keys', 'floor (hpm)', 'p99'),
     'throughput 10000 keys/3 keys (target >= 0.95)': pairedRatio(
       rounds,

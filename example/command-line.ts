@@ -1,4 +1,4 @@
-import { closestName } from '../lib/index.js';
+import { closestName } from '../lib/options/errors.js';
 import { schema } from './config-schema.js';
 
 /** A flag that stops start-up (exit 2); the message says which and what was meant. */

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { closestName, keyFormatProblem } from '../lib/index.js';
+import { closestName } from '../lib/options/errors.js';
+import { keyFormatProblem } from '../lib/options/key-format.js';
 import type { BalanceOptions, KeyFormat, Strategy } from '../lib/index.js';
 import { FlagError, normalizeFlags } from './command-line.js';
 import { createConfig, schema, type SettingName, type Settings } from './config-schema.js';

@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
 import pino, { type Logger as PinoLogger } from 'pino';
-import { KeyScrubber } from '../lib/index.js';
+import { KeyScrubber } from '../lib/upstream/scrub.js';
 
 /**
  * The server's pino logger: JSON lines, credentials redacted by path, and any

@@ -1,10 +1,29 @@
 export { modelscopeBalance, type Balancer, type BalancerHandles } from './balancer.js';
-export { BALANCER_ERROR_CODES, type BalancerErrorCode } from './http/error-response.js';
-export type { KeyCheck } from './http/key-admin.js';
-export type { ReplaceOptions } from './http/key-replacer.js';
+export { BALANCER_ERROR_CODES, type BalancerErrorCode } from './answers/error-codes.js';
+export { BALANCER_EVENTS } from './engine/events.js';
+export type {
+  AttemptEvent,
+  AttemptVerdict,
+  BalancerEventName,
+  BalancerEvents,
+  BalancerListener,
+  KeyAllowanceBackEvent,
+  KeyExhaustedEvent,
+  KeyOperatorEvent,
+  KeyStateEvent,
+  KeyTransitionEvent,
+  RequestEndEvent,
+  RequestEvent,
+  RequestStartEvent,
+  StoreEvent,
+  TokenUsage,
+} from './engine/events.js';
+export type { KeyCheck } from './engine/key-admin.js';
+export { KEY_CHANGE_ERROR_CODES, KeyChangeError, type KeyChangeErrorCode } from './engine/key-change-error.js';
+export type { ReplaceOptions } from './engine/key-replacer.js';
 export type { MembershipChange } from './pool/pool.js';
 export type { ShownStatus } from './pool/pool-entry.js';
-export type { AllowanceStats, BalanceStats, ExhaustionStats, KeyStats, QuotaStats } from './http/stats.js';
+export type { AllowanceStats, BalanceStats, ExhaustionStats, KeyStats, QuotaStats } from './views/key-stats.js';
 export type { ExhaustionSource } from './pool/account-quota.js';
 export {
   MemoryStore,
@@ -13,13 +32,11 @@ export {
   type Store,
   type StoreHandlers,
 } from './store/store.js';
+export type { StoreRejectReason } from './observe/metrics.js';
 export { DEFAULTS, STRATEGIES } from './options/defaults.js';
-/** The key rule every key is checked by, for checking keys before they reach a balancer (the server's keys file). */
-export { KEY_FORMATS, keyFormatProblem } from './options/key-format.js';
-export { BalanceConfigError, CONFIG_ERROR_CODES, type ConfigErrorCode, closestName } from './options/errors.js';
-/** Removes every 12-character piece of the given keys from text or bytes (the example server's logger uses it). */
-export { KeyScrubber } from './upstream/scrub.js';
-export type { Logger } from './observe/logger.js';
+export { KEY_FORMATS } from './options/key-format.js';
+export { BalanceConfigError, CONFIG_ERROR_CODES, type ConfigErrorCode } from './options/errors.js';
+export type { LoggerOption as Logger } from './observe/logger.js';
 export type {
   BalanceOptions,
   CooldownOptions,
@@ -31,8 +48,9 @@ export type {
   Options,
   QuotaOptions,
   RetryOptions,
+  RoutesOptions,
   Strategy,
   TaskAffinityOptions,
   TimeoutOptions,
 } from './options/options.js';
-export type { KeyStatus } from './pool/key-state.js';
+export type { KeyStatus, TransitionReason } from './pool/key-state.js';

@@ -1,7 +1,10 @@
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
-import { modelscopeBalance, type Balancer, type BalanceOptions, type Logger } from '../lib/index.js';
+import { buildBalancer } from '../lib/balancer.js';
+import type { Engine, EngineDeps } from '../lib/engine/engine.js';
+import type { Balancer, BalanceOptions } from '../lib/index.js';
+import type { Logger } from '../lib/observe/logger.js';
 import { startFakeModelScope, type FakeModelScope, type FakeModelScopeOptions } from '../lib/testing/index.js';
 
 export const KEYS = [
@@ -54,6 +57,8 @@ export function manualClock(start = Date.UTC(2026, 0, 1, 12, 0, 0)) {
 export interface Rig {
   fake: FakeModelScope;
   balancer: Balancer;
+  /** The engine under the balancer: its pool and scrubber, for a test that must set a state up directly. */
+  engine: Engine;
   app: Express;
   server: Server;
   /** Base URL of the host app, including the mount path. */
@@ -72,16 +77,23 @@ export interface RigOptions {
   setup?: (fake: FakeModelScope) => void;
 }
 
+/** Options of the balancer, and what its engine may be given instead of its defaults (a clock). */
+export type RigBalancerOptions = Partial<BalanceOptions> & EngineDeps;
+
 /** The imitation upstream, a host Express app with the balancer mounted, listening on loopback. */
-export async function startRig(options: Partial<BalanceOptions> = {}, rig: RigOptions = {}): Promise<Rig> {
+export async function startRig(options: RigBalancerOptions = {}, rig: RigOptions = {}): Promise<Rig> {
   const fake = await startFakeModelScope(rig.fake);
   rig.setup?.(fake);
-  const balancer = modelscopeBalance({
-    keys: KEYS,
-    healthCheck: false,
-    ...options,
-    target: options.target ?? fake.url + (rig.targetPath ?? ''),
-  });
+  const { now, createProxyMiddleware, ...balancerOptions } = options;
+  const { balancer, engine } = buildBalancer(
+    {
+      keys: KEYS,
+      healthCheck: false,
+      ...balancerOptions,
+      target: options.target ?? fake.url + (rig.targetPath ?? ''),
+    },
+    { now, createProxyMiddleware },
+  );
   const app = express();
   const mount = rig.mount ?? '/ms';
   if (rig.before) app.use(mount, ...rig.before);
@@ -91,6 +103,7 @@ export async function startRig(options: Partial<BalanceOptions> = {}, rig: RigOp
   return {
     fake,
     balancer,
+    engine,
     app,
     server,
     url: mount === '/' ? base : base + mount,

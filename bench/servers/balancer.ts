@@ -1,5 +1,5 @@
+import { pathToFileURL } from 'node:url';
 import express from 'express';
-import { modelscopeBalance } from '../../dist/lib/index.js';
 import { FAILOVER_KEY, announce, arg, benchKeys } from './common.js';
 
 /**
@@ -7,13 +7,23 @@ import { FAILOVER_KEY, announce, arg, benchKeys } from './common.js';
  * measure tsx), an Express Router forwarding through http-proxy-middleware, mounted in Express, metrics on, with
  * --keys N keys. With --failover, two keys, the first always answered 429 and cooled for only 1 ms, so about half of
  * sequential requests start on it and fail over (and its 429s, which carry no quota counters, never count as a
- * used-up allowance). With --redis URL, key state is shared through a RedisStore.
+ * used-up allowance). With --redis URL, key state is shared through a RedisStore. With --dist PATH, the balancer is
+ * another build's `dist/` (BENCH_BASELINE: the previous version, measured beside this one).
  */
+const dist = arg('dist')
+  ? pathToFileURL(`${arg('dist').replace(/\/$/, '')}/`)
+  : new URL('../../dist/', import.meta.url);
+const { modelscopeBalance } = (await import(
+  new URL('lib/index.js', dist).href
+)) as typeof import('../../dist/lib/index.js');
 const failover = process.argv.includes('--failover');
 const keys = failover ? [FAILOVER_KEY, benchKeys(1)[0]] : benchKeys(Number(arg('keys', '3')));
 const redisUrl = arg('redis');
 const store = redisUrl
-  ? new (await import('../../dist/lib/redis.js')).RedisStore({ url: redisUrl, prefix: `bench-${process.pid}:` })
+  ? new ((await import(new URL('lib/redis.js', dist).href)) as typeof import('../../dist/lib/redis.js')).RedisStore({
+      url: redisUrl,
+      prefix: `bench-${process.pid}:`,
+    })
   : undefined;
 const app = express();
 app.use(

@@ -4,7 +4,7 @@
 // shape still throws the right class (it goes by status) but shows the raw
 // JSON as its message and has no `error.type`. Pure functions, no I/O.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { BalancerErrorCode } from '../http/error-response.js';
+import type { BalancerErrorCode } from '../answers/error-codes.js';
 import { MAX_MESSAGE, readErrorBody, text, upstreamFallbackCode } from './error-reading.js';
 
 /** The Messages API's paths (relative to where the balancer is mounted), with or without a query string. */

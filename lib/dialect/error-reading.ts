@@ -2,7 +2,7 @@
 // `{"errors":{"message"}}`, OpenAI's `{"error":{"message"}}`, a bare
 // `{"message"}`, text or a gateway's HTML page. Each client dialect (OpenAI's,
 // Anthropic's) writes what was read in its own shape; reading is shared.
-import type { BalancerErrorCode } from '../http/error-response.js';
+import type { BalancerErrorCode } from '../answers/error-codes.js';
 
 /** What a ModelScope-style, bare or plain-text body says; each part only when it was there. */
 export interface FoundError {

@@ -30,4 +30,5 @@ export const DEFAULTS = {
   taskAffinity: { maxEntries: 10_000, ttlMs: 86_400_000 },
   forwardClientAddress: false,
   cors: { maxAgeSeconds: 600 },
+  routes: { stats: true, health: true, metrics: true, status: true, admin: true },
 } as const;

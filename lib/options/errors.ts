@@ -7,25 +7,27 @@ export const CONFIG_ERROR_CODES = [
   'ERR_MSB_UNKNOWN_OPTION',
   'ERR_MSB_INVALID_OPTION',
   'ERR_MSB_KEYS',
-  'ERR_MSB_KEY_EXISTS',
   'ERR_MSB_NOT_CALLED',
   'ERR_MSB_METRICS_PREFIX_IN_USE',
 ] as const;
 
 export type ConfigErrorCode = (typeof CONFIG_ERROR_CODES)[number];
 
-/** A wrong option, found when `modelscopeBalance()` (or a runtime key change) checks it. */
+/** A wrong option, found when `modelscopeBalance()` checks it. */
 export class BalanceConfigError extends Error {
   /** Stable machine-readable code, e.g. `ERR_MSB_KEYS`. */
   readonly code: ConfigErrorCode;
   /** The option (dotted path) that was wrong. */
   readonly option: string;
+  /** What is wrong with it and the fix: the message without its opening words. */
+  readonly problem: string;
 
-  constructor(code: ConfigErrorCode, option: string, message: string) {
-    super(`modelscope-balance: option \`${option}\` ${message}`);
+  constructor(code: ConfigErrorCode, option: string, problem: string) {
+    super(`modelscope-balance: option \`${option}\` ${problem}`);
     this.name = 'BalanceConfigError';
     this.code = code;
     this.option = option;
+    this.problem = problem;
   }
 }
 

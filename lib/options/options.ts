@@ -1,7 +1,7 @@
 import type { STRATEGIES } from './defaults.js';
 import type { KeyFormat } from './key-format.js';
 import type { Registry } from 'prom-client';
-import type { Logger } from '../observe/logger.js';
+import type { LoggerOption } from '../observe/logger.js';
 import type { Store } from '../store/store.js';
 
 /** A pool key given with extra settings instead of as a bare string. */
@@ -119,6 +119,20 @@ export interface TaskAffinityOptions {
   ttlMs: number;
 }
 
+/** The balancer's own routes, each served (`true`) or not. */
+export interface RoutesOptions {
+  /** `GET /stats`. Defaults to `true`. */
+  stats: boolean;
+  /** `GET /health`. Defaults to `true`. */
+  health: boolean;
+  /** The metrics route (`metrics.path`); `metrics: false` also switches it off. Defaults to `true`. */
+  metrics: boolean;
+  /** `GET /status`, the status page, and its data. Defaults to `true`. */
+  status: boolean;
+  /** The admin API under `/admin` (it needs `adminToken` to answer anything but 403). Defaults to `true`. */
+  admin: boolean;
+}
+
 /** Everything `modelscopeBalance()` accepts: only `keys` is required, the rest fall back to `DEFAULTS`. */
 export interface Options {
   /** ModelScope tokens, as strings or `KeySpec` objects: non-empty and unique. Required. */
@@ -138,8 +152,11 @@ export interface Options {
    * concurrency: 4 }`.
    */
   healthCheck?: false | Partial<HealthCheckOptions>;
-  /** pino-compatible logger (debug/info/warn/error). Defaults to a silent logger. */
-  logger?: Logger;
+  /**
+   * Where the balancer logs: a pino-style logger; each of debug, info, warn and error is optional (a level it lacks
+   * is not written). Defaults to a silent logger.
+   */
+  logger?: LoggerOption;
   /**
    * prom-client Registry for the metrics. Defaults to a fresh Registry owned by this balancer, never the global one.
    */
@@ -199,8 +216,12 @@ export interface Options {
    * replica answered. 1–128 visible ASCII characters; never put a secret in it. Defaults to `<hostname>:<pid>`.
    */
   replicaId?: string;
-  /** The clock, in epoch milliseconds; for tests. Defaults to `Date.now`. */
-  now?: () => number;
+  /**
+   * Which of the balancer's own routes it serves, each `true` or `false`. A route switched off answers 404 (the path
+   * is still the balancer's: never forwarded upstream). Defaults to `{ stats: true, health: true, metrics: true,
+   * status: true, admin: true }`; the admin API still answers 403 until `adminToken` is set.
+   */
+  routes?: Partial<RoutesOptions>;
 }
 
 /** The name earlier versions used for `Options`. */

@@ -7,7 +7,7 @@ import { describe, fail, httpUrl, isNonBlankString, optional, positiveInteger, s
 import { resolveQuota, type ResolvedQuota } from './resolve-quota.js';
 import { isKeyFormat, KEY_FORMATS, type KeyFormat } from './key-format.js';
 import { resolveKeys, type ResolvedKey } from './resolve-keys.js';
-import { isLogger, silentLogger, type Logger } from '../observe/logger.js';
+import { completeLogger, isLoggerOption, type Logger } from '../observe/logger.js';
 import type {
   CooldownOptions,
   CorsOptions,
@@ -15,6 +15,7 @@ import type {
   MetricsOptions,
   Options,
   RetryOptions,
+  RoutesOptions,
   Strategy,
   TaskAffinityOptions,
   TimeoutOptions,
@@ -51,7 +52,7 @@ export interface ResolvedConfig {
   forwardClientAddress: boolean;
   store: Store;
   replicaId: string;
-  now: () => number;
+  routes: RoutesOptions;
 }
 
 const TOP_LEVEL = [
@@ -80,7 +81,7 @@ const TOP_LEVEL = [
   'forwardClientAddress',
   'store',
   'replicaId',
-  'now',
+  'routes',
 ] as const satisfies ReadonlyArray<keyof Options>;
 
 /** Fails to compile when an option of `Options` is missing from TOP_LEVEL (it would be refused as unknown). */
@@ -145,10 +146,6 @@ function isRegistry(value: unknown): value is Registry {
   return value instanceof Registry;
 }
 
-function isClock(value: unknown): value is () => number {
-  return typeof value === 'function';
-}
-
 function isReplicaId(value: unknown): value is string {
   return typeof value === 'string' && /^[\x21-\x7e]{1,128}$/.test(value);
 }
@@ -165,6 +162,20 @@ function resolveHealthCheck(value: unknown): HealthCheckOptions | false {
     intervalMs: positiveInteger('healthCheck.intervalMs', given.intervalMs, DEFAULTS.healthCheck.intervalMs),
     timeoutMs: positiveInteger('healthCheck.timeoutMs', given.timeoutMs, DEFAULTS.healthCheck.timeoutMs),
     concurrency: positiveInteger('healthCheck.concurrency', given.concurrency, DEFAULTS.healthCheck.concurrency),
+  };
+}
+
+function resolveRoutes(value: unknown): RoutesOptions {
+  const given = section<RoutesOptions>('routes', value, ['stats', 'health', 'metrics', 'status', 'admin']);
+  const route = (name: keyof RoutesOptions): boolean =>
+    optional(`routes.${name}`, given[name], isBoolean, `must be true or false, got ${describe(given[name])}.`) ??
+    DEFAULTS.routes[name];
+  return {
+    stats: route('stats'),
+    health: route('health'),
+    metrics: route('metrics'),
+    status: route('status'),
+    admin: route('admin'),
   };
 }
 
@@ -234,7 +245,13 @@ export function resolveOptions(input: unknown): ResolvedConfig {
   const maxKeys = positiveInteger('maxKeys', o.maxKeys, DEFAULTS.maxKeys);
   if (maxKeys > MAX_MAX_KEYS) fail('maxKeys', `must be at most ${MAX_MAX_KEYS}, got ${maxKeys}.`);
   const keys = resolveKeys(o.keys, { format: keyFormat, maxKeys });
-  const logger = optional('logger', o.logger, isLogger, 'must have debug, info, warn and error methods (pino works).');
+  const logger = optional(
+    'logger',
+    o.logger,
+    isLoggerOption,
+    'must be a logger with some of debug, info, warn and error as functions (pino works; a level left out is not ' +
+      'written).',
+  );
   const registry = optional('registry', o.registry, isRegistry, 'must be a prom-client Registry.');
   const strategy = optional(
     'strategy',
@@ -242,7 +259,6 @@ export function resolveOptions(input: unknown): ResolvedConfig {
     isStrategy,
     `must be one of ${STRATEGIES.map((s) => `'${s}'`).join(', ')}, got ${describe(o.strategy)}.`,
   );
-  const now = optional('now', o.now, isClock, 'must be a function returning epoch milliseconds.');
   const adminToken = optional('adminToken', o.adminToken, isNonBlankString, 'must be a non-empty string.');
   const forwardClientAddress = optional(
     'forwardClientAddress',
@@ -265,7 +281,7 @@ export function resolveOptions(input: unknown): ResolvedConfig {
     maxKeys,
     target: resolveTarget(o.target, keys),
     healthCheck: resolveHealthCheck(o.healthCheck),
-    logger: logger ?? silentLogger,
+    logger: completeLogger(logger),
     registry: registry ?? new Registry(),
     metrics: metrics.route,
     metricsPrefix: metrics.prefix,
@@ -300,6 +316,6 @@ export function resolveOptions(input: unknown): ResolvedConfig {
         isReplicaId,
         "must be 1–128 visible ASCII characters (a header value), such as 'eu-1' or 'pod-7f9c:1'.",
       ) ?? `${hostname()}:${process.pid}`.replace(/[^\x21-\x7e]/g, '_').slice(0, 128),
-    now: now ?? Date.now,
+    routes: resolveRoutes(o.routes),
   });
 }

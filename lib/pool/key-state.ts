@@ -52,8 +52,20 @@ export class KeyState {
   lastError: LastError | null = null;
   /** An unhealthy or invalid key gets one trial request at a time. */
   trialInFlight = false;
-  /** An operator's hold (`disableKey`): no traffic and no probes until released; nothing else changes it. */
-  held = false;
+  /** Disabled by an operator (`disableKey`): no traffic and no probes until enabled; nothing else changes it. */
+  disabled = false;
+
+  /**
+   * The wire name of `disabled` (a `hold` update in the store's schema), read and written by store/shared-state.ts
+   * only: it goes when that file says `disabled`.
+   */
+  get held(): boolean {
+    return this.disabled;
+  }
+
+  set held(disabled: boolean) {
+    this.disabled = disabled;
+  }
 
   constructor(private readonly rules: StateRules) {}
 
@@ -64,7 +76,7 @@ export class KeyState {
   }
 
   canTake(now: number): boolean {
-    if (this.held) return false;
+    if (this.disabled) return false;
     if (this.status === 'healthy') return true;
     if (this.status === 'cooling') return now >= this.until;
     return now >= this.until && !this.trialInFlight;

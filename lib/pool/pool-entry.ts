@@ -25,7 +25,7 @@ export interface PoolEntry {
 export type ShownStatus = KeyStatus | 'exhausted' | 'disabled';
 
 export function shownStatus(entry: PoolEntry, now: number): ShownStatus {
-  if (entry.state.held) return 'disabled';
+  if (entry.state.disabled) return 'disabled';
   if (entry.account.exhaustedUntil(now) > 0) return 'exhausted';
   if (entry.state.status === 'cooling' && now >= entry.state.until) return 'healthy';
   return entry.state.status;

@@ -178,10 +178,10 @@ export class KeyPool {
         model ? entry.account.modelExhaustedUntil(model, now) : 0,
       );
       if (exhausted > 0) exhaustedUntil = Math.min(exhaustedUntil, exhausted);
-      else if (entry.state.status === 'cooling' && !entry.state.held)
+      else if (entry.state.status === 'cooling' && !entry.state.disabled)
         // A cooldown that ended since select() looked (a race of a millisecond) counts as returning now.
         coolingUntil = Math.min(coolingUntil, Math.max(entry.state.until, now));
-      else if (entry.state.status === 'invalid' && !entry.state.held) refused++;
+      else if (entry.state.status === 'invalid' && !entry.state.disabled) refused++;
       else other++;
     }
     if (coolingUntil < Infinity) return { kind: 'cooling', retryAt: coolingUntil };
@@ -208,6 +208,13 @@ export class KeyPool {
   end(entry: PoolEntry, trial: boolean): void {
     entry.state.end(trial);
     this.members.retireIfIdle(entry);
+  }
+
+  /** Disables (no traffic, no probes) or enables a key, for an operator; false when it already was. */
+  setDisabled(entry: PoolEntry, disabled: boolean): boolean {
+    if (entry.state.disabled === disabled) return false;
+    entry.state.disabled = disabled;
+    return true;
   }
 
   /** A refused key's trial was taken by another replica of the fleet: this one waits a full period again. */

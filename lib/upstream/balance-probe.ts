@@ -70,7 +70,7 @@ export class BalanceProbe {
   private async probeAll(): Promise<void> {
     const accounts = new Map<string, PoolEntry>();
     for (const entry of this.deps.pool.entries) {
-      if (!entry.state.held && !accounts.has(entry.accountName)) accounts.set(entry.accountName, entry);
+      if (!entry.state.disabled && !accounts.has(entry.accountName)) accounts.set(entry.accountName, entry);
     }
     const entries = [...accounts.values()];
     const spacing = this.deps.intervalMs / 2 / Math.max(1, entries.length);

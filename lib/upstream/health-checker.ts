@@ -78,7 +78,7 @@ export class HealthChecker {
         if (entry.state.status === 'healthy' && now() - entry.state.lastSuccessAt < this.deps.options.intervalMs)
           continue;
         // An operator's hold: probes don't change it, so they are not sent.
-        if (entry.state.held) continue;
+        if (entry.state.disabled) continue;
         const wait = roundStart + probed++ * spacing - performance.now();
         if (wait >= 1) await sleep(wait);
         if (this.stopped) return;

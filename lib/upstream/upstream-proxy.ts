@@ -1,11 +1,15 @@
 // Every upstream attempt goes through one http-proxy-middleware instance per
 // balancer. HPM does not retry: failover is calling the same middleware again
 // with the next key, the attempt travelling with the request in a WeakMap.
-import type { Agent, ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Agent, ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { parse as parseUrl } from 'node:url';
-import { createProxyMiddleware, proxyEventsPlugin, type RequestHandler } from 'http-proxy-middleware';
+import { createProxyMiddleware, type Options, proxyEventsPlugin, type RequestHandler } from 'http-proxy-middleware';
+import { lendHeaders } from './header-lending.js';
 import { UpstreamAttempt, type AttemptInput } from './upstream-attempt.js';
+
+/** Makes the http-proxy-middleware handler: HPM's own, or (in tests) a spy around it. */
+export type ProxyFactory = (options: Options) => RequestHandler;
 
 export class UpstreamProxy {
   /** The attempt under way for each client request (attempts on one request never overlap). */
@@ -15,8 +19,8 @@ export class UpstreamProxy {
   /** The http-proxy-middleware handler all attempts go through. */
   readonly middleware: RequestHandler;
 
-  constructor(target: URL, agent: Agent) {
-    this.middleware = createProxyMiddleware({
+  constructor(target: URL, agent: Agent, createMiddleware: ProxyFactory = createProxyMiddleware) {
+    this.middleware = createMiddleware({
       // Parsed once here: given a string, http-proxy would parse it again on every request.
       target: parseUrl(target.href),
       // The path is ours (set in proxyReq): http-proxy need not parse and join the client's.
@@ -31,18 +35,11 @@ export class UpstreamProxy {
       ejectPlugins: true,
       plugins: [proxyEventsPlugin],
       on: {
-        // Emitted just before http-proxy copies the client's headers for the upstream request: it copies ours
-        // instead (the pool key, no hop-by-hop or client credentials), so nothing need be removed afterwards.
+        // Emitted just before http-proxy copies the client's headers for the upstream request: it copies the
+        // attempt's instead (see header-lending.ts).
         start: (req) => {
           const attempt = this.current.get(req);
-          if (!attempt) return;
-          const clientHeaders = req.headers;
-          req.headers = attempt.input.headers as IncomingHttpHeaders;
-          // http-proxy copies them synchronously after this event; the client's are back before other code runs,
-          // so nothing after (the host app's logger included) sees ours.
-          queueMicrotask(() => {
-            req.headers = clientHeaders;
-          });
+          if (attempt) lendHeaders(req, attempt.input.headers);
         },
         proxyReq: (proxyReq, req) => {
           const attempt = this.current.get(req);

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { expect } from 'chai';
 import request from 'supertest';
-import { matchesAny, presentedToken } from '../../lib/http/access.js';
+import { matchesAny, presentedToken } from '../../lib/engine/access.js';
 import { upstreamPath } from '../../lib/upstream/upstream-path.js';
 import { KEYS, assertNoKeyIn, chat, startRig, type Rig } from '../helpers.js';
 import { createHash } from 'node:crypto';

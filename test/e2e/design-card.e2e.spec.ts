@@ -1,32 +1,30 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
+import express from 'express';
 import express4 from 'express4';
 import request from 'supertest';
-import type { BalancerContext } from '../../lib/http/context.js';
-import { internals } from '../../lib/internals.js';
+import { createProxyMiddleware } from 'http-proxy-middleware';
+import type { ProxyFactory } from '../../lib/upstream/upstream-proxy.js';
 import { modelscopeBalance, type Balancer } from '../../lib/index.js';
 import { startFakeModelScope, type FakeModelScope } from '../../lib/testing/index.js';
 import { KEYS, chat, listen, startRig, type Rig } from '../helpers.js';
 
-/** Counts the calls into the balancer's http-proxy-middleware handler. */
-function spyOnProxy(balancer: Balancer): { calls: number } {
-  const ctx = (balancer as unknown as Record<symbol, BalancerContext>)[internals];
-  const spy = { calls: 0 };
-  const middleware = ctx.proxy.middleware;
-  (ctx.proxy as { middleware: unknown }).middleware = Object.assign(
-    (...args: Parameters<typeof middleware>) => {
-      spy.calls++;
-      return middleware(...args);
-    },
-    { upgrade: middleware.upgrade },
-  );
-  return spy;
-}
-
-interface Layer {
-  route?: { path: string; methods: Record<string, boolean> };
-  name: string;
+/** http-proxy-middleware's own factory, counting the handlers it makes and the calls into them. */
+function spyProxyFactory() {
+  const spy = { handlers: 0, calls: 0 };
+  const factory: ProxyFactory = (options) => {
+    spy.handlers++;
+    const middleware = createProxyMiddleware(options);
+    return Object.assign(
+      (...args: Parameters<typeof middleware>) => {
+        spy.calls++;
+        return middleware(...args);
+      },
+      { upgrade: middleware.upgrade },
+    );
+  };
+  return { spy, factory };
 }
 
 describe('the design card: an Express Router, http-proxy-middleware for every attempt', () => {
@@ -36,25 +34,32 @@ describe('the design card: an Express Router, http-proxy-middleware for every at
     rig = undefined;
   });
 
-  it('modelscopeBalance() returns an Express Router whose stack holds /health, /stats and /metrics', async () => {
+  it('modelscopeBalance() returns an Express Router that serves GET /health, /stats and /metrics itself', async () => {
     rig = await startRig();
-    const stack = (rig.balancer as unknown as { stack: Layer[] }).stack;
-    const routes = stack.filter((layer) => layer.route).map((layer) => layer.route!.path);
-    expect(routes).to.deep.equal(['/health', '/stats', '/metrics']);
-    for (const layer of stack.filter((l) => l.route)) expect(layer.route!.methods.get).to.equal(true);
+    for (const method of ['use', 'get', 'post', 'route', 'handle'] as const)
+      expect(typeof (rig.balancer as unknown as Record<string, unknown>)[method], method).to.equal('function');
+    const health = await request(rig.app).get('/ms/health').expect(200);
+    expect(health.body).to.include({ status: 'ok', total_keys: 3 });
+    const stats = await request(rig.app).get('/ms/stats').expect(200);
+    expect(Object.keys(stats.body)).to.have.length(3);
+    const metrics = await request(rig.app).get('/ms/metrics').expect(200);
+    expect(metrics.headers['content-type']).to.match(/^text\/plain/);
+    expect(metrics.text).to.include('modelscope_balance_key_healthy');
+    // Answered by the balancer's own routes: nothing went upstream.
+    expect(rig.fake.received).to.have.length(0);
     expect(typeof rig.balancer.stats).to.equal('function');
     expect(typeof rig.balancer.close).to.equal('function');
     expect(rig.balancer.registry).to.have.property('metrics');
   });
 
-  it('sends every attempt, failover included, through the http-proxy-middleware handler', async () => {
-    rig = await startRig();
-    const spy = spyOnProxy(rig.balancer);
+  it('sends every attempt, failover included, through one http-proxy-middleware handler', async () => {
+    const { spy, factory } = spyProxyFactory();
+    rig = await startRig({ createProxyMiddleware: factory });
     rig.fake.behave(KEYS[0], 'rate-limited');
     const res = await chat(rig.url);
     expect(res.status).to.equal(200);
     expect(rig.fake.received.map((r) => r.key)).to.deep.equal([KEYS[0], KEYS[1]]);
-    expect(spy.calls).to.equal(2);
+    expect(spy).to.deep.equal({ handlers: 1, calls: 2 });
   });
 
   it('proxies a client that sends Expect: 100-continue with the pool key and the whole body', async () => {
@@ -99,16 +104,31 @@ describe('the design card: an Express Router, http-proxy-middleware for every at
     expect([reset.status, reset.body.error.code]).to.deep.equal([502, 'upstream_unreachable']);
   });
 
+  it('explains app.use(modelscopeBalance) without a call', async () => {
+    const app = express();
+    app.use(modelscopeBalance as unknown as express.RequestHandler);
+    app.use(
+      (error: Error & { code?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+        res.status(500).json({ code: error.code, message: error.message });
+      },
+    );
+    const res = await request(app).get('/v1/models').expect(500);
+    expect(res.body.code).to.equal('ERR_MSB_NOT_CALLED');
+    expect(res.body.message).to.include('app.use(modelscopeBalance({ keys: [...] }))');
+  });
+
   it('turns a route that throws into a JSON 500 and keeps serving', async () => {
-    rig = await startRig();
-    const ctx = (rig.balancer as unknown as Record<symbol, BalancerContext>)[internals];
-    const original = ctx.pool.usableCount;
-    ctx.pool.usableCount = () => {
-      throw new RangeError('Invalid time value');
+    // A clock that throws on demand: /health reads it for every key.
+    let broken = false;
+    const now = () => {
+      if (broken) throw new RangeError('Invalid time value');
+      return Date.now();
     };
+    rig = await startRig({ now });
+    broken = true;
     const res = await request(rig.app).get('/ms/health').expect(500);
     expect(res.body.error.code).to.equal('internal_error');
-    ctx.pool.usableCount = original;
+    broken = false;
     await request(rig.app).get('/ms/health').expect(200);
   });
 

@@ -4,10 +4,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { expect } from 'chai';
+import express from 'express';
 import request from 'supertest';
-import { BalanceConfigError, modelscopeBalance, STRATEGIES, type Balancer } from '../../lib/index.js';
-import { internals } from '../../lib/internals.js';
-import type { BalancerContext } from '../../lib/http/context.js';
+import { standingAlone } from '../../lib/express/router.js';
+import { silentLogger } from '../../lib/observe/logger.js';
+import { BalanceConfigError, KeyChangeError, modelscopeBalance, STRATEGIES, type Balancer } from '../../lib/index.js';
 import { startFakeModelScope, type FakeModelScope } from '../../lib/testing/index.js';
 import { KEYS, assertNoKeyIn, chat, startRig, testKey, waitFor, type Rig } from '../helpers.js';
 
@@ -23,6 +24,17 @@ function refusal(run: () => unknown): BalanceConfigError {
     return error as BalanceConfigError;
   }
   throw new Error('expected a BalanceConfigError');
+}
+
+/** A key change's refusal: its own class, never a config error about an option. */
+function keyRefusal(run: () => unknown): KeyChangeError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).to.be.instanceOf(KeyChangeError);
+    return error as KeyChangeError;
+  }
+  throw new Error('expected a KeyChangeError');
 }
 
 describe('issue 21: no single bad input takes the pool down', () => {
@@ -59,17 +71,17 @@ describe('issue 21: no single bad input takes the pool down', () => {
         ['x'.repeat(257), /is 257 characters long/],
         ['sk-abc/def+ghi=jkl', /other than A-Z, a-z, 0-9, `.`, `_` or `-` at position 7/],
       ] as const) {
-        expect(refusal(() => balancer.addKey(bad)).message).to.match(why);
+        expect(keyRefusal(() => balancer.addKey(bad)).message).to.match(why);
       }
       void balancer.close();
     });
 
     it('refuses a short key from addKey and POST /admin/keys, and SSE answers stay whole', async () => {
       rig = await startRig({ adminToken: ADMIN });
-      expect(refusal(() => rig!.balancer.addKey('a')).code).to.equal('ERR_MSB_KEYS');
+      expect(keyRefusal(() => rig!.balancer.addKey('a')).code).to.equal('ERR_MSB_KEY_INVALID');
       const res = await request(rig.app).post('/ms/admin/keys').set(auth).send({ key: 'data' });
       expect([res.status, res.body.error.code]).to.deep.equal([400, 'bad_request']);
-      expect(res.body.error.message).to.include('option `key` is not a ModelScope token (4 characters)');
+      expect(res.body.error.message).to.include('`key` is not a ModelScope token (4 characters)');
       expect(Object.keys(rig.balancer.stats())).to.have.length(3);
       const streamed = await chat(rig.url, { stream: true });
       expect(streamed.body).to.match(/^data: \{"id":"chatcmpl/);
@@ -80,7 +92,7 @@ describe('issue 21: no single bad input takes the pool down', () => {
       // Keys with no 12 characters in common, so each is matched by its own pieces only.
       const keys = ['ms-0a1b2c3d-4e5f-4061-8273-8495a6b7c8d9', 'ms-f0e1d2c3-b4a5-4968-8776-655443322110'];
       rig = await startRig({ keys }, { fake: { streamChunks: 6, streamIntervalMs: 40 } });
-      const { scrubber } = (rig.balancer as unknown as Record<symbol, BalancerContext>)[internals];
+      const { scrubber } = rig.engine;
       const streaming = chat(rig.url, { stream: true });
       await waitFor(() => rig!.fake.received.length === 1);
       expect(rig.balancer.removeKey('ms-0a…c8d9')).to.equal(true);
@@ -112,7 +124,7 @@ describe('issue 21: no single bad input takes the pool down', () => {
     it('replaceKeysGradually runs between requests, plans anew after a change, refuses cleanly', async function () {
       this.timeout(20_000);
       rig = await startRig();
-      const { scrubber } = (rig.balancer as unknown as Record<symbol, BalancerContext>)[internals];
+      const { scrubber } = rig.engine;
       const many = Array.from({ length: 20_000 }, (_, i) => testKey(i, 'abcdef01'));
       let ticks = 0;
       const ticker = setInterval(() => ticks++, 1);
@@ -133,8 +145,8 @@ describe('issue 21: no single bad input takes the pool down', () => {
         () => undefined,
         (failure: unknown) => failure,
       );
-      expect(error).to.be.instanceOf(BalanceConfigError);
-      expect((error as BalanceConfigError).message).to.include('repeats keys[5000]');
+      expect(error).to.be.instanceOf(KeyChangeError);
+      expect((error as KeyChangeError).message).to.include('repeats keys[5000]');
       expect(Object.keys(rig.balancer.stats())).to.have.length(20_001);
       expect(scrubber.has(testKey(1, 'fedcba98'))).to.equal(false);
     });
@@ -145,10 +157,10 @@ describe('issue 21: no single bad input takes the pool down', () => {
       expect(tooMany.message).to.include('holds 3 keys; maxKeys allows 2');
       expect(refusal(() => modelscopeBalance({ keys: KEYS, maxKeys: 1e9 })).option).to.equal('maxKeys');
       rig = await startRig({ maxKeys: 3, adminToken: ADMIN });
-      expect(refusal(() => rig!.balancer.addKey(NEW_KEY)).message).to.include('the pool holds maxKeys (3) keys');
+      expect(keyRefusal(() => rig!.balancer.addKey(NEW_KEY)).message).to.include('the pool holds maxKeys (3) keys');
       const res = await request(rig.app).post('/ms/admin/keys').set(auth).send({ key: NEW_KEY });
       expect([res.status, res.body.error.code]).to.deep.equal([400, 'bad_request']);
-      expect(refusal(() => rig!.balancer.replaceKeys([...KEYS, NEW_KEY])).code).to.equal('ERR_MSB_KEYS');
+      expect(keyRefusal(() => rig!.balancer.replaceKeys([...KEYS, NEW_KEY])).code).to.equal('ERR_MSB_KEY_LIMIT');
       expect(Object.keys(rig.balancer.stats())).to.have.length(3);
     });
 
@@ -169,7 +181,9 @@ describe('issue 21: no single bad input takes the pool down', () => {
           ([option, message]: [string, string]) => option === 'keys[0].label' && why.test(message),
         );
         rig = await startRig({ adminToken: ADMIN });
-        expect(refusal(() => rig!.balancer.addKey({ key: NEW_KEY, label: label as string })).option).to.equal('label');
+        expect(keyRefusal(() => rig!.balancer.addKey({ key: NEW_KEY, label: label as string })).field).to.equal(
+          'label',
+        );
         const res = await request(rig.app).post('/ms/admin/keys').set(auth).send({ key: NEW_KEY, label });
         expect(res.status).to.equal(400);
         expect(res.body.error.message).to.match(why);
@@ -193,9 +207,9 @@ describe('issue 21: no single bad input takes the pool down', () => {
   describe('5. a refused change leaves nothing behind, and an empty pool says so', () => {
     it('refuses weights over a million, or adding up past a million, leaving no ghost', async () => {
       rig = await startRig({ strategy: 'weighted', adminToken: ADMIN });
-      expect(refusal(() => rig!.balancer.addKey({ key: NEW_KEY, weight: 1e300 })).option).to.equal('weight');
-      expect(refusal(() => rig!.balancer.addKey({ key: NEW_KEY, weight: 1_000_001 })).option).to.equal('weight');
-      const error = refusal(() => rig!.balancer.addKey({ key: NEW_KEY, weight: 999_999 }));
+      expect(keyRefusal(() => rig!.balancer.addKey({ key: NEW_KEY, weight: 1e300 })).field).to.equal('weight');
+      expect(keyRefusal(() => rig!.balancer.addKey({ key: NEW_KEY, weight: 1_000_001 })).field).to.equal('weight');
+      const error = keyRefusal(() => rig!.balancer.addKey({ key: NEW_KEY, weight: 999_999 }));
       expect(error.message).to.include('keep the sum under 1000000');
       const overHttp = await request(rig.app).post('/ms/admin/keys').set(auth).send({ key: NEW_KEY, weight: 999_999 });
       expect(overHttp.status).to.equal(400);
@@ -276,10 +290,13 @@ describe('issue 21: no single bad input takes the pool down', () => {
       expect(raw).to.match(/^HTTP\/1.1 405/);
       expect(JSON.parse(raw.split('\r\n\r\n')[1]).error.code).to.equal('method_not_allowed');
       expect((await request(base).get('/health')).status).to.equal(200);
-      // What no route answers (none does today: the proxy takes everything) gets our own JSON 404, not a throw.
-      const stack = (bare as unknown as { stack: unknown[] }).stack.splice(0);
-      const unanswered = await request(base).get('/v1/models');
-      (bare as unknown as { stack: unknown[] }).stack.push(...stack);
+      // What no route answers (none of the balancer's does: the proxy takes everything) gets our own JSON 404, not a
+      // throw: the same wrapper around a Router with no routes at all.
+      const empty = standingAlone(express.Router(), silentLogger);
+      const emptyServer = http.createServer((req, res) => (empty as unknown as http.RequestListener)(req, res));
+      await new Promise<void>((resolve) => emptyServer.listen(0, '127.0.0.1', resolve));
+      const unanswered = await request(emptyServer).get('/v1/models');
+      emptyServer.close();
       expect([unanswered.status, unanswered.body.error.code]).to.deep.equal([404, 'not_found']);
       expect((await request(base).get('/health')).status).to.equal(200);
     });

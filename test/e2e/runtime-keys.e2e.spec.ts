@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import { BalanceConfigError } from '../../lib/index.js';
+import { KeyChangeError } from '../../lib/index.js';
 import { KEYS, assertNoKeyIn, captureLogger, chat, startRig, waitFor, type Rig } from '../helpers.js';
 
 const NEW_KEY = 'ms-44444444-aaaa-4bbb-8ccc-000000000004';
@@ -27,7 +27,7 @@ describe('keys changed at runtime', () => {
             rig.balancer.addKey(bad);
             expect.fail('should throw');
           } catch (error) {
-            expect(error).to.be.instanceOf(BalanceConfigError);
+            expect(error).to.be.instanceOf(KeyChangeError);
             assertNoKeyIn((error as Error).message, [...ALL, 'ms-bad\u200bkey-aaaa-4bbb-8ccc-000000000009']);
           }
         }
@@ -78,7 +78,7 @@ describe('keys changed at runtime', () => {
         kept: ['ms-22…0002', 'ms-33…0003'],
       });
       expect(rig.balancer.stats()['ms-22…0002'].requests).to.equal(1);
-      expect(() => rig.balancer.replaceKeys([KEYS[1], KEYS[1]])).to.throw(BalanceConfigError);
+      expect(() => rig.balancer.replaceKeys([KEYS[1], KEYS[1]])).to.throw(KeyChangeError);
       expect(labels()).to.deep.equal(['ms-22…0002', 'ms-33…0003', 'ms-44…0004']);
     });
 

@@ -5,6 +5,13 @@ import { captureLogger, startRig, testKey, waitFor, type Rig } from '../helpers.
 
 const SOAK_KEYS = Array.from({ length: 5 }, (_, i) => testKey(i, `50a${i}0000`));
 const TROUBLE: Behaviour[] = ['rate-limited', 'server-error', 'reset', 'hang', 'ok'];
+/**
+ * A hang costs its request a whole `firstByteMs`. That limit stays far above any delay a CPU starved by other
+ * processes adds to an answer (the always-good key must never time out: with every other key in trouble, its request
+ * would get a 504), so hangs are counted out, enough to be sure they happen, few enough to keep the soak short.
+ */
+const FIRST_BYTE_MS = 8_000;
+const HANGS = 12;
 
 function post(url: string, id: number, agent: http.Agent): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -44,15 +51,20 @@ describe('soak: 2,000 requests, 50 at a time, over 5 flaky keys', function () {
       keys: SOAK_KEYS,
       logger,
       retry: { attempts: SOAK_KEYS.length, timeouts: 'always' },
-      timeouts: { firstByteMs: 500 },
+      timeouts: { firstByteMs: FIRST_BYTE_MS },
       cooldown: { baseMs: 20, maxMs: 100 },
       failureThreshold: 3,
       // A troubled key's random 429s (no counters) may pass for a used-up allowance: its trial comes as soon.
       quota: { exhaustedTrialMs: 100 },
     });
-    // Key 0 always succeeds; the others answer at random with trouble or success.
-    for (const key of SOAK_KEYS.slice(1))
-      rig.fake.behave(key, () => TROUBLE[Math.floor(Math.random() * TROUBLE.length)]);
+    // Key 0 always succeeds; the others answer at random with trouble or success (hangs counted out).
+    let hangs = 0;
+    const trouble = (): Behaviour => {
+      const picked = TROUBLE[Math.floor(Math.random() * TROUBLE.length)];
+      if (picked !== 'hang') return picked;
+      return hangs++ < HANGS ? 'hang' : 'ok';
+    };
+    for (const key of SOAK_KEYS.slice(1)) rig.fake.behave(key, trouble);
     // Keep the unhealthy state short, so troubled keys keep coming back into rotation.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 50 });
     global.gc?.();
@@ -74,6 +86,7 @@ describe('soak: 2,000 requests, 50 at a time, over 5 flaky keys', function () {
     agent.destroy();
 
     expect(answered).to.equal(total);
+    expect(hangs, 'hangs happened').to.be.at.least(HANGS);
     expect(statuses.size).to.equal(total);
     expect([...statuses.values()].filter((s) => s !== 200)).to.deep.equal([]);
     const perRequest = new Map<string, number>();

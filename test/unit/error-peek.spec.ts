@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { type Clock, install } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import { peekErrorBody } from '../../lib/http/error-peek.js';
+import { peekErrorBody } from '../../lib/engine/error-peek.js';
 import type { UpstreamAttempt } from '../../lib/upstream/upstream-attempt.js';
 
 /** An upstream answer's body as a stream, with the `complete` flag Node sets once it ended. */

@@ -49,9 +49,10 @@ describe('the README says the defaults the code uses', () => {
 });
 
 describe('the README lists every error code', () => {
-  it('that the balancer answers with, and that BalanceConfigError carries', async () => {
-    const { BALANCER_ERROR_CODES, CONFIG_ERROR_CODES } = await import('../../lib/index.js');
-    for (const code of [...BALANCER_ERROR_CODES, ...CONFIG_ERROR_CODES]) expect(README, code).to.include(`\`${code}\``);
+  it('that the balancer answers with, and that BalanceConfigError and KeyChangeError carry', async () => {
+    const { BALANCER_ERROR_CODES, CONFIG_ERROR_CODES, KEY_CHANGE_ERROR_CODES } = await import('../../lib/index.js');
+    for (const code of [...BALANCER_ERROR_CODES, ...CONFIG_ERROR_CODES, ...KEY_CHANGE_ERROR_CODES])
+      expect(README, code).to.include(`\`${code}\``);
   });
 });
 
@@ -63,7 +64,7 @@ describe('the README lists what the code emits', () => {
 
   it('every error code with the status it is answered with', async () => {
     const { BALANCER_ERROR_CODES } = await import('../../lib/index.js');
-    const { ERROR_STATUSES } = await import('../../lib/http/error-response.js');
+    const { ERROR_STATUSES } = await import('../../lib/answers/error-codes.js');
     for (const code of BALANCER_ERROR_CODES) {
       const rows = errorRows.filter((cells) => cells[2].split(' / ').includes(`\`${code}\``));
       expect(rows, `an errors-table row for ${code}`).to.have.length.greaterThan(0);
@@ -76,7 +77,7 @@ describe('the README lists what the code emits', () => {
   });
 
   it('every key state /stats, /status and the metrics show, and the state changes the metric counts', async () => {
-    const { SHOWN_STATES } = await import('../../lib/http/status-view.js');
+    const { SHOWN_STATES } = await import('../../lib/views/status-view.js');
     const chosen = README.slice(README.indexOf('## How keys are chosen'), README.indexOf('**Failover.**'));
     for (const state of [...SHOWN_STATES, 'model_exhausted'])
       expect(chosen, `"How keys are chosen" names ${state}`).to.include(`**${state}**`);

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { expect } from 'chai';
-import { modelOf, readRequestBody } from '../../lib/http/request-body.js';
+import { modelOf, readRequestBody } from '../../lib/engine/request-body.js';
 
 function fakeRequest(headers: Record<string, string>, chunks: string[]): IncomingMessage {
   const stream = new PassThrough();

@@ -1,6 +1,4 @@
 import { expect } from 'chai';
-import express from 'express';
-import request from 'supertest';
 import { Registry } from 'prom-client';
 import { BalanceConfigError, modelscopeBalance, type BalanceOptions } from '../../lib/index.js';
 import { resolveOptions } from '../../lib/options/resolve-options.js';
@@ -197,18 +195,5 @@ describe('options', () => {
 
   it('throws from modelscopeBalance() itself, at construction', () => {
     expect(() => modelscopeBalance({ keys: [] } as BalanceOptions)).to.throw(BalanceConfigError, /keys/);
-  });
-
-  it('explains app.use(modelscopeBalance) without a call', async () => {
-    const app = express();
-    app.use(modelscopeBalance as unknown as express.RequestHandler);
-    app.use(
-      (error: Error & { code?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-        res.status(500).json({ code: error.code, message: error.message });
-      },
-    );
-    const res = await request(app).get('/v1/models').expect(500);
-    expect(res.body.code).to.equal('ERR_MSB_NOT_CALLED');
-    expect(res.body.message).to.include('app.use(modelscopeBalance({ keys: [...] }))');
   });
 });

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { type Clock, install } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import { cutIfStalled } from '../../lib/http/response-relay.js';
+import { cutIfStalled } from '../../lib/engine/response-relay.js';
 
 /** The parts of a response the end-of-answer cut-off uses: its events, whether it finished, and destroy(). */
 class ResponseStub extends EventEmitter {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { PoolEntry } from '../../lib/pool/pool-entry.js';
-import { TaskAffinity, polledTaskId, submittedTaskId } from '../../lib/pool/task-affinity.js';
+import { polledTaskId, submittedTaskId } from '../../lib/engine/task-ids.js';
+import { TaskAffinity } from '../../lib/pool/task-affinity.js';
 
 const entry = (index: number) => ({ label: `k${index}` }) as unknown as PoolEntry;
 
