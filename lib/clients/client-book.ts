@@ -25,6 +25,8 @@ export interface ClientBookOptions {
   /** The shared store's counters, when it has them. */
   counters?: FleetCounters;
   ended?: TicketDeps['ended'];
+  /** A client was removed: its figures go (metric series). */
+  forgotten?(name: string): void;
 }
 
 /** A client's figures of the day, as /usage answers them. */
@@ -111,8 +113,7 @@ export class ClientBook {
   /** Removes a client: its token is refused from now on (requests under way finish). */
   remove(name: string): void {
     this.registry.remove(name);
-    this.usage.forget(name);
-    this.budget.forget(name);
+    this.forget(name);
   }
 
   /** Every named client replaced (a clients file read again): checked whole first, nothing changes on a refusal. */
@@ -120,10 +121,7 @@ export class ClientBook {
     this.assertEnabled();
     const clients: CheckedClient[] = checkClients(specs, (token) => this.reservedAtStart(token), prefix);
     const change = this.registry.replace(clients);
-    for (const name of change.removed) {
-      this.usage.forget(name);
-      this.budget.forget(name);
-    }
+    for (const name of change.removed) this.forget(name);
     return change;
   }
 
@@ -144,6 +142,21 @@ export class ClientBook {
     };
   }
 
+  /** The figures of a client by name; a ClientChangeError (ERR_MSB_CLIENT_NOT_FOUND) when there is none. */
+  async reportOf(name: string): Promise<UsageReport> {
+    if (name !== ANONYMOUS && !this.registry.get(name))
+      throw new ClientChangeError('ERR_MSB_CLIENT_NOT_FOUND', 'name', `no client is named ${JSON.stringify(name)}.`);
+    return this.report(name);
+  }
+
+  /** Every client's figures by name, the unnamed access tokens' as `anonymous`. */
+  async reports(): Promise<Record<string, UsageReport>> {
+    const names = this.registry.list().map((entry) => entry.name);
+    if (this.options.accessTokens.length > 0) names.push(ANONYMOUS);
+    const reports = await Promise.all(names.map((name) => this.report(name)));
+    return Object.fromEntries(reports.map((report) => [report.client, report]));
+  }
+
   /** Every client with its limits, requests under way and figures (GET /admin/clients); the unnamed ones last. */
   async list(): Promise<Array<Record<string, unknown>>> {
     const rows: Array<Record<string, unknown>> = await Promise.all(
@@ -154,7 +167,7 @@ export class ClientBook {
         usage: await this.report(entry.name),
       })),
     );
-    if (this.options.accessTokens.length > 0 || !this.required)
+    if (this.options.accessTokens.length > 0)
       rows.push({ name: ANONYMOUS, limits: null, in_flight: null, usage: await this.report(ANONYMOUS) });
     return rows;
   }
@@ -189,6 +202,12 @@ export class ClientBook {
   /** Names checked as a client name (the admin routes' path parameter). */
   static checkName(name: string): string {
     return checkName(name);
+  }
+
+  private forget(name: string): void {
+    this.usage.forget(name);
+    this.budget.forget(name);
+    this.options.forgotten?.(name);
   }
 
   private assertEnabled(): void {

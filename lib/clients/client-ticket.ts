@@ -6,6 +6,8 @@ import type { Identity } from './client-registry.js';
 import { type ClientRefusal, dailyLimit, inFlightLimit, modelNotAllowed, rateLimited } from './client-refusal.js';
 import type { DailyBudget, Reservation } from './daily-budget.js';
 import type { UsageBook } from './usage-book.js';
+import type { TokenUsage as EventUsage } from '../engine/events.js';
+import { eventUsage, UsageRelayTap } from './usage-relay-tap.js';
 
 /** What the limits need of a request. */
 export interface GatedRequest {
@@ -41,6 +43,8 @@ export class ClientTicket {
   private holdsSlot = false;
   private refusedWith: ClientRefusal['code'] | undefined;
   private done = false;
+  /** Reads the answer's token usage as the relay passes it on (never holding a chunk back). */
+  readonly tap = new UsageRelayTap();
 
   constructor(
     private readonly deps: TicketDeps,
@@ -70,6 +74,13 @@ export class ClientTicket {
     return reserved instanceof Promise
       ? reserved.then((r) => this.afterReservation(entry, r))
       : this.afterReservation(entry, reserved);
+  }
+
+  /** The request ended after `upstreamCalls` attempts: counted with the usage its answer reported, which is returned. */
+  finish(upstreamCalls: number, model: string | undefined): EventUsage | undefined {
+    const usage = this.tap.usage();
+    this.end({ upstreamCalls, model, promptTokens: usage?.promptTokens, completionTokens: usage?.completionTokens });
+    return usage && eventUsage(usage);
   }
 
   /**

@@ -23,7 +23,9 @@ import { KeyScrubber } from '../upstream/scrub.js';
 import { requestTarget } from '../upstream/target.js';
 import { type ProxyFactory, UpstreamProxy } from '../upstream/upstream-proxy.js';
 import { keyStats, type KeyStats } from '../views/key-stats.js';
-import { type OnRefused, requireAccessToken } from './access.js';
+import type { OnRefused } from './access.js';
+import type { ClientBook } from '../clients/client-book.js';
+import { engineClients } from '../clients/engine-clients.js';
 import { BodyBudget } from './body-budget.js';
 import { type BalancerEvents, Emitter } from './events.js';
 import { KeyAdmin } from './key-admin.js';
@@ -45,6 +47,8 @@ export interface Engine {
   readonly pool: KeyPool;
   readonly scrubber: KeyScrubber;
   readonly keys: KeyAdmin;
+  /** The named clients (and the unnamed access tokens): tickets, limits, figures, runtime changes. */
+  readonly clients: ClientBook;
   /** The public events (`balancer.on`). */
   readonly events: Emitter<BalancerEvents>;
   readonly registry: Registry;
@@ -147,6 +151,8 @@ export function createEngine(config: ResolvedConfig, deps: EngineDeps = {}): Eng
   });
 
   const tasks = new TaskAffinity(config.taskAffinity.maxEntries, config.taskAffinity.ttlMs);
+  const onRefused = refusalLogger(logger);
+  const clients = engineClients(config, { isPoolKey: (token) => pool.hasKey(token), now, onRefused });
   const requestDeps: RequestDeps = {
     pool,
     now,
@@ -167,7 +173,7 @@ export function createEngine(config: ResolvedConfig, deps: EngineDeps = {}): Eng
     forwardClientAddress: config.forwardClientAddress,
     maxBodyBytes: config.maxBodyBytes,
     bodies: new BodyBudget(config.maxBufferedBytes),
-    gates: [],
+    gates: [clients.gate],
     sent: (entry) => signals.emit('sent', entry),
     failedOver: (reason) => signals.emit('failover', reason),
     noKey: (reason) => signals.emit('noKey', reason),
@@ -176,8 +182,6 @@ export function createEngine(config: ResolvedConfig, deps: EngineDeps = {}): Eng
       signals.emit('taskSubmitted', { taskId, entry: outcome.lease.entry, ttlMs: config.taskAffinity.ttlMs });
     },
   };
-  const onRefused = refusalLogger(logger);
-  const requireAccess = config.accessTokens.length > 0 ? requireAccessToken(config.accessTokens, onRefused) : undefined;
 
   const stats = () => {
     const at = now();
@@ -193,10 +197,12 @@ export function createEngine(config: ResolvedConfig, deps: EngineDeps = {}): Eng
     keys,
     events,
     registry: config.registry,
+    clients: clients.book,
     onRefused,
     handle(req, res) {
-      if (requireAccess && !requireAccess(req, res)) return;
-      new RequestFlow(requestDeps, req, res).run().catch((error: unknown) => {
+      const ticket = clients.admit(req, res);
+      if (ticket === null) return;
+      new RequestFlow(requestDeps, req, res, ticket).run().catch((error: unknown) => {
         logger.error({ err: scrubber.scrub(String(error)) }, 'unexpected error while proxying');
         sendError(res, 500, 'internal_error', 'The balancer failed while handling this request.');
       });
@@ -220,6 +226,7 @@ export function createEngine(config: ResolvedConfig, deps: EngineDeps = {}): Eng
         await checker.stop();
         await balances?.stop();
         stopStoreWatch();
+        await clients.close();
         await config.store.close();
         metrics.detach(pool, storeStatus);
         metrics.release();

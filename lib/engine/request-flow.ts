@@ -16,6 +16,7 @@ import { AttemptLoop, type LoopEnd, type LoopRequest } from './attempt-loop.js';
 import { ATTEMPTS_HEADER, answerWith, REQUEST_ID_HEADER } from './chosen-answer.js';
 import { modelOf, readRequestBody } from './request-body.js';
 import type { Refusal, RequestDeps } from './request-deps.js';
+import type { ClientTicket } from '../clients/client-ticket.js';
 
 /** The methods ModelScope's API serves; anything else is answered here, never forwarded. */
 const FORWARDED_METHODS = new Set(['GET', 'HEAD', 'POST']);
@@ -43,7 +44,10 @@ export class RequestFlow implements LoopRequest {
     private readonly deps: RequestDeps,
     readonly req: IncomingMessage & { body?: unknown },
     readonly res: ServerResponse,
+    /** The client's limits and figures, when the request presented a client's token or an access token. */
+    readonly ticket?: ClientTicket,
   ) {
+    this.client = ticket?.name;
     // Read once: while http-proxy copies an attempt's headers, `req.headers` briefly holds those (header-lending.ts).
     this.clientHeaders = req.headers;
     const given = req.headers['x-request-id'];
@@ -149,6 +153,7 @@ export class RequestFlow implements LoopRequest {
       clientStalled: () => {
         this.clientGone = true;
       },
+      tap: this.ticket?.tap,
     };
   }
 
@@ -169,6 +174,7 @@ export class RequestFlow implements LoopRequest {
       this.current?.abort();
     }
     deps.bodies.give(this.heldBytes);
+    const usage = this.ticket?.finish(this.tried.size, this.modelName());
     if (!deps.events.listening('request')) return;
     deps.events.emit('request', {
       phase: 'end',
@@ -182,6 +188,7 @@ export class RequestFlow implements LoopRequest {
       clientClosed: this.clientGone,
       ...(typeof this.model === 'string' ? { model: this.model } : {}),
       ...(this.client === undefined ? {} : { client: this.client }),
+      ...(usage === undefined ? {} : { usage }),
     });
   }
 }

@@ -20,6 +20,8 @@ import type {
   TaskAffinityOptions,
   TimeoutOptions,
 } from './options.js';
+import type { CheckedClient } from '../clients/check-client.js';
+import { resolveClients } from '../clients/resolve-clients.js';
 import { MemoryStore, isStore, type Store } from '../store/store.js';
 
 export type { ResolvedKey } from './resolve-keys.js';
@@ -53,6 +55,9 @@ export interface ResolvedConfig {
   store: Store;
   replicaId: string;
   routes: RoutesOptions;
+  /** The named clients, checked; undefined when the option was left out. */
+  clients: CheckedClient[] | undefined;
+  stateFile: string | undefined;
 }
 
 const TOP_LEVEL = [
@@ -82,6 +87,8 @@ const TOP_LEVEL = [
   'store',
   'replicaId',
   'routes',
+  'clients',
+  'stateFile',
 ] as const satisfies ReadonlyArray<keyof Options>;
 
 /** Fails to compile when an option of `Options` is missing from TOP_LEVEL (it would be refused as unknown). */
@@ -270,6 +277,8 @@ export function resolveOptions(input: unknown): ResolvedConfig {
   const timeouts = section<TimeoutOptions>('timeouts', o.timeouts, ['connectMs', 'firstByteMs', 'idleMs', 'totalMs']);
   const affinity = section<TaskAffinityOptions>('taskAffinity', o.taskAffinity, ['maxEntries', 'ttlMs']);
   const metrics = resolveMetrics(o.metrics);
+  const accessTokens =
+    optional('accessTokens', o.accessTokens, isTokenList, 'must be an array of non-empty strings.') ?? [];
   const resolvedCooldown = {
     baseMs: positiveInteger('cooldown.baseMs', cooldown.baseMs, DEFAULTS.cooldown.baseMs),
     maxMs: positiveInteger('cooldown.maxMs', cooldown.maxMs, DEFAULTS.cooldown.maxMs),
@@ -305,7 +314,7 @@ export function resolveOptions(input: unknown): ResolvedConfig {
       maxEntries: positiveInteger('taskAffinity.maxEntries', affinity.maxEntries, DEFAULTS.taskAffinity.maxEntries),
       ttlMs: positiveInteger('taskAffinity.ttlMs', affinity.ttlMs, DEFAULTS.taskAffinity.ttlMs),
     },
-    accessTokens: optional('accessTokens', o.accessTokens, isTokenList, 'must be an array of non-empty strings.') ?? [],
+    accessTokens,
     adminToken,
     forwardClientAddress: forwardClientAddress ?? DEFAULTS.forwardClientAddress,
     store: resolveStore(o.store),
@@ -317,5 +326,7 @@ export function resolveOptions(input: unknown): ResolvedConfig {
         "must be 1–128 visible ASCII characters (a header value), such as 'eu-1' or 'pod-7f9c:1'.",
       ) ?? `${hostname()}:${process.pid}`.replace(/[^\x21-\x7e]/g, '_').slice(0, 128),
     routes: resolveRoutes(o.routes),
+    clients: resolveClients(o.clients, { keys: keys.map((k) => k.key), accessTokens, adminToken }),
+    stateFile: optional('stateFile', o.stateFile, isNonBlankString, 'must be a file path such as ./state.json.'),
   });
 }
