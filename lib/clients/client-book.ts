@@ -38,6 +38,17 @@ export interface UsageReport extends UsageRecord {
   resets_at: string;
 }
 
+/** One client's line on the status page. */
+export interface ClientOverview {
+  name: string;
+  requests: number;
+  dailyRequests: number | null;
+  inFlight: number;
+  maxInFlight: number | null;
+  promptTokens: number;
+  completionTokens: number;
+}
+
 /** The state kept across a restart: today's figures of this process. */
 export interface ClientsState {
   version: 1;
@@ -155,6 +166,23 @@ export class ClientBook {
     if (this.options.accessTokens.length > 0) names.push(ANONYMOUS);
     const reports = await Promise.all(names.map((name) => this.report(name)));
     return Object.fromEntries(reports.map((report) => [report.client, report]));
+  }
+
+  /** Every named client's figures as this replica knows them now, without asking the store (the status page). */
+  overview(): ClientOverview[] {
+    return this.registry.list().map((entry) => {
+      const usage = this.usage.figures(entry.name);
+      const limit = entry.limits.dailyRequests;
+      return {
+        name: entry.name,
+        requests: limit === undefined ? usage.requests : this.budget.used(entry.name),
+        dailyRequests: limit ?? null,
+        inFlight: entry.inFlight,
+        maxInFlight: entry.limits.maxInFlight ?? null,
+        promptTokens: usage.promptTokens,
+        completionTokens: usage.completionTokens,
+      };
+    });
   }
 
   /** Every client with its limits, requests under way and figures (GET /admin/clients); the unnamed ones last. */

@@ -80,7 +80,7 @@ export function balancerRouter(engine: Engine): Router {
     router.get(config.metrics.path, replica, adminOnly, guarded(metricsHandler(engine), logger));
   if (routes.status) {
     const guard = config.adminToken ? requireAdminForBrowser(config.adminToken, engine.onRefused) : undefined;
-    router.use('/status', replica, statusRouter(engine.pool, guard));
+    router.use('/status', replica, statusRouter(engine.pool, guard, engine.clients));
   }
   if (routes.admin) {
     const disableScope = engine.storeStatus() === 'local' ? 'this replica' : 'fleet';

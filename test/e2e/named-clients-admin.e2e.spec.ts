@@ -35,6 +35,27 @@ describe('named clients: the admin API and the handles', function () {
     await request(rig.url).get('/admin/clients').expect(401);
   });
 
+  it('/status shows a table of clients with a bar per daily budget, and /status/data refreshes it', async () => {
+    rig = await startRig({
+      adminToken: ADMIN,
+      clients: [
+        { name: 'research', token: RESEARCH, dailyRequests: 5, maxInFlight: 2 },
+        { name: 'ci', token: NEW },
+      ],
+    });
+    await chat(rig.url, undefined, bearer(RESEARCH));
+    const page = await request(rig.url).get('/status').set(admin).expect(200);
+    expect(page.text).to.include('<tr data-client="research">');
+    expect(page.text).to.include('<progress max="5" value="1"></progress> <span>1 / 5</span>');
+    expect(page.text).to.include('<tr data-client="ci">').and.include('(no daily limit)');
+    await chat(rig.url, undefined, bearer(RESEARCH));
+    const data = await request(rig.url).get('/status/data').set(admin).expect(200);
+    expect(data.body.html.clients).to.include('<progress max="5" value="2">');
+    expect(page.text + JSON.stringify(data.body))
+      .not.to.include(RESEARCH.slice(0, 12))
+      .and.not.include(NEW.slice(0, 12));
+  });
+
   it('POST adds a client (201, usable at once), 409 for a taken name, 400 naming the field for a bad one', async () => {
     rig = await startRig({ adminToken: ADMIN, clients: [] });
     const added = await request(rig.url).post('/admin/clients').set(admin).send({ name: 'ci', token: NEW }).expect(201);
