@@ -2,24 +2,19 @@
 // start-up, naming the line and the field), and again on SIGHUP or when it changes, applied whole with
 // `replaceClients` (kept clients keep their requests under way and their figures) or refused whole with one warning,
 // the clients in force staying. No message quotes the file's text: it holds tokens.
-import { readFileSync } from 'node:fs';
 import type { Logger as PinoLogger } from 'pino';
 import { checkClients } from '../lib/clients/check-client.js';
-import { ClientsFileError, clientsFileRefusal, parseClientsFile } from '../lib/clients/clients-file.js';
+import {
+  ClientsFileError,
+  clientsFileRefusal,
+  parseClientsFile,
+  readClientsText,
+} from '../lib/clients/clients-file.js';
 import { type Balancer, ClientChangeError, type ClientSpec } from '../lib/index.js';
 
 /** The file's clients, checked by the client rules (the balancer checks them again against its keys and tokens). */
 export function readClients(path: string): ClientSpec[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ClientsFileError(
-      path,
-      undefined,
-      `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
-    );
-  }
+  const text = readClientsText(path);
   const clients = parseClientsFile(text, path);
   try {
     checkClients(clients, () => undefined);
@@ -33,7 +28,7 @@ export function readClients(path: string): ClientSpec[] {
 export function reloadClients(balancer: Balancer, path: string, logger: PinoLogger): boolean {
   let text = '';
   try {
-    text = readFileSync(path, 'utf8');
+    text = readClientsText(path);
     const change = balancer.replaceClients(parseClientsFile(text, path) as ClientSpec[]);
     logger.info(
       { added: change.added, removed: change.removed, changed: change.changed, kept: change.kept.length },
@@ -43,10 +38,7 @@ export function reloadClients(balancer: Balancer, path: string, logger: PinoLogg
     return true;
   } catch (error) {
     const refusal = error instanceof ClientChangeError ? clientsFileRefusal(error, text, path) : error;
-    const message =
-      refusal instanceof ClientsFileError
-        ? refusal.message
-        : `clients file ${path} cannot be read (${(refusal as NodeJS.ErrnoException).code ?? 'error'})`;
+    const message = refusal instanceof ClientsFileError ? refusal.message : 'clients file: the change failed';
     logger.warn({}, `clients reload refused, the current clients stay: ${message}`);
     return false;
   }

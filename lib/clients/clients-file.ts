@@ -17,19 +17,19 @@ export class ClientsFileError extends Error {
   }
 }
 
+/** The file's text, or a ClientsFileError naming only the error's code (a path may be shown, the text never). */
+export function readClientsText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new ClientsFileError(path, undefined, `cannot be read (${code}).`);
+  }
+}
+
 /** The file's list of clients, parsed but not checked (`checkClients` does that, naming `clients[i].field`). */
 export function readClientsFile(path: string): unknown[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ClientsFileError(
-      path,
-      undefined,
-      `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
-    );
-  }
-  return parseClientsFile(text, path);
+  return parseClientsFile(readClientsText(path), path);
 }
 
 export function parseClientsFile(text: string, path: string): unknown[] {

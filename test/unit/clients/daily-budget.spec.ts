@@ -1,28 +1,11 @@
 import { type Clock, install } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import { DailyBudget, type FleetCounters } from '../../../lib/clients/daily-budget.js';
+import { fakeCounters } from '../../fixtures/fake-counters.js';
+import { DailyBudget } from '../../../lib/clients/daily-budget.js';
 import { DayClock } from '../../../lib/clients/day-clock.js';
 
 /** 2026-11-30 15:59:59 UTC: one second before midnight in Asia/Shanghai (the default reset). */
 const BEFORE_RESET = Date.UTC(2026, 10, 30, 15, 59, 59);
-
-/** A fleet's counters as a RedisStore keeps them, with a switch for "Redis does not answer". */
-function fleet(): FleetCounters & { totals: Map<string, number>; down: boolean; calls: number } {
-  const totals = new Map<string, number>();
-  return {
-    totals,
-    down: false,
-    calls: 0,
-    shared: () => true,
-    async increment(name, by) {
-      this.calls++;
-      if (this.down) return undefined;
-      const total = (totals.get(name) ?? 0) + by;
-      totals.set(name, total);
-      return total;
-    },
-  };
-}
 
 describe('clients: dailyRequests', () => {
   let clock: Clock;
@@ -76,7 +59,7 @@ describe('clients: dailyRequests', () => {
 
   describe("the fleet's (a shared store that counts)", () => {
     it('reserves with one increment per request, on a counter named by the client and the day', async () => {
-      const counters = fleet();
+      const counters = fakeCounters();
       const budget = new DailyBudget(day, counters);
       expect(await budget.reserve('a', 2)).to.deep.equal({ ok: true });
       expect(await budget.reserve('a', 2)).to.deep.equal({ ok: true });
@@ -85,7 +68,7 @@ describe('clients: dailyRequests', () => {
     });
 
     it("refuses past the fleet's total and gives the refused slot back, so the counter says what was served", async () => {
-      const counters = fleet();
+      const counters = fakeCounters();
       counters.totals.set('budget:a:2026-11-30T16:00', 2);
       const budget = new DailyBudget(day, counters);
       expect(await budget.reserve('a', 2)).to.deep.equal({ ok: false, used: 2 });
@@ -94,7 +77,7 @@ describe('clients: dailyRequests', () => {
     });
 
     it('believes a full day for 5 s without asking again, then asks', async () => {
-      const counters = fleet();
+      const counters = fakeCounters();
       counters.totals.set('budget:a:2026-11-30T16:00', 1);
       const budget = new DailyBudget(day, counters);
       await budget.reserve('a', 1);
@@ -110,7 +93,7 @@ describe('clients: dailyRequests', () => {
     });
 
     it('counts on what it knows while the store does not answer, and tells the fleet once it does', async () => {
-      const counters = fleet();
+      const counters = fakeCounters();
       const budget = new DailyBudget(day, counters);
       await budget.reserve('a', 3);
       counters.down = true;
@@ -123,7 +106,7 @@ describe('clients: dailyRequests', () => {
     });
 
     it('gives a slot back to the fleet', async () => {
-      const counters = fleet();
+      const counters = fakeCounters();
       const budget = new DailyBudget(day, counters);
       await budget.reserve('a', 3);
       budget.release('a');

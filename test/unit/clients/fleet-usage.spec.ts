@@ -1,23 +1,7 @@
 import { type Clock, install } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import type { FleetCounters } from '../../../lib/clients/daily-budget.js';
+import { fakeCounters } from '../../fixtures/fake-counters.js';
 import { FleetUsage } from '../../../lib/clients/fleet-usage.js';
-
-function counters(): FleetCounters & { totals: Map<string, number>; down: boolean; calls: number } {
-  const totals = new Map<string, number>();
-  return {
-    totals,
-    down: false,
-    calls: 0,
-    shared: () => true,
-    async increment(name, by) {
-      this.calls++;
-      if (this.down) return undefined;
-      totals.set(name, (totals.get(name) ?? 0) + by);
-      return totals.get(name);
-    },
-  };
-}
 
 describe("clients: the fleet's usage totals", () => {
   let clock: Clock;
@@ -28,7 +12,7 @@ describe("clients: the fleet's usage totals", () => {
   const day = { day: () => 'd1', resetsAt: () => 1_000 };
 
   it('sends what it counted every flush, one command per client and figure that changed, not per request', async () => {
-    const shared = counters();
+    const shared = fakeCounters();
     const usage = new FleetUsage(shared, day, 2_000);
     usage.start();
     for (let i = 0; i < 50; i++) usage.add('a', { requests: 1, upstream_calls: 1, prompt_tokens: 10 });
@@ -42,7 +26,7 @@ describe("clients: the fleet's usage totals", () => {
   });
 
   it("reads the fleet's totals, another replica's included; keeps what Redis did not take for the next flush", async () => {
-    const shared = counters();
+    const shared = fakeCounters();
     const one = new FleetUsage(shared, day);
     const two = new FleetUsage(shared, day);
     one.add('a', { requests: 1, completion_tokens: 5 });
