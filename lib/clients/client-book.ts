@@ -18,6 +18,8 @@ export interface ClientBookOptions {
   adminToken: string | undefined;
   /** Whether a token is one of the pool's keys (which change at runtime). */
   isPoolKey(token: string): boolean;
+  /** Whether a text holds a 12-character piece of a pool key: such a name would show it in metrics and logs. */
+  holdsKeyPiece?(text: string): boolean;
   resetTimeZone: string;
   /** Minutes after local midnight of the daily reset. */
   resetMinutes: number;
@@ -110,7 +112,9 @@ export class ClientBook {
   /** Adds a client (as `addClient`, POST /admin/clients). */
   add(spec: unknown): ClientEntry {
     this.assertEnabled();
-    return this.registry.add(checkClient(spec, (token) => this.reserved(token)));
+    const client = checkClient(spec, (token) => this.reserved(token));
+    this.refuseKeyPieces([client], '');
+    return this.registry.add(client);
   }
 
   /** Changes a client's limits (fields given replace, null removes one), as PATCH /admin/clients/{name}. */
@@ -131,6 +135,7 @@ export class ClientBook {
   replace(specs: unknown, prefix = 'clients'): ClientsChange {
     this.assertEnabled();
     const clients: CheckedClient[] = checkClients(specs, (token) => this.reservedAtStart(token), prefix);
+    this.refuseKeyPieces(clients, prefix);
     const change = this.registry.replace(clients);
     for (const name of change.removed) this.forget(name);
     return change;
@@ -230,6 +235,16 @@ export class ClientBook {
   /** Names checked as a client name (the admin routes' path parameter). */
   static checkName(name: string): string {
     return checkName(name);
+  }
+
+  private refuseKeyPieces(clients: readonly CheckedClient[], prefix: string): void {
+    const index = clients.findIndex((client) => this.options.holdsKeyPiece?.(client.name));
+    if (index === -1) return;
+    throw new ClientChangeError(
+      'ERR_MSB_CLIENT_INVALID',
+      prefix ? `${prefix}[${index}].name` : 'name',
+      'holds part of a pool key: a name is shown in metrics and logs; choose another.',
+    );
   }
 
   private forget(name: string): void {

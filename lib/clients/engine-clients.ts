@@ -26,6 +26,7 @@ export interface EngineClients {
 
 export interface EngineClientsDeps {
   isPoolKey(token: string): boolean;
+  holdsKeyPiece(text: string): boolean;
   now(): number;
   onRefused: OnRefused;
   counters?: FleetCounters;
@@ -38,6 +39,7 @@ export function engineClients(config: ResolvedConfig, deps: EngineClientsDeps): 
     accessTokens: config.accessTokens,
     adminToken: config.adminToken,
     isPoolKey: deps.isPoolKey,
+    holdsKeyPiece: deps.holdsKeyPiece,
     resetTimeZone: config.quota.resetTimeZone,
     resetMinutes: config.quota.resetMinutes,
     now: deps.now,

@@ -1,6 +1,7 @@
 // The `clients` option, checked at construction like every option: a refusal is a BalanceConfigError naming
 // `clients[i].field` with the fix, and never quotes a token.
 import { BalanceConfigError } from '../options/errors.js';
+import { namesHoldingPieces } from '../options/key-label.js';
 import { type CheckedClient, checkClients } from './check-client.js';
 import { ClientChangeError } from './client-change-error.js';
 
@@ -30,7 +31,18 @@ export function reservedAtStart({
 export function resolveClients(value: unknown, reserved: ReservedTokens): CheckedClient[] | undefined {
   if (value === undefined) return undefined;
   try {
-    return checkClients(value, reservedAtStart(reserved));
+    const clients = checkClients(value, reservedAtStart(reserved));
+    const [index] = namesHoldingPieces(
+      clients.map((client) => client.name),
+      reserved.keys,
+    );
+    if (index !== undefined)
+      throw new ClientChangeError(
+        'ERR_MSB_CLIENT_INVALID',
+        `clients[${index}].name`,
+        'holds part of a pool key: a name is shown in metrics and logs; choose another.',
+      );
+    return clients;
   } catch (error) {
     if (!(error instanceof ClientChangeError)) throw error;
     const code = /is not a client field/.test(error.problem) ? 'ERR_MSB_UNKNOWN_OPTION' : 'ERR_MSB_INVALID_OPTION';

@@ -152,7 +152,12 @@ export function createEngine(config: ResolvedConfig, deps: EngineDeps = {}): Eng
 
   const tasks = new TaskAffinity(config.taskAffinity.maxEntries, config.taskAffinity.ttlMs);
   const onRefused = refusalLogger(logger);
-  const clients = engineClients(config, { isPoolKey: (token) => pool.hasKey(token), now, onRefused });
+  const clients = engineClients(config, {
+    isPoolKey: (token) => pool.hasKey(token),
+    holdsKeyPiece: (text) => scrubber.scrub(text) !== text,
+    now,
+    onRefused,
+  });
   const requestDeps: RequestDeps = {
     pool,
     now,

@@ -16,6 +16,7 @@ function book(clients: unknown, more: Partial<ClientBookOptions> = {}): ClientBo
     accessTokens: [],
     adminToken: 'admin-token-0123456789',
     isPoolKey: (token) => token === POOL_KEY,
+    holdsKeyPiece: (text) => text.length >= 12 && POOL_KEY.includes(text.slice(0, 12)),
     resetTimeZone: 'Asia/Shanghai',
     resetMinutes: 0,
     now: Date.now,
@@ -147,6 +148,10 @@ describe('clients: limits before any upstream call, figures at the end', () => {
       expect(() => clients.add({ name: 'c', token }))
         .to.throw(ClientChangeError)
         .with.property('code', 'ERR_MSB_CLIENT_TOKEN_TAKEN');
+    expect(() => clients.add({ name: POOL_KEY.slice(3, 19), token: T('c') }))
+      .to.throw(ClientChangeError)
+      .with.property('message')
+      .that.includes('holds part of a pool key');
     clients.update('b', { maxInFlight: 1 });
     expect(clients.admit(T('b'))?.check(post(MODEL))).to.equal(undefined);
     expect(clients.admit(T('b'))?.check(post(MODEL))).to.include({ code: 'client_in_flight_limit' });

@@ -30,6 +30,12 @@ describe('clients: the `clients` option at construction', () => {
     expect([bad.code, bad.option]).to.deep.equal(['ERR_MSB_INVALID_OPTION', 'clients[0].dailyRequests']);
   });
 
+  it('refuses a name that holds part of a pool key (names are shown in metrics and logs)', () => {
+    const error = refusal([{ name: KEY.slice(3, 20), token: 'token-of-a-0123456789' }]);
+    expect(error.option).to.equal('clients[0].name');
+    expect(error.message).to.include('holds part of a pool key').and.not.include(KEY.slice(3, 15));
+  });
+
   it('refuses a token that is a pool key, an access token or the admin token, quoting none', () => {
     for (const [token, what] of [
       [KEY, 'one of the pool keys'],
