@@ -12,11 +12,20 @@ export class ClientEntry {
   constructor(
     readonly name: string,
     /** SHA-256 of the token: the token itself is never kept. */
-    readonly digest: Buffer,
+    private tokenDigest: Buffer,
     limits: CheckedLimits,
     now: number,
   ) {
     this.setLimits(limits, now);
+  }
+
+  get digest(): Buffer {
+    return this.tokenDigest;
+  }
+
+  /** A new token for the same client (a clients file read again): its requests under way and limits stay its own. */
+  rekey(digest: Buffer): void {
+    this.tokenDigest = digest;
   }
 
   get limits(): CheckedLimits {

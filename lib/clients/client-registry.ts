@@ -122,10 +122,9 @@ export class ClientRegistry {
       }
       const sameToken = before.digest.equals(client.digest);
       const sameLimits = JSON.stringify(limitsShown(before.limits)) === JSON.stringify(limitsShown(client.limits));
-      if (sameToken) {
-        before.setLimits(client.limits, this.now());
-        this.link(before);
-      } else this.insert(client).inFlight = before.inFlight;
+      before.rekey(client.digest);
+      before.setLimits(client.limits, this.now());
+      this.link(before);
       (sameToken && sameLimits ? change.kept : change.changed).push(client.name);
     }
     change.removed.push(...old.keys());

@@ -51,6 +51,7 @@ describe('clients: the registry tells who sent a request by its token', () => {
   it('replaces every client at once: kept ones keep their state, a new token replaces the old one', () => {
     const registry = new ClientRegistry([client('a', A), client('b', B, { maxInFlight: 1 })], [], () => 0);
     const a = registry.get('a');
+    const b = registry.get('b');
     if (a) a.inFlight = 2;
     const change = registry.replace([
       client('a', A),
@@ -61,7 +62,7 @@ describe('clients: the registry tells who sent a request by its token', () => {
     expect(registry.get('a')).to.equal(a);
     expect(registry.get('a')?.inFlight).to.equal(2);
     expect(registry.identify(B)?.name).to.equal('c');
-    expect(registry.identify('b-new-token-0123456789')?.name).to.equal('b');
+    expect(registry.identify('b-new-token-0123456789')?.entry).to.equal(b);
     expect(registry.replace([]).removed).to.deep.equal(['a', 'b', 'c']);
     expect(registry.identify(A)).to.equal(undefined);
   });
