@@ -3,7 +3,7 @@ import { modelscopeBalance } from '../../lib/index.js';
 import { RedisStore } from '../../lib/redis.js';
 import { startFakeModelScope } from '../../lib/testing/index.js';
 import { startRedis } from '../fixtures/redis-server.js';
-import { KEYS, chat, serveReplica } from '../helpers.js';
+import { KEYS, chat, request, serveReplica, waitFor } from '../helpers.js';
 
 const TEAM = 'team-token-0123456789abcdef';
 
@@ -25,7 +25,8 @@ describe("named clients: a daily budget is the fleet's", function () {
     const replicas = await Promise.all(balancers.map((balancer) => serveReplica(balancer)));
     try {
       // Every replica on Redis before the load: a replica that is not yet counts on its own.
-      await Promise.all(balancers.map((balancer) => waitForStore(balancer)));
+      const shared = async (url: string) => JSON.parse((await request(`${url}/health`)).body).store === 'ok';
+      for (const replica of replicas) await waitFor(() => shared(replica.url), 3_000);
       const answers = await Promise.all(
         Array.from({ length: 90 }, (_, i) => chat(replicas[i % 3].url, undefined, { authorization: `Bearer ${TEAM}` })),
       );
@@ -44,7 +45,3 @@ describe("named clients: a daily budget is the fleet's", function () {
     }
   });
 });
-
-async function waitForStore(balancer: { storeStatus?: () => string; stats(): unknown }): Promise<void> {
-  void balancer;
-}
