@@ -27,11 +27,17 @@ export type { AllowanceStats, BalanceStats, ExhaustionStats, KeyStats, QuotaStat
 export type { ExhaustionSource } from './pool/account-quota.js';
 export {
   MemoryStore,
+  type SharedHoldUpdate,
+  type SharedKeyUpdate,
   type SharedQuotaUpdate,
   type SharedUpdate,
   type Store,
   type StoreHandlers,
+  type StoreStatus,
 } from './store/store.js';
+export type { MemoryStoreOptions } from './store/memory-store.js';
+/** What a store's updates carry (each field of `SharedUpdate`), and why a value read from a store is dropped. */
+export type { BalanceFigures, Exhaustion, LastError, QuotaFigures, Strikes } from './store/shared-update.js';
 export type { StoreRejectReason } from './observe/metrics.js';
 export { DEFAULTS, STRATEGIES } from './options/defaults.js';
 export { KEY_FORMATS } from './options/key-format.js';

@@ -6,6 +6,7 @@ import type { Engine, EngineDeps } from '../lib/engine/engine.js';
 import type { Balancer, BalanceOptions } from '../lib/index.js';
 import type { Logger } from '../lib/observe/logger.js';
 import { startFakeModelScope, type FakeModelScope, type FakeModelScopeOptions } from '../lib/testing/index.js';
+import type { PoolSettings } from '../lib/pool/pool.js';
 
 export const KEYS = [
   'ms-11111111-aaaa-4bbb-8ccc-000000000001',
@@ -41,6 +42,20 @@ export function captureLogger(): Logger & { lines: LogLine[]; text(): string } {
 }
 
 /** A clock the test moves by hand. */
+/** A pool's settings as a replica's unit specs use them: round-robin, short cooldowns, resets at midnight in Beijing. */
+export function poolSettings(now: () => number): PoolSettings {
+  return {
+    strategy: 'round-robin',
+    failureThreshold: 3,
+    cooldownBaseMs: 5_000,
+    cooldownMaxMs: 300_000,
+    invalidKeyRetryMs: 1_800_000,
+    resetTimeZone: 'Asia/Shanghai',
+    resetMinutes: 0,
+    now,
+  };
+}
+
 export function manualClock(start = Date.UTC(2026, 0, 1, 12, 0, 0)) {
   let now = start;
   return {

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type OnRefused, presentedToken, requireAccessToken } from '../engine/access.js';
 import type { Gate } from '../engine/request-deps.js';
 import type { ResolvedConfig } from '../options/resolve-options.js';
+import type { CompleteStore } from '../store/complete-store.js';
 import { ClientBook, type ClientsState } from './client-book.js';
 import { ClientMetrics } from './client-metrics.js';
 import type { ClientTicket } from './client-ticket.js';
@@ -29,7 +30,6 @@ export interface EngineClientsDeps {
   holdsKeyPiece(text: string): boolean;
   now(): number;
   onRefused: OnRefused;
-  counters?: FleetCounters;
 }
 
 export function engineClients(config: ResolvedConfig, deps: EngineClientsDeps): EngineClients {
@@ -43,7 +43,7 @@ export function engineClients(config: ResolvedConfig, deps: EngineClientsDeps): 
     resetTimeZone: config.quota.resetTimeZone,
     resetMinutes: config.quota.resetMinutes,
     now: deps.now,
-    counters: deps.counters,
+    counters: fleetCounters(config.store),
     ended: (client, outcome, end) => metrics.ended(client, outcome, end),
     forgotten: (name) => metrics.forget(name),
   });
@@ -72,6 +72,19 @@ export function engineClients(config: ResolvedConfig, deps: EngineClientsDeps): 
       await book.stop();
       await stateFile?.stop();
     },
+  };
+}
+
+/**
+ * The shared store's counters (Store v2's `increment`, bounded by CompleteStore: undefined without an answer in
+ * 250 ms, or while degraded), or undefined for a store that shares nothing (the MemoryStore): counting stays in this
+ * process, synchronous.
+ */
+function fleetCounters(store: CompleteStore): FleetCounters | undefined {
+  if (store.status() === 'local') return undefined;
+  return {
+    shared: () => store.status() !== 'local',
+    increment: (name, by, expiresAt) => store.increment(name, by, expiresAt),
   };
 }
 

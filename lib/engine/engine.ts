@@ -99,7 +99,7 @@ export function createEngine(config: ResolvedConfig, deps: EngineDeps = {}): Eng
     poolSignals(events, signals, now),
   );
   const metrics = BalancerMetrics.claim(config.registry, config.metricsPrefix);
-  const shared = new SharedState(pool, config.store, (reason) => events.emit('store', { rejected: reason }));
+  const shared = new SharedState(pool, config.store, (reason) => events.emit('store', { rejected: reason }), logger);
   const storeStatus = () => config.store.status();
   metrics.attach(pool, storeStatus);
   countEvents(metrics, events, signals);
@@ -110,7 +110,8 @@ export function createEngine(config: ResolvedConfig, deps: EngineDeps = {}): Eng
   replicate(signals, shared);
   // Only once no request is left on it: an answer still streaming on a removed key is still scrubbed.
   signals.on('retired', (entry) => scrubber.remove(entry.key));
-  shared.start();
+  // Not awaited: requests are served at once, on this replica's own state, until the store answers.
+  void shared.start();
   const stopStoreWatch = watchStoreStatus(config.store, (status) => events.emit('store', { status }));
   // Off unless `quota.balanceUrl` is set: the only host besides `target` a key is ever sent to.
   const balances = startBalanceProbe(config, pool);
@@ -232,7 +233,7 @@ export function createEngine(config: ResolvedConfig, deps: EngineDeps = {}): Eng
         await balances?.stop();
         stopStoreWatch();
         await clients.close();
-        await config.store.close();
+        await shared.stop();
         metrics.detach(pool, storeStatus);
         metrics.release();
         (agent as unknown as { keepAlive: boolean }).keepAlive = false;

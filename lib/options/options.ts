@@ -207,8 +207,10 @@ export interface Options {
   /** Add the client's address as X-Forwarded-For. Defaults to `false`. */
   forwardClientAddress?: boolean;
   /**
-   * Where key state is shared: the default keeps it in this process; `new RedisStore({ url })` from
-   * `modelscope-balance/redis` shares it between replicas. `close()` closes it. Defaults to a `MemoryStore`.
+   * Where key state is shared: the default keeps it in this process; `new RedisStore({ url })` (or `{ client }`, an
+   * ioredis or node-redis client) from `modelscope-balance/redis` shares it between replicas, and so does any object
+   * with a `publish(update)` method (see docs/creating-a-store.md). The balancer starts it (`init`) and `close()`
+   * stops it (`shutdown`). Defaults to a `MemoryStore`.
    */
   store?: Store;
   /**

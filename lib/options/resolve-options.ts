@@ -22,7 +22,8 @@ import type {
 } from './options.js';
 import type { CheckedClient } from '../clients/check-client.js';
 import { resolveClients } from '../clients/resolve-clients.js';
-import { MemoryStore, isStore, type Store } from '../store/store.js';
+import { CompleteStore } from '../store/complete-store.js';
+import { MemoryStore, storeProblem, type Store } from '../store/store.js';
 
 export type { ResolvedKey } from './resolve-keys.js';
 
@@ -52,7 +53,8 @@ export interface ResolvedConfig {
   accessTokens: string[];
   adminToken: string | undefined;
   forwardClientAddress: boolean;
-  store: Store;
+  /** The store, each optional method answered by its default (see `Store`). */
+  store: CompleteStore;
   replicaId: string;
   routes: RoutesOptions;
   /** The named clients, checked; undefined when the option was left out. */
@@ -228,11 +230,12 @@ function resolveCors(value: unknown): CorsOptions | false {
   };
 }
 
-function resolveStore(value: unknown): Store {
-  if (value === undefined) return new MemoryStore();
-  if (!isStore(value))
-    fail('store', "must be a Store, such as `new RedisStore({ url })` from 'modelscope-balance/redis', or left out.");
-  return value;
+/** The store given (a MemoryStore when none is), checked: `publish` and whichever optional methods it has. */
+function resolveStore(value: unknown): CompleteStore {
+  if (value === undefined) return CompleteStore.of(new MemoryStore());
+  const problem = storeProblem(value);
+  if (problem) fail('store', problem);
+  return CompleteStore.of(value as Store);
 }
 
 /** Checks every option once, at construction, and returns the complete configuration. */

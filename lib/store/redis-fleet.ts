@@ -1,8 +1,8 @@
 // The fleet's bookkeeping in Redis: who is alive, which keys each replica
 // holds, and how many requests each sent with each key. Built to cost nothing
 // while idle: counts are written only when there are new ones, read only when
-// someone asks (/stats, /admin/keys), and a replica's heartbeat is two
-// commands every 30 s.
+// someone asks (/stats, /admin/keys), and a replica's heartbeat is one
+// script of two commands every 30 s (four when its keys changed).
 //
 //   <prefix>epoch           a random id set once: a different one after a reconnect means Redis lost its data
 //   <prefix>replicas        sorted set: replica instance → when its heartbeat expires (epoch ms)
@@ -11,48 +11,22 @@
 //                           is harmless: after Redis comes back empty every replica simply writes its totals again);
 //                           "retired:<fingerprint>" → the totals of replicas gone, folded in by the prune
 //
-// The prune (a Lua script, atomic) drops replicas whose heartbeat expired,
-// folds their counts into "retired", and removes the state, hold and count
-// fields of keys and accounts no live replica holds.
-import type { Redis } from 'ioredis';
-
+// The prune (a Lua script, atomic: see redis-scripts.ts) drops replicas whose
+// heartbeat expired, folds their counts into "retired", and removes the state,
+// hold and count fields of keys and accounts no live replica holds.
 import { randomUUID } from 'node:crypto';
+import { hashPairs, type RedisLink } from './redis-link.js';
+import { HEARTBEAT, PRUNE, REJOIN } from './redis-scripts.js';
 
 /** A replica missing three heartbeats is gone; the prune runs every ten. */
 const MISSED_HEARTBEATS = 3;
 const HEARTBEATS_PER_PRUNE = 10;
-const READ_TIMEOUT_MS = 250;
-
-const PRUNE_SCRIPT = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local live = redis.call('ZRANGE', KEYS[1], 0, -1)
-if #live == 0 then return 0 end
-local alive, listed = {}, {}
-for _, replica in ipairs(live) do
-  alive[replica] = true
-  for _, id in ipairs(redis.call('SMEMBERS', ARGV[2] .. replica)) do listed[id] = true end
-end
-local removed = 0
-for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do
-  local id = string.match(field, ':([^:]*)$')
-  if not id or not listed[id] then redis.call('HDEL', KEYS[2], field); removed = removed + 1 end
-end
-local counts = redis.call('HGETALL', KEYS[3])
-for i = 1, #counts, 2 do
-  local owner, id = string.match(counts[i], '^([^:]+):([^:]+)$')
-  if not id or not listed[id] then
-    redis.call('HDEL', KEYS[3], counts[i]); removed = removed + 1
-  elseif owner ~= 'retired' and not alive[owner] then
-    redis.call('HINCRBY', KEYS[3], 'retired:' .. id, math.floor(tonumber(counts[i + 1]) or 0))
-    redis.call('HDEL', KEYS[3], counts[i])
-  end
-end
-return removed`;
 
 const COUNT_FIELD = /^([0-9a-f-]{36}|retired):([0-9a-f]{32})$/;
 
 export interface FleetBookOptions {
-  client: Redis;
+  /** The connection, once the store has started (counts made before are kept until then). */
+  link(): RedisLink | undefined;
   prefix: string;
   /** This process's instance id (a UUID): its own fields are named by it. */
   instance: string;
@@ -86,8 +60,15 @@ export class FleetBook {
     return this.o.prefix + name;
   }
 
+  /** The link (a command on it rejects while it is not ready). */
+  private connected(): RedisLink {
+    const link = this.o.link();
+    if (!link) throw new Error('RedisStore: not started');
+    return link;
+  }
+
   private ready(): boolean {
-    return this.o.client.status === 'ready';
+    return this.o.link()?.ready() ?? false;
   }
 
   /** Starts the heartbeat and the periodic prune (timers that never keep the process alive). */
@@ -107,22 +88,20 @@ export class FleetBook {
    */
   async rejoined(): Promise<void> {
     try {
-      const results = await this.o.client
-        .pipeline()
-        .set(this.key('epoch'), randomUUID(), 'NX')
-        .get(this.key('epoch'))
-        .zscore(this.key('replicas'), this.o.instance)
-        .exec();
-      if (!results || results.some(([error]) => error)) throw new Error('pipeline failed');
-      const epoch = results[1][1] as string | null;
-      const listed = results[2][1] as string | null;
+      const reply = await this.connected().run(
+        REJOIN,
+        [this.key('epoch'), this.key('replicas')],
+        [randomUUID(), this.o.instance],
+      );
+      const [epoch, listed] = Array.isArray(reply) ? reply.map(String) : [];
+      if (epoch === undefined) throw new Error('unexpected reply');
       if (epoch !== this.epoch) {
         for (const id of this.totals.keys()) this.unwritten.add(id);
-      } else if (listed === null) {
+      } else if (listed !== '1') {
         this.totals.clear();
         this.unwritten.clear();
       }
-      this.epoch = String(epoch);
+      this.epoch = epoch;
     } catch {
       return this.o.failed('read');
     }
@@ -145,22 +124,21 @@ export class FleetBook {
     return all;
   }
 
-  /** Reads the others' totals, at most once per `countMs` (concurrent readers share one read), within 250 ms. */
+  /** Reads the others' totals, at most once per `countMs` (concurrent readers share one read). */
   read(): Promise<void> {
     if (!this.ready() || performance.now() - this.readAt < this.o.countMs) return Promise.resolve();
     this.reading ??= this.readNow().finally(() => {
       this.reading = undefined;
     });
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, READ_TIMEOUT_MS).unref());
-    return Promise.race([this.reading, timeout]);
+    return this.reading;
   }
 
   private async readNow(): Promise<void> {
     this.readAt = performance.now();
     try {
-      const all = await this.o.client.hgetall(this.key('count'));
+      const all = hashPairs(await this.connected().send(['HGETALL', this.key('count')]));
       const fleet = new Map<string, number>();
-      for (const [field, text] of Object.entries(all)) {
+      for (const [field, text] of all) {
         const match = COUNT_FIELD.exec(field);
         const n = Number(text);
         if (!match || match[1] === this.o.instance || !Number.isSafeInteger(n) || n < 0) continue;
@@ -188,35 +166,44 @@ export class FleetBook {
     this.unwritten.clear();
     const fields = ids.flatMap((id) => [`${this.o.instance}:${id}`, String(this.totals.get(id) ?? 0)]);
     try {
-      await this.o.client.hset(this.key('count'), ...fields);
+      await this.connected().send(['HSET', this.key('count'), ...fields]);
     } catch {
       for (const id of ids) this.unwritten.add(id);
       this.o.failed('write');
     }
   }
 
-  /** Two commands: still alive; and the member list again only when it changed (then a prune follows). */
+  /**
+   * One script: still alive; and the member list again only when it changed (then a prune follows, and this
+   * replica's totals of keys it no longer holds are dropped: the prune removes their fields once no replica does).
+   */
   private async heartbeat(): Promise<void> {
     if (!this.ready()) return;
     const members = this.o.members();
     const signature = members.join(',');
-    const name = this.key(`members:${this.o.instance}`);
-    const pipeline = this.o.client.pipeline();
     const ttl = this.o.heartbeatMs * MISSED_HEARTBEATS;
-    pipeline.zadd(this.key('replicas'), Date.now() + ttl, this.o.instance);
     const changed = signature !== this.membersSent;
-    if (changed) {
-      pipeline.del(name);
-      if (members.length > 0) pipeline.sadd(name, ...members);
-    }
-    pipeline.pexpire(name, ttl);
     try {
-      await pipeline.exec();
+      await this.connected().run(
+        HEARTBEAT,
+        [this.key('replicas'), this.key(`members:${this.o.instance}`)],
+        [String(Date.now() + ttl), this.o.instance, String(ttl), changed ? '1' : '0', ...(changed ? members : [])],
+      );
       const hadSent = this.membersSent !== undefined;
       this.membersSent = signature;
+      if (changed) this.keepTotalsOf(members);
       if (changed && hadSent) await this.prune();
     } catch {
       this.o.failed('write');
+    }
+  }
+
+  private keepTotalsOf(members: readonly string[]): void {
+    const held = new Set(members);
+    for (const id of this.totals.keys()) {
+      if (held.has(id)) continue;
+      this.totals.delete(id);
+      this.unwritten.delete(id);
     }
   }
 
@@ -224,14 +211,10 @@ export class FleetBook {
   async prune(): Promise<number> {
     if (!this.ready() || this.membersSent === undefined) return 0;
     try {
-      const removed = await this.o.client.eval(
-        PRUNE_SCRIPT,
-        3,
-        this.key('replicas'),
-        this.key('state'),
-        this.key('count'),
-        String(Date.now()),
-        this.key('members:'),
+      const removed = await this.connected().run(
+        PRUNE,
+        [this.key('replicas'), this.key('state'), this.key('count')],
+        [String(Date.now()), this.key('members:')],
       );
       return Number(removed);
     } catch {
@@ -247,6 +230,8 @@ export class FleetBook {
     await this.write();
     if (!this.ready()) return;
     // Leaving: no longer alive; the next prune by another replica folds our counts in.
-    await this.o.client.zrem(this.key('replicas'), this.o.instance).catch(() => undefined);
+    await this.connected()
+      .send(['ZREM', this.key('replicas'), this.o.instance])
+      .catch(() => undefined);
   }
 }

@@ -1,106 +1,138 @@
-// Key state shared between replicas through Redis (ioredis), off the request
-// path: changes are coalesced and written every 250 ms with one HSET and one
-// PUBLISH (or a few: one message stays under 128 KiB); every replica applies
-// what the others publish, once it has passed `readUpdate()`. Counts, the
-// heartbeat and pruning are the FleetBook's. Redis down: nothing waits (no
-// offline queue), one warning, `status()` says degraded; on reconnect the
-// replica publishes its view again.
+// Key state shared between replicas through Redis, off the request path:
+// changes are coalesced and written every 250 ms by one script (the latest
+// state into a hash, and PUBLISHes of at most 128 KiB each); every replica
+// applies what the others publish, once it has passed `readUpdate()`. Counts,
+// the heartbeat and pruning are the FleetBook's. Redis down: nothing waits
+// (no offline queue), one warning, `status()` says degraded; on reconnect the
+// replica publishes its view again. Any client library goes through RedisLink;
+// nothing connects before `init`.
 import { randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../observe/logger.js';
-import { silentLogger } from '../observe/logger.js';
 import { FleetBook } from './redis-fleet.js';
+import { hashPairs, type RedisClient, type RedisClientKind, RedisLink } from './redis-link.js';
+import {
+  type CheckedRedisStoreOptions,
+  checkRedisStoreOptions,
+  type RedisStoreOptions,
+} from './redis-store-options.js';
+import { FLUSH, INCREMENT } from './redis-scripts.js';
 import { parseStoreText } from './shared-update.js';
 import type { SharedUpdate, Store, StoreHandlers } from './store.js';
 
-export interface RedisStoreOptions {
-  /** `redis://` or `rediss://` URL (a password in it is never logged). Defaults to `redis://127.0.0.1:6379`. */
-  url: string;
-  /** An ioredis client to reuse instead of `url`; the store duplicates it for its subscription. Defaults to none. */
-  client: Redis;
-  /** Prefix of every Redis key and channel. Defaults to `msb:`. */
-  prefix: string;
-  /** Where the one warning (and the reconnection) is logged. Defaults to a silent logger. */
-  logger: Logger;
-  /** How often coalesced changes are written. Defaults to 250 ms. */
-  flushMs: number;
-  /**
-   * How long request counts are batched before they are written (nothing is written while there are none), and
-   * how long a read of the fleet's counts stays fresh. Defaults to 1000 ms.
-   */
-  countMs: number;
-  /**
-   * Time between a replica's heartbeats (two commands); one missing three is gone, and the state of keys no live
-   * replica holds is pruned every ten. Defaults to 30 000 ms.
-   */
-  heartbeatMs: number;
-}
+export type { RedisStoreOptions } from './redis-store-options.js';
 
-const LOOKUP_TIMEOUT_MS = 250;
 /** One PUBLISH carries at most this much; a larger batch is split. Larger incoming messages are dropped unread. */
 export const MAX_MESSAGE_BYTES = 128 * 1024;
+/** How soon a failed load of the state hash is tried again while connected. */
+const RELOAD_AFTER_MS = 1000;
 /** A value in the state hash is one update: far smaller than a message. */
 const MAX_VALUE_LENGTH = 96 * 1024;
 
 export class RedisStore implements Store {
-  private readonly prefix: string;
+  /** Prefix of every Redis key and channel this store uses (`counter:<name>` for `increment`'s counters). */
+  readonly prefix: string;
+  private readonly options: CheckedRedisStoreOptions;
   private readonly logger: Logger;
-  private readonly client: Redis;
-  private readonly subscriber: Redis;
-  private readonly ownsClient: boolean;
   private readonly replica = randomUUID();
   private readonly dirty = new Map<string, SharedUpdate>();
+  private link: RedisLink | undefined;
   private readonly fleet: FleetBook;
   private handlers: StoreHandlers | undefined;
-  private timers: NodeJS.Timeout[] = [];
+  private timer: NodeJS.Timeout | undefined;
   private warned = false;
   private closed = false;
+  /**
+   * Whether what the others wrote has been loaded since the connections came up (last): until then the store says
+   * degraded, so `/health` says 'ok' only once this replica knows what the fleet knows.
+   */
+  private loaded = false;
 
+  /** Checks the options; connects nothing (that is `init`'s, called by the balancer). */
   constructor(options: Partial<RedisStoreOptions> = {}) {
-    this.prefix = options.prefix ?? 'msb:';
-    this.logger = options.logger ?? silentLogger;
-    // No offline queue and no per-command retries: a command while Redis is away fails at once instead of waiting.
-    const behaviour: RedisOptions = {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      lazyConnect: false,
-      retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),
-    };
-    this.ownsClient = options.client === undefined;
-    this.client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', behaviour);
-    // The subscription is not on any request's path: it may wait for the connection (and is renewed after a reconnect).
-    this.subscriber = this.client.duplicate({ ...behaviour, enableOfflineQueue: true, maxRetriesPerRequest: null });
-    for (const connection of [this.client, this.subscriber]) {
-      // ioredis emits every connection failure; one warning per outage is enough.
-      connection.on('error', (error: NodeJS.ErrnoException) => this.degraded(error.code ?? 'error'));
-    }
-    this.client.on('close', () => this.degraded('connection closed'));
-    this.client.on('ready', () => this.recovered());
+    this.options = checkRedisStoreOptions(options);
+    this.prefix = this.options.prefix;
+    this.logger = this.options.logger;
     this.fleet = new FleetBook({
-      client: this.client,
+      link: () => this.link,
       prefix: this.prefix,
       instance: this.replica,
-      countMs: options.countMs ?? 1_000,
-      heartbeatMs: options.heartbeatMs ?? 30_000,
+      countMs: this.options.countMs,
+      heartbeatMs: this.options.heartbeatMs,
       members: () => this.handlers?.members() ?? [],
       failed: (reason) => this.degraded(reason),
     });
-    // Checks `dirty` and sends nothing when it is empty: no Redis command while idle.
-    this.timers = [setInterval(() => this.flush(), options.flushMs ?? 250)];
-    for (const timer of this.timers) timer.unref();
+  }
+
+  /**
+   * The client commands go through, once `init` has run: the one given, or the ioredis client made from `url`.
+   * For a library that needs the raw client (rate-limiter-flexible's `storeClient`, with `useRedisPackage` when
+   * `clientKind` is 'node-redis'); its keys should start with `prefix`.
+   */
+  get client(): RedisClient | undefined {
+    return this.link?.client;
+  }
+
+  get clientKind(): RedisClientKind | undefined {
+    return this.link?.kind;
   }
 
   private key(name: string): string {
     return this.prefix + name;
   }
 
-  start(handlers: StoreHandlers): void {
+  /**
+   * Connects (a URL: through ioredis, loaded now), subscribes, loads what the others wrote. Resolves once connected
+   * or once the first attempt failed (it keeps trying behind); rejects only when ioredis is missing for a URL.
+   */
+  async init(handlers: StoreHandlers): Promise<void> {
+    if (this.link || this.closed) return;
     this.handlers = handlers;
-    // As bytes: an oversized message is dropped by its length, never decoded or parsed.
-    this.subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.received(message));
-    this.subscriber.subscribe(this.key('events')).catch(() => undefined);
+    const given = this.options.client;
+    const link = new RedisLink(given ?? (await this.connect(this.options.url)), given === undefined);
+    if (this.closed) return link.close();
+    this.link = link;
+    const settled = new Promise<void>((resolve) => {
+      link.start(this.key('events'), {
+        // Once both connections are up (again), whichever comes second: what was published while either was down
+        // is in the state hash, read after the subscription is back, so nothing falls between the two.
+        ready: () => {
+          resolve();
+          if (link.subscribed()) this.recovered();
+        },
+        subscribed: () => {
+          resolve();
+          if (link.ready()) this.recovered();
+        },
+        down: (reason) => {
+          resolve();
+          this.degraded(reason);
+        },
+        // As bytes: an oversized message is dropped by its length, never decoded or parsed.
+        message: (message) => this.received(message),
+      });
+    });
     this.fleet.start();
-    if (this.client.status === 'ready') this.recovered();
+    // Checks `dirty` and sends nothing when it is empty: no Redis command while idle.
+    this.timer = setInterval(() => void this.flush(), this.options.flushMs);
+    this.timer.unref();
+    await settled;
+  }
+
+  /** An ioredis client for `url`; no offline queue and no per-command retries, so a command fails at once. */
+  private async connect(url: string): Promise<RedisClient> {
+    let Redis: typeof import('ioredis').Redis;
+    try {
+      ({ Redis } = await import('ioredis'));
+    } catch {
+      throw new Error(
+        'RedisStore: `url` needs the ioredis package (npm install ioredis), or pass a node-redis client as `client`',
+      );
+    }
+    return new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),
+    });
   }
 
   publish(update: SharedUpdate): void {
@@ -108,28 +140,28 @@ export class RedisStore implements Store {
   }
 
   rememberTask(taskId: string, fingerprint: string, ttlMs: number): void {
-    this.client.set(this.key(`task:${taskId}`), fingerprint, 'PX', ttlMs).catch(() => this.degraded('write'));
+    if (!this.link?.ready()) return;
+    this.link.send(['SET', this.key(`task:${taskId}`), fingerprint, 'PX', String(ttlMs)]).catch(() => {
+      this.degraded('write');
+    });
   }
 
   async lookupTask(taskId: string): Promise<string | undefined> {
-    if (this.client.status !== 'ready') return undefined;
-    const timeout = new Promise<undefined>((resolve) => {
-      setTimeout(() => resolve(undefined), LOOKUP_TIMEOUT_MS).unref();
-    });
-    const found = this.client.get(this.key(`task:${taskId}`)).catch(() => null);
-    return (await Promise.race([found, timeout])) ?? undefined;
+    const found = await this.command(['GET', this.key(`task:${taskId}`)]);
+    return typeof found === 'string' ? found : undefined;
   }
 
+  /** Only a clear "someone else has it" (no reply to SET NX) stops the trial. */
   async claimTrial(fingerprint: string, ttlMs: number): Promise<boolean> {
-    if (this.client.status !== 'ready') return true;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      setTimeout(() => resolve('timeout'), LOOKUP_TIMEOUT_MS).unref();
-    });
-    const claim = this.client
-      .set(this.key(`trial:${fingerprint}`), this.replica, 'PX', Math.max(1, Math.round(ttlMs)), 'NX')
-      .catch(() => 'failed' as const);
-    // Only a clear "someone else has it" (null) stops the trial; no answer in time means this replica decides alone.
-    return (await Promise.race([claim, timeout])) !== null;
+    const ms = String(Math.max(1, Math.round(ttlMs)));
+    return (await this.command(['SET', this.key(`trial:${fingerprint}`), this.replica, 'PX', ms, 'NX'])) !== null;
+  }
+
+  async increment(name: string, by: number, expiresAt: number): Promise<number> {
+    const link = this.connected();
+    return Number(
+      await link.run(INCREMENT, [this.key(`counter:${name}`)], [String(by), String(Math.round(expiresAt))]),
+    );
   }
 
   count(fingerprint: string): void {
@@ -144,30 +176,43 @@ export class RedisStore implements Store {
     return this.fleet.read();
   }
 
+  /** 'ok' once both connections are up and what the others wrote is loaded; 'degraded' before, and while away. */
   status(): 'ok' | 'degraded' {
-    return this.client.status === 'ready' && this.subscriber.status === 'ready' ? 'ok' : 'degraded';
+    return this.loaded && this.link?.ready() && this.link.subscribed() ? 'ok' : 'degraded';
   }
 
-  async close(): Promise<void> {
+  /** Writes what is pending, says goodbye to the fleet, and closes the connections it opened. */
+  async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const timer of this.timers) clearInterval(timer);
+    clearInterval(this.timer);
     await this.flush();
     await this.fleet.close();
-    this.subscriber.disconnect();
-    if (this.ownsClient) this.client.disconnect();
+    this.link?.close();
   }
 
-  /** Writes the coalesced changes: one HSET of the latest state, and PUBLISHes of at most 128 KiB each. */
+  private connected(): RedisLink {
+    if (!this.link) throw new Error('RedisStore: not started');
+    return this.link;
+  }
+
+  private command(args: string[]): Promise<unknown> {
+    return this.connected().send(args);
+  }
+
+  /** Writes the coalesced changes: the latest state into the hash, and PUBLISHes of at most 128 KiB each. */
   private async flush(): Promise<void> {
-    if (this.dirty.size === 0 || this.client.status !== 'ready') return;
+    const { link } = this;
+    if (this.dirty.size === 0 || !link?.ready()) return;
     const updates = [...this.dirty.values()];
     this.dirty.clear();
     const fields = updates.flatMap((update) => [`${update.kind}:${update.id}`, JSON.stringify(update)]);
     try {
-      const transaction = this.client.multi().hset(this.key('state'), ...fields);
-      for (const message of this.messages(updates)) transaction.publish(this.key('events'), message);
-      await transaction.exec();
+      await link.run(
+        FLUSH,
+        [this.key('state'), this.key('events')],
+        [String(fields.length), ...fields, ...this.messages(updates)],
+      );
     } catch {
       // Not sent: keep the newest of each for the next flush.
       for (const update of updates) {
@@ -212,21 +257,36 @@ export class RedisStore implements Store {
 
   /** Connected (again): load what others wrote while we were away, then publish our own view. */
   private recovered(): void {
-    if (!this.handlers || this.closed) return;
+    const { handlers, fleet } = this;
+    if (!handlers || this.closed) return;
     if (this.warned) this.logger.info({ store: 'redis' }, 'shared store reachable again: sharing key state resumes');
     this.warned = false;
-    this.client
-      .hgetall(this.key('state'))
-      .then(async (all) => {
-        for (const text of Object.values(all)) {
-          const read = parseStoreText(text, MAX_VALUE_LENGTH);
-          if ('rejected' in read) this.handlers?.rejected(read.rejected);
-          else this.handlers?.apply(read.value);
-        }
-        for (const update of this.handlers?.snapshot() ?? []) this.publish(update);
-        await this.fleet.rejoined();
-      })
-      .catch(() => this.degraded('read'));
+    this.loaded = false;
+    this.load(handlers).then(
+      async () => {
+        this.loaded = true;
+        for (const update of handlers.snapshot()) this.publish(update);
+        await fleet.rejoined();
+      },
+      () => {
+        this.degraded('read');
+        // Connected but the read failed: try again shortly (a reconnect would start it again anyway).
+        const retry = setTimeout(() => {
+          if (this.link?.ready() && this.link.subscribed()) this.recovered();
+        }, RELOAD_AFTER_MS);
+        retry.unref();
+      },
+    );
+  }
+
+  /** Hands over every value of the state hash (each one checked by the balancer). */
+  private async load(handlers: StoreHandlers): Promise<void> {
+    const all = await this.connected().send(['HGETALL', this.key('state')]);
+    for (const [, text] of hashPairs(all)) {
+      const read = parseStoreText(String(text), MAX_VALUE_LENGTH);
+      if ('rejected' in read) handlers.rejected(read.rejected);
+      else handlers.apply(read.value);
+    }
   }
 
   private degraded(reason: string): void {

@@ -4,7 +4,7 @@
 import type { Emitter } from '../engine/events.js';
 import type { EngineSignals } from '../engine/signals.js';
 import type { SharedState } from './shared-state.js';
-import type { Store } from './store.js';
+import type { StoreStatus } from './store.js';
 
 export function replicate(signals: Emitter<EngineSignals>, shared: SharedState): void {
   signals.on('keyChanged', (entry) => shared.keyChanged(entry));
@@ -12,6 +12,8 @@ export function replicate(signals: Emitter<EngineSignals>, shared: SharedState):
   signals.on('disabledChanged', (entry) => shared.holdChanged(entry));
   signals.on('sent', (entry) => shared.counted(entry));
   signals.on('taskSubmitted', ({ taskId, entry, ttlMs }) => shared.rememberTask(taskId, entry, ttlMs));
+  // A removed key, once no request is left on it: its fingerprint and change times go, so key churn does not grow.
+  signals.on('retired', (entry) => shared.forget(entry));
 }
 
 /** How often a shared store's reachability is read, to tell listeners when it changes. */
@@ -21,7 +23,10 @@ const STATUS_EVERY_MS = 1000;
  * Calls `changed` when a shared store becomes unreachable or reachable again (read once a second, off the request
  * path; a store that shares nothing is never read). Returns the stop.
  */
-export function watchStoreStatus(store: Store, changed: (status: 'ok' | 'degraded') => void): () => void {
+export function watchStoreStatus(
+  store: { status(): StoreStatus },
+  changed: (status: 'ok' | 'degraded') => void,
+): () => void {
   let last = store.status();
   if (last === 'local') return () => {};
   const timer = setInterval(() => {

@@ -1,39 +1,89 @@
 // Binds the pool to a store: local changes are handed to it (it coalesces and
-// sends them), changes from other replicas are applied to the pool's entries.
+// sends them), changes from other replicas are applied to the pool's entries
+// once they pass the check of `readUpdate()`.
+import { type Logger, silentLogger } from '../observe/logger.js';
 import type { StoreRejectReason } from '../observe/metrics.js';
 import type { KeyPool } from '../pool/pool.js';
 import type { PoolEntry } from '../pool/pool-entry.js';
+import { CompleteStore } from './complete-store.js';
 import { readUpdate, UPDATE_VERSION } from './shared-update.js';
-import { fingerprint, type SharedUpdate, type Store } from './store.js';
+import { fingerprint, type SharedUpdate, type Store, type StoreStatus } from './store.js';
+
+/** The pool's entries by key id, and one entry per account id (the keys of an account share its AccountQuota). */
+interface EntryIndex {
+  of: readonly PoolEntry[];
+  keys: Map<string, PoolEntry>;
+  accounts: Map<string, PoolEntry>;
+}
 
 export class SharedState {
+  /** Each key's fingerprint by key (computed once per key; forgotten when a removed key retires). */
   private readonly fingerprints = new Map<string, string>();
   /** When each key's state and each account's figures last changed, here or anywhere (0: never). */
   private readonly changedAt = new Map<string, number>();
-  /** Entries by key id and by account id, rebuilt when the pool's membership changes. */
-  private index:
-    | { of: readonly PoolEntry[]; keys: Map<string, PoolEntry>; accounts: Map<string, PoolEntry[]> }
-    | undefined;
+  /** Rebuilt when the pool's membership changes. */
+  private index: EntryIndex | undefined;
 
+  /** The store, its optional methods answered by their defaults. */
+  readonly store: CompleteStore;
   /** Whether the store shares anything: a 'local' one (the memory store) is told nothing, at no cost per request. */
   private readonly sharing: boolean;
 
   constructor(
     private readonly pool: KeyPool,
-    readonly store: Store,
+    store: Store | CompleteStore,
     /** Counts a value from the store that was dropped (the `store_rejected_total` metric). */
     private readonly onRejected: (reason: StoreRejectReason) => void = () => {},
+    /** Where a store that fails to start (or throws) is warned about. */
+    private readonly logger: Logger = silentLogger,
   ) {
-    this.sharing = store.status() !== 'local';
+    this.store = CompleteStore.of(store);
+    this.sharing = this.store.status() !== 'local';
   }
 
-  start(): void {
-    this.store.start({
-      apply: (update) => this.apply(update),
-      rejected: (reason) => this.onRejected(reason),
-      snapshot: () => this.snapshot(),
-      members: () => this.members(),
-    });
+  /** Starts the store (its `init`); resolves once it has started or failed to, never rejects. */
+  start(): Promise<void> {
+    return this.store.init(
+      {
+        apply: (update) => this.apply(update),
+        rejected: (reason) => this.onRejected(reason),
+        snapshot: () => this.snapshot(),
+        members: () => this.members(),
+      },
+      this.logger,
+    );
+  }
+
+  /** Stops the store (its `shutdown`, once). */
+  stop(): Promise<void> {
+    return this.store.shutdown();
+  }
+
+  /** 'ok', 'degraded' or 'local': the store's own word, or its default. */
+  status(): StoreStatus {
+    return this.store.status();
+  }
+
+  /**
+   * Forgets a key that left the pool and has no request left on it (the pool's `retired` event): its fingerprint and
+   * change times, so a pool whose keys come and go does not grow. A key back in the pool meanwhile is kept.
+   */
+  forget(entry: PoolEntry): void {
+    if (this.pool.hasKey(entry.key)) return;
+    const id = this.fingerprints.get(entry.key);
+    this.fingerprints.delete(entry.key);
+    if (id === undefined) return;
+    this.changedAt.delete(`key:${id}`);
+    this.changedAt.delete(`hold:${id}`);
+    if (entry.ownAccount) this.changedAt.delete(`quota:${id}`);
+  }
+
+  /**
+   * Adds `by` to the fleet's counter `name` (ending at `expiresAt`, epoch ms) and answers its new total; undefined
+   * when the store keeps no counters or cannot answer within 250 ms: count on this replica alone then.
+   */
+  increment(name: string, by: number, expiresAt: number): Promise<number | undefined> {
+    return this.store.increment(name, by, expiresAt);
   }
 
   /** A key's fingerprint (computed once per key). */
@@ -69,13 +119,13 @@ export class SharedState {
 
   /** Whether this replica may send a refused key's trial request now (one per fleet per period). */
   async claimTrial(entry: PoolEntry, periodMs: number): Promise<boolean> {
-    if (!this.sharing || !this.store.claimTrial) return true;
+    if (!this.sharing) return true;
     return this.store.claimTrial(this.keyId(entry), periodMs);
   }
 
   /** Reads the fleet's request counts now, for someone who shows them (/stats, /admin/keys). */
   async readFleetCounts(): Promise<void> {
-    if (this.sharing) await this.store.readFleetCounts?.();
+    if (this.sharing) await this.store.readFleetCounts();
   }
 
   /**
@@ -149,18 +199,18 @@ export class SharedState {
     return [...ids];
   }
 
-  private lookup() {
+  /** The index of the pool's entries now (rebuilt in one pass, linear in the keys, after a change of membership). */
+  private lookup(): EntryIndex {
     const entries = this.pool.entries;
-    if (this.index?.of !== entries) {
-      const keys = new Map<string, PoolEntry>();
-      const accounts = new Map<string, PoolEntry[]>();
-      for (const entry of entries) {
-        keys.set(this.keyId(entry), entry);
-        const id = this.accountId(entry);
-        accounts.set(id, [...(accounts.get(id) ?? []), entry]);
-      }
-      this.index = { of: entries, keys, accounts };
+    if (this.index?.of === entries) return this.index;
+    const keys = new Map<string, PoolEntry>();
+    const accounts = new Map<string, PoolEntry>();
+    for (const entry of entries) {
+      keys.set(this.keyId(entry), entry);
+      const id = this.accountId(entry);
+      if (!accounts.has(id)) accounts.set(id, entry);
     }
+    this.index = { of: entries, keys, accounts };
     return this.index;
   }
 
@@ -189,8 +239,8 @@ export class SharedState {
       if (update.status === 'healthy') entry.state.consecutiveFailures = 0;
       return;
     }
-    // Keys of one account share one AccountQuota object: updating the first updates them all.
-    const entry = this.lookup().accounts.get(update.id)?.[0];
+    // Keys of one account share one AccountQuota object: updating one updates them all.
+    const entry = this.lookup().accounts.get(update.id);
     if (!entry) return;
     const { account } = entry;
     account.overall = update.overall;

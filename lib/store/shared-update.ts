@@ -16,15 +16,38 @@ export const UPDATE_VERSION = 1;
  * key. `at` is when it changed (epoch ms): a replica applies only what is newer than what it has, so a view
  * published after a reconnect never undoes a newer change.
  */
-export type SharedUpdate =
-  | { v: 1; kind: 'key'; id: string; at: number; status: KeyStatus; until: number; lastError: LastError | null }
-  | SharedQuotaUpdate
-  | { v: 1; kind: 'hold'; id: string; at: number; held: boolean };
+export type SharedUpdate = SharedKeyUpdate | SharedQuotaUpdate | SharedHoldUpdate;
+
+export type { BalanceFigures, Exhaustion, KeyStatus, LastError, QuotaFigures, Strikes };
+
+/** One key's state: its status, until when (a cooldown's end, a trial's time), and the last error seen. */
+export interface SharedKeyUpdate {
+  v: 1;
+  kind: 'key';
+  /** The key's fingerprint. */
+  id: string;
+  at: number;
+  status: KeyStatus;
+  /** cooling: when it ends; unhealthy or invalid: when a trial request is allowed (healthy: not read). */
+  until: number;
+  lastError: LastError | null;
+}
+
+/** An operator's hold on a key (`disableKey`), or its release: fleet-wide. */
+export interface SharedHoldUpdate {
+  v: 1;
+  kind: 'hold';
+  /** The key's fingerprint. */
+  id: string;
+  at: number;
+  held: boolean;
+}
 
 /** One account's allowance as known: the counters, and what is known without them. */
 export interface SharedQuotaUpdate {
   v: 1;
   kind: 'quota';
+  /** The account's fingerprint (a key's own account: the key's). */
   id: string;
   at: number;
   overall: QuotaFigures | null;
@@ -173,7 +196,7 @@ export function readUpdate(value: unknown, now: number): ReadResult {
   const shape = Object.hasOwn(KINDS, String(value.kind)) ? SHAPES[value.kind as UpdateKind] : undefined;
   if (!shape) return { rejected: 'kind' };
   const problem = shape(value, now);
-  return problem ? { rejected: problem } : { update: value as SharedUpdate };
+  return problem ? { rejected: problem } : { update: value as unknown as SharedUpdate };
 }
 
 /** JSON text from a store, parsed only when it is no longer than `maxLength` (so a huge value costs no parse). */

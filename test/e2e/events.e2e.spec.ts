@@ -131,16 +131,11 @@ describe('events: balancer.on(event, listener)', () => {
     let handlers: StoreHandlers | undefined;
     // A store that shares (status 'ok') and hands over whatever "another replica" wrote; it sends nothing.
     const linked: Store = {
-      start: (given) => {
+      init: (given) => {
         handlers = given;
       },
       publish: () => {},
-      rememberTask: () => {},
-      lookupTask: async () => undefined,
-      count: () => {},
-      fleetCounts: () => new Map(),
       status: () => 'ok',
-      close: async () => {},
     };
     rig = await startRig({ store: linked });
     const seen = record(rig, 'store') as StoreEvent[];

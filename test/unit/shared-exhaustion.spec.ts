@@ -1,30 +1,21 @@
 import { expect } from 'chai';
 import { KeyPool, type PoolEvents } from '../../lib/pool/pool.js';
 import { SharedState } from '../../lib/store/shared-state.js';
-import { MemoryStore, type SharedUpdate, type Store, type StoreHandlers } from '../../lib/store/store.js';
-import { KEYS, manualClock } from '../helpers.js';
+import type { SharedUpdate, Store, StoreHandlers } from '../../lib/store/store.js';
+import { KEYS, manualClock, poolSettings } from '../helpers.js';
 
 /** A store that hands every change, as JSON (as Redis would), to the other replicas at once. */
 class LinkedStore implements Store {
   handlers: StoreHandlers | undefined;
-  private readonly local = new MemoryStore();
-  readonly rememberTask = this.local.rememberTask;
-  readonly lookupTask = this.local.lookupTask;
-  readonly count = this.local.count;
-  readonly fleetCounts = this.local.fleetCounts;
-  readonly close = this.local.close;
   constructor(private readonly fleet: LinkedStore[]) {
     fleet.push(this);
   }
-  start(handlers: StoreHandlers): void {
+  init(handlers: StoreHandlers): void {
     this.handlers = handlers;
   }
   publish(update: SharedUpdate): void {
     const wire = JSON.stringify(update);
     for (const other of this.fleet) if (other !== this) other.handlers?.apply(JSON.parse(wire) as SharedUpdate);
-  }
-  status(): 'ok' {
-    return 'ok';
   }
 }
 
@@ -38,20 +29,7 @@ function replica(fleet: LinkedStore[], clock: ReturnType<typeof manualClock>) {
     quotaChanged: (entry) => shared.quotaChanged(entry),
   };
   const keys = KEYS.map((key, i) => ({ key, label: `k${i}`, weight: 1, account: key, ownAccount: true }));
-  const pool = new KeyPool(
-    keys,
-    {
-      strategy: 'round-robin',
-      failureThreshold: 3,
-      cooldownBaseMs: 5_000,
-      cooldownMaxMs: 300_000,
-      invalidKeyRetryMs: 1_800_000,
-      resetTimeZone: 'Asia/Shanghai',
-      resetMinutes: 0,
-      now: clock.now,
-    },
-    events,
-  );
+  const pool = new KeyPool(keys, poolSettings(clock.now), events);
   shared = new SharedState(pool, new LinkedStore(fleet));
   shared.start();
   return pool;
