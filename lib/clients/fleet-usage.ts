@@ -22,7 +22,7 @@ export class FleetUsage {
   constructor(
     private readonly counters: FleetCounters,
     private readonly clock: { day(): string; resetsAt(): number },
-    private readonly flushMs = 2_000,
+    private readonly flushMs = 5_000,
   ) {}
 
   /** Adds one request's figures, to be sent with the next flush. */

@@ -13,14 +13,14 @@ describe("clients: the fleet's usage totals", () => {
 
   it('sends what it counted every flush, one command per client and figure that changed, not per request', async () => {
     const shared = fakeCounters();
-    const usage = new FleetUsage(shared, day, 2_000);
+    const usage = new FleetUsage(shared, day, 5_000);
     usage.start();
     for (let i = 0; i < 50; i++) usage.add('a', { requests: 1, upstream_calls: 1, prompt_tokens: 10 });
     expect(shared.calls).to.equal(0);
-    await clock.tickAsync(2_000);
+    await clock.tickAsync(5_000);
     expect(shared.calls).to.equal(3);
     expect(shared.totals.get('usage:a:d1:prompt_tokens')).to.equal(500);
-    await clock.tickAsync(2_000);
+    await clock.tickAsync(5_000);
     expect(shared.calls).to.equal(3);
     await usage.stop();
   });
