@@ -78,4 +78,3 @@ for i = 1, #counts, 2 do
   end
 end
 return removed`);
-
