@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import type { RequestEndEvent } from '../../lib/index.js';
-import { KEYS, chat, request as raw, startRig, type Rig, waitFor } from '../helpers.js';
+import { KEYS, captureLogger, chat, request as raw, startRig, type Rig, waitFor } from '../helpers.js';
 
 const MODEL = 'Qwen/Qwen3-Coder-480B-A35B-Instruct';
 const OTHER = 'Qwen/Qwen2.5-7B-Instruct';
@@ -141,6 +141,15 @@ describe('named clients: usage', function () {
     expect(metrics).to.include(
       `modelscope_balance_client_tokens_total{client="research",direction="prompt"} ${usage.prompt_tokens}`,
     );
+  });
+
+  it("logs each request with the client's name, never its token", async () => {
+    const logger = captureLogger();
+    rig = await startRig({ logger, clients: [{ name: 'research', token: RESEARCH, maxInFlight: 1 }] });
+    await served(rig, RESEARCH);
+    await chat(rig.url, ask(), bearer('nope-0123456789abcdef'));
+    await waitFor(() => logger.lines.some((line) => (line.obj as { client?: string }).client === 'research'));
+    expect(logger.text()).not.to.include(RESEARCH.slice(0, 12)).and.not.include('nope-0123456');
   });
 
   it("GET /usage answers a client's own figures, never another's; 401 without a client token", async () => {
