@@ -44,4 +44,38 @@ describe("named clients: a daily budget is the fleet's", function () {
       await redis.stop();
     }
   });
+
+  it("counts on each replica's own knowledge while Redis is down: what was left when it last heard", async () => {
+    const redis = await startRedis();
+    const fake = await startFakeModelScope();
+    const balancers = [0, 1].map(() =>
+      modelscopeBalance({
+        keys: KEYS,
+        target: fake.url,
+        healthCheck: false,
+        store: new RedisStore({ url: redis.url, prefix: 'fleet-down:' }),
+        clients: [{ name: 'team', token: TEAM, dailyRequests: 10 }],
+      }),
+    );
+    const replicas = await Promise.all(balancers.map((balancer) => serveReplica(balancer)));
+    const store = async (url: string) => JSON.parse((await request(`${url}/health`)).body).store;
+    const served = async (url: string, count: number) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < count; i++)
+        statuses.push((await chat(url, undefined, { authorization: `Bearer ${TEAM}` })).status);
+      return statuses.filter((status) => status === 200).length;
+    };
+    try {
+      for (const replica of replicas) await waitFor(async () => (await store(replica.url)) === 'ok', 3_000);
+      expect(await served(replicas[0].url, 4)).to.equal(4);
+      await redis.kill();
+      for (const replica of replicas) await waitFor(async () => (await store(replica.url)) === 'degraded', 5_000);
+      expect(await served(replicas[0].url, 8)).to.equal(6);
+      expect(await served(replicas[1].url, 12)).to.equal(10);
+    } finally {
+      await Promise.all(replicas.map((r) => r.close()));
+      await fake.close();
+      await redis.stop();
+    }
+  });
 });
