@@ -41,7 +41,9 @@ export function inFlightLimit(client: string, limit: number): ClientRefusal {
   return {
     status: 429,
     code: 'client_in_flight_limit',
-    message: `Client '${client}' has ${limit} requests under way (maxInFlight ${limit}): send the next one when one ends.`,
+    message:
+      `Client '${client}' has ${limit} requests under way (maxInFlight ${limit}): ` +
+      'send the next one when one ends.',
     headers: { 'retry-after': '1' },
   };
 }

@@ -76,7 +76,7 @@ export class ClientTicket {
       : this.afterReservation(entry, reserved);
   }
 
-  /** The request ended after `upstreamCalls` attempts: counted with the usage its answer reported, which is returned. */
+  /** The request ended after `upstreamCalls` attempts: counted with the usage its answer reported (returned). */
   finish(upstreamCalls: number, model: string | undefined): EventUsage | undefined {
     const usage = this.tap.usage();
     this.end({ upstreamCalls, model, promptTokens: usage?.promptTokens, completionTokens: usage?.completionTokens });

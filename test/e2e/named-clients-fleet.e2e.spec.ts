@@ -10,7 +10,7 @@ const TEAM = 'team-token-0123456789abcdef';
 describe("named clients: a daily budget is the fleet's", function () {
   this.timeout(30_000);
 
-  it('three balancers on one redis-server serve 30 to 33 of 90 concurrent requests under dailyRequests: 30', async () => {
+  it('three balancers on one redis-server serve 30 to 33 of 90 concurrent requests, dailyRequests 30', async () => {
     const redis = await startRedis();
     const fake = await startFakeModelScope();
     const balancers = [0, 1, 2].map(() =>

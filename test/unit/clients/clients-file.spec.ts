@@ -43,7 +43,9 @@ describe('clients: the clients file', () => {
   });
 
   it('names the line of the client a rule refused, and the field', () => {
-    const text = `[\n  { "name": "a", "token": "${SECRET}" },\n  {\n    "name": "b",\n    "token": "${SECRET}x",\n    "maxInFlight": 0\n  }\n]\n`;
+    const text =
+      `[\n  { "name": "a", "token": "${SECRET}" },\n  {\n    "name": "b",\n    "token": "${SECRET}x",\n` +
+      '    "maxInFlight": 0\n  }\n]\n';
     const error = thrown(() => checkClients(parseClientsFile(text, 'c.json'), () => undefined));
     expect(error).to.be.instanceOf(ClientChangeError);
     const refusal = clientsFileRefusal(error as ClientChangeError, text, 'c.json');

@@ -67,7 +67,7 @@ describe('clients: dailyRequests', () => {
       expect([...counters.totals]).to.deep.equal([['budget:a:2026-11-30T16:00', 2]]);
     });
 
-    it("refuses past the fleet's total and gives the refused slot back, so the counter says what was served", async () => {
+    it("refuses past the fleet's total and gives the slot back, so the counter says what was served", async () => {
       const counters = fakeCounters();
       counters.totals.set('budget:a:2026-11-30T16:00', 2);
       const budget = new DailyBudget(day, counters);

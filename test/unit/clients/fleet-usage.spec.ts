@@ -25,7 +25,7 @@ describe("clients: the fleet's usage totals", () => {
     await usage.stop();
   });
 
-  it("reads the fleet's totals, another replica's included; keeps what Redis did not take for the next flush", async () => {
+  it("reads the fleet's totals, other replicas' included; keeps what Redis did not take for later", async () => {
     const shared = fakeCounters();
     const one = new FleetUsage(shared, day);
     const two = new FleetUsage(shared, day);
