@@ -13,7 +13,10 @@ function someLabels(labels: readonly string[]): string[] {
   return [...labels.slice(0, LOGGED_LABELS), `… and ${labels.length - LOGGED_LABELS} more`];
 }
 
-/** Settings a reload can apply: the keys (and the clients, which `reloadClients` applies). Any other change is named as needing a restart. */
+/**
+ * Settings a reload can apply: the keys (and the clients, which `reloadClients` applies). Any other change is named
+ * as needing a restart.
+ */
 const RELOADABLE = new Set(['api_keys', 'api_keys_file', 'clients']);
 
 /**

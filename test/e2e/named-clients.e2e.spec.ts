@@ -20,7 +20,7 @@ describe('named clients: limits before any upstream call', function () {
   let rig: Rig;
   afterEach(async () => rig?.close());
 
-  it('maxInFlight: the request past it gets 429 client_in_flight_limit at once, never reaching ModelScope', async () => {
+  it('maxInFlight: the request past it gets 429 client_in_flight_limit at once, not sent upstream', async () => {
     rig = await startRig({ clients: [{ name: 'research', token: RESEARCH, maxInFlight: 1 }] });
     for (const key of KEYS) rig.fake.behave(key, 'hang');
     void served(rig, RESEARCH).catch(() => {});
@@ -60,7 +60,7 @@ describe('named clients: limits before any upstream call', function () {
     expect(usage).to.include({ requests: 2, remaining: 0 });
   });
 
-  it('models: 403 model_not_allowed on JSON, streamed and async-task bodies; listed models, task polls pass', async () => {
+  it('models: 403 model_not_allowed on JSON, streamed and async-task bodies; allowed ones pass', async () => {
     rig = await startRig({ clients: [{ name: 'research', token: RESEARCH, models: [MODEL, 'Qwen/Qwen-Image'] }] });
     const json = await served(rig, RESEARCH, ask(OTHER));
     expect([json.status, JSON.parse(json.body).error.code]).to.deep.equal([403, 'model_not_allowed']);

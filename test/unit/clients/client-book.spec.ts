@@ -114,7 +114,7 @@ describe('clients: limits before any upstream call, figures at the end', () => {
     expect(clients.required).to.equal(true);
   });
 
-  it('counts requests served, upstream calls and tokens per model; refused and unsent requests serve none', async () => {
+  it('counts requests served, upstream calls and tokens per model; refusals serve none', async () => {
     const outcomes: ClientOutcome[] = [];
     const clients = book([{ name: 'a', token: T('a'), dailyRequests: 10, maxInFlight: 1 }], {
       ended: (_client, outcome) => outcomes.push(outcome),
