@@ -19,8 +19,8 @@ export interface EngineClients {
    * (answered 401 `invalid_access_token`, logged without the token).
    */
   admit(req: IncomingMessage, res: ServerResponse): ClientTicket | undefined | null;
-  /** The clients' limits, before any upstream call. */
-  readonly gate: Gate;
+  /** The clients' limits, before any upstream call: none on an open balancer (no await per request there). */
+  readonly gates: readonly Gate[];
   /** Writes the state file a last time and sends the fleet's figures. */
   close(): Promise<void>;
 }
@@ -67,7 +67,7 @@ export function engineClients(config: ResolvedConfig, deps: EngineClientsDeps): 
       refuse(req, res);
       return null;
     },
-    gate: (request) => request.ticket?.check(request),
+    gates: book.required ? [(request) => request.ticket?.check(request)] : [],
     async close() {
       await book.stop();
       await stateFile?.stop();

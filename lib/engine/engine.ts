@@ -179,7 +179,7 @@ export function createEngine(config: ResolvedConfig, deps: EngineDeps = {}): Eng
     forwardClientAddress: config.forwardClientAddress,
     maxBodyBytes: config.maxBodyBytes,
     bodies: new BodyBudget(config.maxBufferedBytes),
-    gates: [clients.gate],
+    gates: clients.gates,
     sent: (entry) => signals.emit('sent', entry),
     failedOver: (reason) => signals.emit('failover', reason),
     noKey: (reason) => signals.emit('noKey', reason),
