@@ -14,11 +14,16 @@ export interface LoadResult {
 const CHAT = JSON.stringify({ model: 'Qwen/Qwen2.5-7B-Instruct', messages: [{ role: 'user', content: 'hi' }] });
 
 /** A small JSON chat completion at `connections`, for `seconds`. */
-export async function loadTest(port: number, connections: number, seconds: number): Promise<LoadResult> {
+export async function loadTest(
+  port: number,
+  connections: number,
+  seconds: number,
+  headers: Record<string, string> = {},
+): Promise<LoadResult> {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/v1/chat/completions`,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: CHAT,
     connections,
     duration: seconds,

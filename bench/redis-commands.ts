@@ -15,7 +15,12 @@ import { benchKeys } from './servers/common.js';
  * traffic changes no key state, so what is left is the batched count writes; idle is measured too.
  * Alone: `node --import tsx bench/redis-commands.ts` (after `npm run build`); BENCH_SECONDS per rate (default 10).
  */
-export async function redisCommandsPerRequest(seconds: number, rates = [1, 5, 20, 100]) {
+export async function redisCommandsPerRequest(
+  seconds: number,
+  rates = [1, 5, 20, 100],
+  /** With a token: every request from one named client with a daily budget (one counter per request and day). */
+  { budgetToken }: { budgetToken?: string } = {},
+) {
   const redis = await startRedis();
   const fake = await startFakeModelScope({ keys: benchKeys(3) });
   const admin = new Redis(redis.url);
@@ -26,6 +31,7 @@ export async function redisCommandsPerRequest(seconds: number, rates = [1, 5, 20
         target: fake.url,
         healthCheck: false,
         store: new RedisStore({ url: redis.url, prefix: 'bench:' }),
+        ...(budgetToken ? { clients: [{ name: 'team', token: budgetToken, dailyRequests: 1_000_000_000 }] } : {}),
       });
       const server = express().use(balancer).listen(0, '127.0.0.1');
       await new Promise((resolve) => server.once('listening', resolve));
@@ -51,7 +57,10 @@ export async function redisCommandsPerRequest(seconds: number, rates = [1, 5, 20
       sent.push(
         fetch(`${replicas[i % 3].url}/v1/chat/completions`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: {
+            'content-type': 'application/json',
+            ...(budgetToken ? { authorization: `Bearer ${budgetToken}` } : {}),
+          },
           body: '{"model":"m","messages":[{"role":"user","content":"hi"}]}',
         }).then((res) => res.arrayBuffer()),
       );

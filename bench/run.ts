@@ -16,6 +16,7 @@ import { httpsRound } from './https-upstream.js';
 import { quotaYield } from './quota-yield.js';
 import { keyChangeCost } from './key-changes.js';
 import { nonReaderCost } from './non-readers.js';
+import { clientsCost } from './clients-cost.js';
 import { requestModelCost } from './request-model-cost.js';
 import { scrubCost } from './scrub-cost.js';
 import { selectionCost } from './selection.js';
@@ -241,6 +242,9 @@ async function main(): Promise<void> {
   const keyChanges = await keyChangeCost();
   console.log('\nClients that never read (node --import tsx bench/non-readers.ts runs it alone):');
   const nonReaders = await nonReaderCost();
+  console.log('\nNamed clients (node --import tsx bench/clients-cost.ts runs it alone):');
+  const clients = await clientsCost(SECONDS, Math.min(ROUNDS, 3));
+  for (const [name, value] of Object.entries(clients)) console.log(`  ${name.padEnd(80)} ${value ?? 'n/a'}`);
 
   const three = results['balancer, 3 keys'] as LoadResult;
   const handWritten = results['node:http proxy'];
@@ -325,6 +329,7 @@ async function main(): Promise<void> {
         quota,
         keyChanges,
         nonReaders,
+        clients,
         ratios,
       },
       null,

@@ -1,5 +1,5 @@
 import convict from 'convict';
-import { DEFAULTS, KEY_FORMATS, STRATEGIES } from '../lib/index.js';
+import { type ClientSpec, DEFAULTS, KEY_FORMATS, STRATEGIES } from '../lib/index.js';
 import { MODEL_ROUTES_FORMAT } from './model-routes-setting.js';
 
 // Every setting of the standalone server. The first five are the original Go
@@ -266,6 +266,18 @@ export const schema = {
     'KEEP_ALIVE_TIMEOUT_MS',
     65_000,
   ),
+  clients_file: {
+    doc: 'A JSON array of named clients (name, token, limits); read again on SIGHUP and when it changes.',
+    format: String,
+    default: '',
+    env: 'BALANCE_CLIENTS_FILE',
+  },
+  state_file: {
+    doc: "Where the clients' usage of the day is kept across a restart (written every 5 s); empty: nowhere.",
+    format: String,
+    default: 'modelscope-balance-state.json',
+    env: 'STATE_FILE',
+  },
   replica_id: {
     doc: "This replica's name on the balancer's own answers; empty: <hostname>:<pid>.",
     format: String,
@@ -329,6 +341,10 @@ export interface Settings {
   replica_id: string;
   redis_url: string;
   redis_prefix: string;
+  clients_file: string;
+  state_file: string;
+  /** The clients read from `clients_file` (not a setting of its own). */
+  clients?: ClientSpec[];
 }
 
 /** Convict over the schema; `args` must already be in convict's spelling (see `normalizeFlags`). */

@@ -3,6 +3,9 @@ import { resolve } from 'node:path';
 import { closestName } from '../lib/options/errors.js';
 import { keyFormatProblem } from '../lib/options/key-format.js';
 import type { BalanceOptions, KeyFormat, Strategy } from '../lib/index.js';
+import { ClientsFileError } from '../lib/clients/clients-file.js';
+import type { ClientSpec } from '../lib/index.js';
+import { readClients } from './clients-file.js';
 import { FlagError, normalizeFlags } from './command-line.js';
 import { createConfig, schema, type SettingName, type Settings } from './config-schema.js';
 import { modelRoutesProblem } from './model-routes-setting.js';
@@ -203,7 +206,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, given: string
   }
   if (!settings.mount_path.startsWith('/'))
     throw new SettingsError('mount_path', 'must start with "/"', howToSet('mount_path'));
-  return { ...settings, api_keys: unique };
+  return { ...settings, api_keys: unique, ...(settings.clients_file ? { clients: clientsOf(settings) } : {}) };
+}
+
+/** The clients of `clients_file`, or a SettingsError naming the line and the field (never quoting the file). */
+function clientsOf(settings: Settings): ClientSpec[] {
+  try {
+    return readClients(settings.clients_file);
+  } catch (error) {
+    if (!(error instanceof ClientsFileError)) throw error;
+    throw new SettingsError('clients_file', error.message.replace(/\.$/, ''), 'Fix the file (nothing was used).');
+  }
 }
 
 /** The balancer options a set of settings stands for. */
@@ -248,6 +261,8 @@ export function balancerOptions(settings: Settings): Omit<BalanceOptions, 'logge
     ...(settings.admin_token ? { adminToken: settings.admin_token } : {}),
     forwardClientAddress: settings.forward_client_address,
     ...(settings.replica_id ? { replicaId: settings.replica_id } : {}),
+    ...(settings.clients ? { clients: settings.clients } : {}),
+    ...(settings.state_file ? { stateFile: settings.state_file } : {}),
   };
 }
 

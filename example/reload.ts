@@ -13,8 +13,11 @@ function someLabels(labels: readonly string[]): string[] {
   return [...labels.slice(0, LOGGED_LABELS), `… and ${labels.length - LOGGED_LABELS} more`];
 }
 
-/** Settings a reload can apply: the keys. Any other change is named as needing a restart. */
-const RELOADABLE = new Set(['api_keys', 'api_keys_file']);
+/**
+ * Settings a reload can apply: the keys (and the clients, which `reloadClients` applies). Any other change is named
+ * as needing a restart.
+ */
+const RELOADABLE = new Set(['api_keys', 'api_keys_file', 'clients']);
 
 /**
  * Re-reads the config file, the keys file and the environment, and applies

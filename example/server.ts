@@ -3,6 +3,7 @@ import { createLogger } from './logger.js';
 import type { Settings } from './config-schema.js';
 import { startServer, type RunningServer } from './create-server.js';
 import { loadSettings, SettingsError } from './load-settings.js';
+import { reloadClients } from './clients-file.js';
 import { reloadKeys, watchKeysFile } from './reload.js';
 
 /**
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   const reload = () => {
     reloading = reloading.then(async () => {
       current = await reloadKeys(running.balancer, current, logger);
+      if (settings.clients_file) reloadClients(running.balancer, settings.clients_file, logger);
     });
   };
   process.on('SIGHUP', reload);
@@ -44,6 +46,16 @@ async function main(): Promise<void> {
     watchKeysFile(settings.api_keys_file, reload, {
       onLost: () => logger.warn({}, "the keys file's folder is gone: changes are seen again once it is back"),
     });
+  }
+  if (settings.clients_file) {
+    const file = settings.clients_file;
+    watchKeysFile(
+      file,
+      () => void (reloading = reloading.then(() => void reloadClients(running.balancer, file, logger))),
+      {
+        onLost: () => logger.warn({}, "the clients file's folder is gone: changes are seen again once it is back"),
+      },
+    );
   }
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -11,6 +11,9 @@ import type { BalanceOptions, KeySpec } from './options/options.js';
 import { resolveOptions } from './options/resolve-options.js';
 import type { MembershipChange } from './pool/pool.js';
 import type { KeyStats } from './views/key-stats.js';
+import type { UsageReport } from './clients/client-book.js';
+import type { ClientsChange } from './clients/client-registry.js';
+import type { ClientLimits, ClientSpec } from './clients/client-spec.js';
 
 /**
  * What `modelscopeBalance()` returns: an Express Router (mount it with `app.use()`, Express 4 or 5) holding
@@ -76,6 +79,26 @@ export interface BalancerHandles {
    * your own logs. Follows the pool as keys come and go.
    */
   scrub(text: string): string;
+  /**
+   * Adds a named client at runtime (this replica's; a fleet shares its clients through the clients file). Throws a
+   * ClientChangeError, changing nothing, for a taken name or token or a broken rule; never quotes the token.
+   */
+  addClient(spec: ClientSpec): void;
+  /** Changes a client's limits: the fields given replace, `null` removes a limit. Throws a ClientChangeError. */
+  updateClient(name: string, limits: { [K in keyof ClientLimits]?: ClientLimits[K] | null }): void;
+  /** Removes a client: its token is refused from now on; its requests under way finish. Throws when unknown. */
+  removeClient(name: string): void;
+  /**
+   * Makes the named clients exactly `specs` (a clients file read again), checked whole first: kept clients keep
+   * their figures and requests under way. Throws a ClientChangeError, changing nothing, on a bad spec.
+   */
+  replaceClients(specs: readonly ClientSpec[]): ClientsChange;
+  /**
+   * Today's figures of one client (`/usage`'s answer), or of every client by name (with `anonymous` for the unnamed
+   * access tokens). With a shared store that counts, the fleet's.
+   */
+  usage(): Promise<Record<string, UsageReport>>;
+  usage(name: string): Promise<UsageReport>;
 }
 
 function looksLikeRequest(value: unknown): boolean {
@@ -112,6 +135,12 @@ export function buildBalancer(options: BalanceOptions, deps: EngineDeps = {}): {
     replaceKeysGradually: (specs, replaceOptions) => keys.replaceGradually(specs, replaceOptions),
     checkKey: (label) => keys.check(label),
     scrub: (text) => engine.scrubber.scrub(text),
+    addClient: (spec) => void engine.clients.add(spec),
+    updateClient: (name, limits) => void engine.clients.update(name, limits),
+    removeClient: (name) => engine.clients.remove(name),
+    replaceClients: (specs) => engine.clients.replace(specs),
+    usage: ((name?: string) =>
+      name === undefined ? engine.clients.reports() : engine.clients.reportOf(name)) as BalancerHandles['usage'],
   };
   return { balancer: Object.assign(router, handles) as Balancer, engine };
 }

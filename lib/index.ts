@@ -63,3 +63,11 @@ export type {
 } from './options/options.js';
 export type { ModelRoutes } from './model-routes/model-routes.js';
 export type { KeyStatus, TransitionReason } from './pool/key-state.js';
+export type { ClientLimits, ClientSpec } from './clients/client-spec.js';
+export {
+  CLIENT_CHANGE_ERROR_CODES,
+  ClientChangeError,
+  type ClientChangeErrorCode,
+} from './clients/client-change-error.js';
+export type { UsageReport } from './clients/client-book.js';
+export type { ClientsChange } from './clients/client-registry.js';

@@ -29,6 +29,12 @@ export const BALANCER_ERROR_CODES = [
   'key_not_found',
   'origin_not_allowed',
   'no_keys',
+  'client_daily_limit',
+  'client_rate_limited',
+  'client_in_flight_limit',
+  'model_not_allowed',
+  'client_exists',
+  'client_not_found',
 ] as const;
 
 export type BalancerErrorCode = (typeof BALANCER_ERROR_CODES)[number];
@@ -64,4 +70,10 @@ export const ERROR_STATUSES: Readonly<Record<BalancerErrorCode, number | '4xx' |
   key_not_found: 404,
   origin_not_allowed: 403,
   no_keys: 503,
+  client_daily_limit: 429,
+  client_rate_limited: 429,
+  client_in_flight_limit: 429,
+  model_not_allowed: 403,
+  client_exists: 409,
+  client_not_found: 404,
 };

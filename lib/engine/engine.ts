@@ -23,7 +23,9 @@ import { KeyScrubber } from '../upstream/scrub.js';
 import { requestTarget } from '../upstream/target.js';
 import { type ProxyFactory, UpstreamProxy } from '../upstream/upstream-proxy.js';
 import { keyStats, type KeyStats } from '../views/key-stats.js';
-import { type OnRefused, requireAccessToken } from './access.js';
+import type { OnRefused } from './access.js';
+import type { ClientBook } from '../clients/client-book.js';
+import { engineClients } from '../clients/engine-clients.js';
 import { BodyBudget } from './body-budget.js';
 import { type BalancerEvents, Emitter } from './events.js';
 import { ModelRouter } from '../model-routes/model-router.js';
@@ -46,6 +48,8 @@ export interface Engine {
   readonly pool: KeyPool;
   readonly scrubber: KeyScrubber;
   readonly keys: KeyAdmin;
+  /** The named clients (and the unnamed access tokens): tickets, limits, figures, runtime changes. */
+  readonly clients: ClientBook;
   /** The public events (`balancer.on`). */
   readonly events: Emitter<BalancerEvents>;
   readonly registry: Registry;
@@ -149,6 +153,13 @@ export function createEngine(config: ResolvedConfig, deps: EngineDeps = {}): Eng
   });
 
   const tasks = new TaskAffinity(config.taskAffinity.maxEntries, config.taskAffinity.ttlMs);
+  const onRefused = refusalLogger(logger);
+  const clients = engineClients(config, {
+    isPoolKey: (token) => pool.hasKey(token),
+    holdsKeyPiece: (text) => scrubber.scrub(text) !== text,
+    now,
+    onRefused,
+  });
   const requestDeps: RequestDeps = {
     pool,
     now,
@@ -169,7 +180,7 @@ export function createEngine(config: ResolvedConfig, deps: EngineDeps = {}): Eng
     forwardClientAddress: config.forwardClientAddress,
     maxBodyBytes: config.maxBodyBytes,
     bodies: new BodyBudget(config.maxBufferedBytes),
-    gates: [],
+    gates: clients.gates,
     modelRoutes: new ModelRouter(config.modelRoutes, pool, (route, from, to) =>
       signals.emit('modelFallback', { route, from, to }),
     ),
@@ -181,8 +192,6 @@ export function createEngine(config: ResolvedConfig, deps: EngineDeps = {}): Eng
       signals.emit('taskSubmitted', { taskId, entry: outcome.lease.entry, ttlMs: config.taskAffinity.ttlMs });
     },
   };
-  const onRefused = refusalLogger(logger);
-  const requireAccess = config.accessTokens.length > 0 ? requireAccessToken(config.accessTokens, onRefused) : undefined;
 
   const stats = () => {
     const at = now();
@@ -198,10 +207,12 @@ export function createEngine(config: ResolvedConfig, deps: EngineDeps = {}): Eng
     keys,
     events,
     registry: config.registry,
+    clients: clients.book,
     onRefused,
     handle(req, res) {
-      if (requireAccess && !requireAccess(req, res)) return;
-      new RequestFlow(requestDeps, req, res).run().catch((error: unknown) => {
+      const ticket = clients.admit(req, res);
+      if (ticket === null) return;
+      new RequestFlow(requestDeps, req, res, ticket).run().catch((error: unknown) => {
         logger.error({ err: scrubber.scrub(String(error)) }, 'unexpected error while proxying');
         sendError(res, 500, 'internal_error', 'The balancer failed while handling this request.');
       });
@@ -225,6 +236,7 @@ export function createEngine(config: ResolvedConfig, deps: EngineDeps = {}): Eng
         await checker.stop();
         await balances?.stop();
         stopStoreWatch();
+        await clients.close();
         await shared.stop();
         metrics.detach(pool, storeStatus);
         metrics.release();

@@ -18,6 +18,7 @@ import { AttemptLoop, type LoopEnd, type LoopRequest } from './attempt-loop.js';
 import { ATTEMPTS_HEADER, answerWith, REQUEST_ID_HEADER } from './chosen-answer.js';
 import { modelOf, readRequestBody } from './request-body.js';
 import type { Refusal, RequestDeps } from './request-deps.js';
+import type { ClientTicket } from '../clients/client-ticket.js';
 
 /** The methods ModelScope's API serves; anything else is answered here, never forwarded. */
 const FORWARDED_METHODS = new Set(['GET', 'HEAD', 'POST']);
@@ -47,7 +48,10 @@ export class RequestFlow implements LoopRequest {
     private readonly deps: RequestDeps,
     readonly req: IncomingMessage & { body?: unknown },
     readonly res: ServerResponse,
+    /** The client's limits and figures, when the request presented a client's token or an access token. */
+    readonly ticket?: ClientTicket,
   ) {
+    this.client = ticket?.name;
     // Read once: while http-proxy copies an attempt's headers, `req.headers` briefly holds those (header-lending.ts).
     this.clientHeaders = req.headers;
     const given = req.headers['x-request-id'];
@@ -159,6 +163,7 @@ export class RequestFlow implements LoopRequest {
         this.clientGone = true;
       },
       finish: modelListFinish(this.deps.modelRoutes, this.method, this.path()),
+      tap: this.ticket?.tap,
     };
   }
 
@@ -179,6 +184,7 @@ export class RequestFlow implements LoopRequest {
       this.current?.abort();
     }
     deps.bodies.give(this.heldBytes);
+    const usage = this.ticket?.finish(this.tried.size, this.modelName());
     if (!deps.events.listening('request')) return;
     deps.events.emit('request', {
       phase: 'end',
@@ -193,6 +199,7 @@ export class RequestFlow implements LoopRequest {
       ...(typeof this.model === 'string' ? { model: this.route?.model ?? this.model } : {}),
       ...(this.route ? { route: this.route.name } : {}),
       ...(this.client === undefined ? {} : { client: this.client }),
+      ...(usage === undefined ? {} : { usage }),
     });
   }
 }

@@ -11,7 +11,7 @@ import type { KeySpec } from '../options/options.js';
 const MAX_ADMIN_BODY = 64 * 1024;
 
 /** The JSON body of an admin request: parsed already by the host app, or read here (64 KiB at most). */
-function jsonBody(req: IncomingMessage & { body?: unknown }): Promise<unknown> {
+export function jsonBody(req: IncomingMessage & { body?: unknown }): Promise<unknown> {
   if (req.body !== undefined && typeof req.body === 'object' && !Buffer.isBuffer(req.body))
     return Promise.resolve(req.body);
   if (req.readableEnded) return Promise.resolve(undefined);
@@ -53,9 +53,11 @@ export interface AdminParts {
    * replica's: Redis never holds a token, so no other replica could use a key added here.
    */
   disableScope: 'fleet' | 'this replica';
+  /** The routes under /admin/clients. */
+  clients?: Router;
 }
 
-export function adminRouter({ keys, requireAdmin, stats, replica, disableScope }: AdminParts): Router {
+export function adminRouter({ keys, requireAdmin, stats, replica, disableScope, clients }: AdminParts): Router {
   const router = express.Router();
   router.use(function adminGuard(req: Request, res: Response, next: NextFunction) {
     if (!requireAdmin) {
@@ -115,6 +117,7 @@ export function adminRouter({ keys, requireAdmin, stats, replica, disableScope }
     if (!check) return notFound(res, label);
     sendJson(res, 200, check);
   });
+  if (clients) router.use('/clients', clients);
   // Anything else under /admin is ours too: never forwarded upstream with a pool key.
   router.use(function unknownAdminRoute(_req: Request, res: Response) {
     sendError(
@@ -122,7 +125,7 @@ export function adminRouter({ keys, requireAdmin, stats, replica, disableScope }
       404,
       'not_found',
       'Admin routes: GET/POST /admin/keys, DELETE /admin/keys/{label}, POST ' +
-        '/admin/keys/{label}/(disable|enable|check).',
+        '/admin/keys/{label}/(disable|enable|check), GET/POST /admin/clients, PATCH/DELETE /admin/clients/{name}.',
     );
   });
   return router;

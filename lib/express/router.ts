@@ -8,6 +8,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../observe/logger.js';
 import { requireAdminForBrowser, requireAdminToken } from './admin-guards.js';
 import { adminRouter } from './admin-routes.js';
+import { clientsAdminRouter, usageHandler } from './client-routes.js';
 import { corsFor, refuseOptions, refuseOtherOrigins } from './cors.js';
 import { healthHandler, metricsHandler, statsHandler } from './stats-routes.js';
 import { statusRouter } from './status-routes.js';
@@ -79,7 +80,7 @@ export function balancerRouter(engine: Engine): Router {
     router.get(config.metrics.path, replica, adminOnly, guarded(metricsHandler(engine), logger));
   if (routes.status) {
     const guard = config.adminToken ? requireAdminForBrowser(config.adminToken, engine.onRefused) : undefined;
-    router.use('/status', replica, statusRouter(engine.pool, guard, config.modelRoutes));
+    router.use('/status', replica, statusRouter(engine.pool, guard, config.modelRoutes, engine.clients));
   }
   if (routes.admin) {
     const disableScope = engine.storeStatus() === 'local' ? 'this replica' : 'fleet';
@@ -89,9 +90,12 @@ export function balancerRouter(engine: Engine): Router {
       stats: engine.freshStats,
       replica: config.replicaId,
       disableScope,
+      clients: clientsAdminRouter(engine.clients, config.replicaId),
     });
     router.use('/admin', replica, admin);
   }
+  // A client's own figures, with its own token: a path of ours once clients are named.
+  if (config.clients) router.get('/usage', replica, guarded(usageHandler(engine.clients, engine.onRefused), logger));
   // `metrics: false` leaves the balancer without a metrics path at all: `/metrics` is then the upstream's.
   const ownPaths: Array<[string, boolean]> = [
     ['/health', routes.health],
@@ -100,6 +104,7 @@ export function balancerRouter(engine: Engine): Router {
     ['/admin', routes.admin],
   ];
   if (config.metrics) ownPaths.push([config.metrics.path, metricsOn]);
+  if (config.clients) ownPaths.push(['/usage', true]);
   for (const [path, on] of ownPaths) router.use(path, replica, ownPath(path, on));
   router.use(guarded((req, res) => engine.handle(req, res), logger));
   router.use(function routeFailed(error: unknown, _req: Request, res: Response, _next: NextFunction) {

@@ -8,6 +8,8 @@ import type { ResolvedModelRoutes } from '../model-routes/model-routes.js';
 import { STATUS_SCRIPT, STATUS_STYLE } from '../views/status-assets.js';
 import { renderKeyRow, renderStatusPage, renderSummary } from '../views/status-page.js';
 import { statusView } from '../views/status-view.js';
+import type { ClientBook } from '../clients/client-book.js';
+import { renderClientsTable } from '../views/status-clients.js';
 
 const REFRESH_SECONDS = 5;
 const PAGE_HEADERS = {
@@ -35,7 +37,9 @@ export function statusRouter(
   pool: KeyPool,
   guard: TokenCheck | undefined,
   routes: ResolvedModelRoutes = new Map(),
+  clients?: ClientBook,
 ): Router {
+  const clientsTable = () => renderClientsTable(clients?.overview() ?? []);
   const router = express.Router();
   const guarded = function statusGuard(req: Request, res: Response, next: NextFunction) {
     if (!guard || guard(req, res)) next();
@@ -43,7 +47,9 @@ export function statusRouter(
   router.get('/', guarded, function statusPage(req: Request, res: Response) {
     // req.baseUrl ends in /status: the page's own URLs are built from the balancer's mount point.
     const base = req.baseUrl.slice(0, -'/status'.length);
-    const html = Buffer.from(renderStatusPage(statusView(pool, pool.now(), routes), base, REFRESH_SECONDS));
+    const html = Buffer.from(
+      renderStatusPage(statusView(pool, pool.now(), routes), base, REFRESH_SECONDS, clientsTable()),
+    );
     res.writeHead(200, { ...PAGE_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-length': html.length });
     res.end(html);
   });
@@ -55,7 +61,11 @@ export function statusRouter(
       200,
       {
         view,
-        html: { summary: renderSummary(view), rows: view.keys.map((key) => renderKeyRow(key, now)).join('') },
+        html: {
+          summary: renderSummary(view),
+          rows: view.keys.map((key) => renderKeyRow(key, now)).join(''),
+          clients: clientsTable(),
+        },
       },
       PAGE_HEADERS,
     );

@@ -70,6 +70,7 @@ function logRequest(logger: Logger, event: RequestEndEvent, options: LoggingOpti
       path: event.path,
       status: event.clientClosed ? 499 : event.status,
       key: event.key,
+      ...(event.client === undefined ? {} : { client: event.client }),
       attempts: event.attempts,
       request_id: options.scrub(event.id),
       ms: Math.round(event.durationMs * 10) / 10,

@@ -3,6 +3,7 @@ import type { KeyFormat } from './key-format.js';
 import type { Registry } from 'prom-client';
 import type { LoggerOption } from '../observe/logger.js';
 import type { Store } from '../store/store.js';
+import type { ClientSpec } from '../clients/client-spec.js';
 import type { ModelRoutes } from '../model-routes/model-routes.js';
 
 /** A pool key given with extra settings instead of as a bare string. */
@@ -235,6 +236,17 @@ export interface Options {
    * status: true, admin: true }`; the admin API still answers 403 until `adminToken` is set.
    */
   routes?: Partial<RoutesOptions>;
+  /**
+   * Named clients, each with its own token and optional limits (`dailyRequests`, `requestsPerMinute`, `maxInFlight`,
+   * `models`), and usage counted per client and model. When given (`[]` too), every proxied request must present a
+   * client's token or one of `accessTokens`. Defaults to none (no named clients).
+   */
+  clients?: ClientSpec[];
+  /**
+   * A file that keeps today's usage and daily counts of the clients across a restart, written atomically every 5 s
+   * and at `close()`. Defaults to none (off).
+   */
+  stateFile?: string;
 }
 
 /** The name earlier versions used for `Options`. */

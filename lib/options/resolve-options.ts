@@ -20,6 +20,8 @@ import type {
   TaskAffinityOptions,
   TimeoutOptions,
 } from './options.js';
+import type { CheckedClient } from '../clients/check-client.js';
+import { resolveClients } from '../clients/resolve-clients.js';
 import { CompleteStore } from '../store/complete-store.js';
 import { MemoryStore, storeProblem, type Store } from '../store/store.js';
 import { resolveModelRoutes, type ResolvedModelRoutes } from '../model-routes/model-routes.js';
@@ -57,6 +59,9 @@ export interface ResolvedConfig {
   store: CompleteStore;
   replicaId: string;
   routes: RoutesOptions;
+  /** The named clients, checked; undefined when the option was left out. */
+  clients: CheckedClient[] | undefined;
+  stateFile: string | undefined;
 }
 
 const TOP_LEVEL = [
@@ -87,6 +92,8 @@ const TOP_LEVEL = [
   'store',
   'replicaId',
   'routes',
+  'clients',
+  'stateFile',
 ] as const satisfies ReadonlyArray<keyof Options>;
 
 /** Fails to compile when an option of `Options` is missing from TOP_LEVEL (it would be refused as unknown). */
@@ -276,6 +283,8 @@ export function resolveOptions(input: unknown): ResolvedConfig {
   const timeouts = section<TimeoutOptions>('timeouts', o.timeouts, ['connectMs', 'firstByteMs', 'idleMs', 'totalMs']);
   const affinity = section<TaskAffinityOptions>('taskAffinity', o.taskAffinity, ['maxEntries', 'ttlMs']);
   const metrics = resolveMetrics(o.metrics);
+  const accessTokens =
+    optional('accessTokens', o.accessTokens, isTokenList, 'must be an array of non-empty strings.') ?? [];
   const resolvedCooldown = {
     baseMs: positiveInteger('cooldown.baseMs', cooldown.baseMs, DEFAULTS.cooldown.baseMs),
     maxMs: positiveInteger('cooldown.maxMs', cooldown.maxMs, DEFAULTS.cooldown.maxMs),
@@ -312,7 +321,7 @@ export function resolveOptions(input: unknown): ResolvedConfig {
       ttlMs: positiveInteger('taskAffinity.ttlMs', affinity.ttlMs, DEFAULTS.taskAffinity.ttlMs),
     },
     modelRoutes: resolveModelRoutes(o.modelRoutes, keys),
-    accessTokens: optional('accessTokens', o.accessTokens, isTokenList, 'must be an array of non-empty strings.') ?? [],
+    accessTokens,
     adminToken,
     forwardClientAddress: forwardClientAddress ?? DEFAULTS.forwardClientAddress,
     store: resolveStore(o.store),
@@ -324,5 +333,7 @@ export function resolveOptions(input: unknown): ResolvedConfig {
         "must be 1–128 visible ASCII characters (a header value), such as 'eu-1' or 'pod-7f9c:1'.",
       ) ?? `${hostname()}:${process.pid}`.replace(/[^\x21-\x7e]/g, '_').slice(0, 128),
     routes: resolveRoutes(o.routes),
+    clients: resolveClients(o.clients, { keys: keys.map((k) => k.key), accessTokens, adminToken }),
+    stateFile: optional('stateFile', o.stateFile, isNonBlankString, 'must be a file path such as ./state.json.'),
   });
 }

@@ -78,9 +78,3 @@ for i = 1, #counts, 2 do
   end
 end
 return removed`);
-
-/** A fleet counter: INCRBY, and its end (PEXPIREAT) set in the same step. KEYS: the counter. ARGV: by, ends at. */
-export const INCREMENT = luaScript(`
-local total = redis.call('INCRBY', KEYS[1], ARGV[1])
-redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-return total`);

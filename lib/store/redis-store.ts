@@ -15,7 +15,7 @@ import {
   checkRedisStoreOptions,
   type RedisStoreOptions,
 } from './redis-store-options.js';
-import { FLUSH, INCREMENT } from './redis-scripts.js';
+import { FLUSH } from './redis-scripts.js';
 import { parseStoreText } from './shared-update.js';
 import type { SharedUpdate, Store, StoreHandlers } from './store.js';
 
@@ -157,11 +157,16 @@ export class RedisStore implements Store {
     return (await this.command(['SET', this.key(`trial:${fingerprint}`), this.replica, 'PX', ms, 'NX'])) !== null;
   }
 
+  /**
+   * One INCRBY per call (a daily budget calls it on every request: one command, not a script's three). The end is
+   * set when the counter starts (its total is what was just added); a counter's name holds its day, so the rare
+   * counter left without an end (the process gone between the two commands) is never counted on again.
+   */
   async increment(name: string, by: number, expiresAt: number): Promise<number> {
-    const link = this.connected();
-    return Number(
-      await link.run(INCREMENT, [this.key(`counter:${name}`)], [String(by), String(Math.round(expiresAt))]),
-    );
+    const key = this.key(`counter:${name}`);
+    const total = Number(await this.command(['INCRBY', key, String(by)]));
+    if (total === by) await this.command(['PEXPIREAT', key, String(Math.round(expiresAt))]);
+    return total;
   }
 
   count(fingerprint: string): void {

@@ -83,10 +83,11 @@ export interface Store {
   claimTrial?(fingerprint: string, ttlMs: number): Promise<boolean>;
   /**
    * An atomic counter of the fleet: adds `by` (a whole number, 0 to read, negative to give back) to the counter
-   * `name` and answers its new total. The counter ends at `expiresAt` (epoch ms, set on every call): from then on it
-   * starts again from 0. Names are chosen by the balancer (a client's name and a day, say), never a secret. Waited
-   * for 250 ms at most, never while the store is degraded: without an answer the caller counts on this replica
-   * alone, as it does without this method.
+   * `name` and answers its new total. The counter ends at `expiresAt` (epoch ms; a caller passes the same one for a
+   * counter's life, and a store may set it only when the counter starts): from then on it starts again from 0.
+   * Names are chosen by the balancer (a client's name and a day, say), never a secret. Waited for 250 ms at most,
+   * never while the store is degraded: without an answer the caller counts on this replica alone, as it does without
+   * this method.
    */
   increment?(name: string, by: number, expiresAt: number): Promise<number>;
   /** Stops timers and closes connections (`balancer.close()` calls it, once). Without it: nothing to release. */

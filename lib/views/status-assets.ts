@@ -38,6 +38,8 @@ export const STATUS_SCRIPT = `'use strict';
       .then(function (data) {
         document.getElementById('summary').innerHTML = data.html.summary;
         document.getElementById('keys').innerHTML = data.html.rows;
+        var clients = document.getElementById('clients');
+        if (clients && typeof data.html.clients === 'string') clients.innerHTML = data.html.clients;
         lastOk = Date.now();
         failed = false;
         tick();

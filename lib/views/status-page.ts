@@ -96,7 +96,7 @@ function summary(view: StatusView): string {
   );
 }
 
-export function renderStatusPage(view: StatusView, base: string, refreshSeconds: number): string {
+export function renderStatusPage(view: StatusView, base: string, refreshSeconds: number, clients = ''): string {
   const now = Date.parse(view.generated_at);
   const rows = view.keys.map((key) => keyRow(key, now)).join('');
   return (
@@ -112,6 +112,7 @@ export function renderStatusPage(view: StatusView, base: string, refreshSeconds:
     `<table><thead><tr><th>key</th><th>state</th><th>requests</th><th>in flight</th><th>quota ` +
     `left</th><th>wait</th><th>last error</th></tr></thead>` +
     `<tbody id="keys">${rows}</tbody></table>` +
+    `<section id="clients">${clients}</section>` +
     `<noscript><p class="muted">Scripts are off: reload the page to refresh.</p></noscript>` +
     `</main><script src="${escapeHtml(base)}/status/app.js" defer></script></body></html>`
   );

@@ -269,6 +269,43 @@ describe('the example server (child process)', function () {
         assertNoKeyIn(child.output());
       },
     );
+
+    it('reloads the clients file when it changes and on SIGHUP, refusing a broken one whole', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'msb-clients-'));
+      const clientsFile = join(dir, 'clients.json');
+      const tokenA = 'client-a-token-0123456789';
+      const tokenB = 'client-b-token-0123456789';
+      const status = async (base: string, token: string) =>
+        (await chat(base, undefined, { authorization: `Bearer ${token}` })).status;
+      const until = async (check: () => Promise<boolean>) => {
+        const deadline = Date.now() + 5_000;
+        while (!(await check())) {
+          if (Date.now() > deadline) throw new Error(`timed out: ${child?.output()}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      writeFileSync(clientsFile, JSON.stringify([{ name: 'a', token: tokenA }]));
+      const config = configFile({ ...seedConfig(), health_check: false });
+      child = run(SERVER, ['--config', config], { HOST: '127.0.0.1', BALANCE_CLIENTS_FILE: clientsFile });
+      const base = `http://127.0.0.1:${await listening(child)}`;
+      expect(await status(base, tokenA)).to.equal(200);
+      writeFileSync(clientsFile, JSON.stringify([{ name: 'b', token: tokenB }]));
+      await until(async () => (await status(base, tokenB)) === 200);
+      expect(await status(base, tokenA)).to.equal(401);
+      writeFileSync(
+        clientsFile,
+        JSON.stringify([
+          { name: 'a', token: tokenA },
+          { name: 'a', token: tokenB },
+        ]),
+      );
+      await until(async () => child?.output().includes('clients reload refused') ?? false);
+      expect(await status(base, tokenB)).to.equal(200);
+      child.process.kill('SIGHUP');
+      await until(async () => (child?.output().match(/clients reload refused/g) ?? []).length === 2);
+      expect(await status(base, tokenB)).to.equal(200);
+      expect(child.output()).not.to.include(tokenA.slice(0, 12)).and.not.include(tokenB.slice(0, 12));
+    });
   });
 
   it('exits at once on a second signal', async () => {

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { ERROR_STATUSES } from '../../lib/answers/error-codes.js';
-import { BALANCER_ERROR_CODES, BALANCER_EVENTS, CONFIG_ERROR_CODES, KEY_CHANGE_ERROR_CODES } from '../../lib/index.js';
+import {
+  BALANCER_ERROR_CODES,
+  BALANCER_EVENTS,
+  CLIENT_CHANGE_ERROR_CODES,
+  CONFIG_ERROR_CODES,
+  KEY_CHANGE_ERROR_CODES,
+} from '../../lib/index.js';
 
 const read = (name: string) => readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8');
 
@@ -40,7 +46,10 @@ describe('docs/errors.md lists every error code, and no other', () => {
     expect(config.map(codeOf).sort()).to.deep.equal([...CONFIG_ERROR_CODES].sort());
     const keyChanges = tableUnder(errors, '## Thrown by key changes');
     expect(keyChanges.map(codeOf).sort()).to.deep.equal([...KEY_CHANGE_ERROR_CODES].sort());
-    for (const cells of [...config, ...keyChanges]) expect(cells.at(-1), codeOf(cells)).to.match(/^0\.[12]\.0$/);
+    const clientChanges = tableUnder(errors, '## Thrown by client changes');
+    expect(clientChanges.map(codeOf).sort()).to.deep.equal([...CLIENT_CHANGE_ERROR_CODES].sort());
+    for (const cells of [...config, ...keyChanges, ...clientChanges])
+      expect(cells.at(-1), codeOf(cells)).to.match(/^0\.[12]\.0$/);
   });
 });
 

@@ -49,10 +49,11 @@ describe('the README says the defaults the code uses', () => {
 });
 
 describe('the README lists every error code', () => {
-  it('that the balancer answers with, and that BalanceConfigError and KeyChangeError carry', async () => {
-    const { BALANCER_ERROR_CODES, CONFIG_ERROR_CODES, KEY_CHANGE_ERROR_CODES } = await import('../../lib/index.js');
-    for (const code of [...BALANCER_ERROR_CODES, ...CONFIG_ERROR_CODES, ...KEY_CHANGE_ERROR_CODES])
-      expect(README, code).to.include(`\`${code}\``);
+  it('that the balancer answers with, and that the config, key change and client change errors carry', async () => {
+    const { BALANCER_ERROR_CODES, CONFIG_ERROR_CODES, KEY_CHANGE_ERROR_CODES, CLIENT_CHANGE_ERROR_CODES } =
+      await import('../../lib/index.js');
+    const codes = [...CONFIG_ERROR_CODES, ...KEY_CHANGE_ERROR_CODES, ...CLIENT_CHANGE_ERROR_CODES];
+    for (const code of [...BALANCER_ERROR_CODES, ...codes]) expect(README, code).to.include(`\`${code}\``);
   });
 });
 
