@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import qs from 'qs';
+import { readModel } from '../upstream/request-model.js';
 
 /** The request body as bytes, ready to be sent (and sent again on failover). */
 export type BodyResult = { ok: true; body: Buffer } | { ok: false; status: 400 | 413 | 503; message: string };
@@ -96,14 +97,12 @@ export function readRequestBody(
   });
 }
 
-/** The `model` field of a JSON body, read only when needed (per-model quota). */
+/**
+ * The `model` field of a JSON body, read only when needed (per-model quota, model routes, allowlists): scanned for in
+ * the bytes (readModel) rather than by parsing the whole body, which costs a big body's worth of objects.
+ */
 export function modelOf(body: Buffer, contentType: string | undefined): string | undefined {
   if (body.length === 0 || (contentType !== undefined && !contentType.includes('json'))) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(body.toString('utf8'));
-    const model = (parsed as { model?: unknown } | null)?.model;
-    return typeof model === 'string' && model.length <= 200 ? model : undefined;
-  } catch {
-    return undefined;
-  }
+  const model = readModel(body);
+  return model !== undefined && model.length <= 200 ? model : undefined;
 }
