@@ -60,7 +60,9 @@ interface Words {
 }
 
 function wordsOf(b: Uint8Array): Words {
-  const first = Math.min(b.length, (4 - (b.byteOffset & 3)) & 3);
+  const first = (4 - (b.byteOffset & 3)) & 3;
+  // Too short for one aligned word: a view at an unaligned offset would throw (even an empty one); bytes one by one.
+  if (b.length < first + 4) return { words: new Uint32Array(0), first: 0 };
   return { words: new Uint32Array(b.buffer, b.byteOffset + first, (b.length - first) >>> 2), first };
 }
 

@@ -199,3 +199,26 @@ describe('request model: read and rewrite the top-level model in the bytes as se
     expect(read).to.be.greaterThan(500);
   });
 });
+
+describe('request model: bodies at any offset in their buffer (a slice of the socket buffer)', () => {
+  // A body arrives as a slice of a larger buffer at whatever offset the headers before it left: every short body at
+  // every alignment must read as JSON.parse reads it, never throw.
+  const bodies = ['', '{', '{}', '[]', '""', '{"', '{"m', '{"model":"x"}', '{"model":"Qwen/Qwen3"}', '{"a":"\\u0041"}'];
+  for (const text of bodies) {
+    it(`reads ${JSON.stringify(text)} at byte offsets 0 to 7`, () => {
+      for (let offset = 0; offset < 8; offset++) {
+        const backing = Buffer.alloc(offset + text.length + 3);
+        backing.write(text, offset);
+        const body = backing.subarray(offset, offset + Buffer.byteLength(text));
+        let expected: unknown;
+        try {
+          expected = (JSON.parse(text) as { model?: unknown } | null)?.model;
+        } catch {
+          expected = undefined;
+        }
+        expect(readModel(body), `offset ${offset}`).to.equal(typeof expected === 'string' ? expected : undefined);
+        expect(() => rewriteModel(body, 'y'), `offset ${offset}`).not.to.throw();
+      }
+    });
+  }
+});
