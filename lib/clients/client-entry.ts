@@ -6,6 +6,8 @@ import { TokenBucket } from './token-bucket.js';
 export class ClientEntry {
   /** Requests of this client under way on this replica. */
   inFlight = 0;
+  /** Removed (by the admin API or a clients file): its requests still under way are not counted for anyone. */
+  removed = false;
   private bucketOfMinute: TokenBucket | undefined;
   private current: CheckedLimits = {};
 

@@ -99,6 +99,7 @@ export class ClientRegistry {
     const entry = this.entryNamed(name);
     this.byName.delete(name);
     this.byDigest.delete(entry.digest.toString('base64'));
+    entry.removed = true;
     return entry;
   }
 
@@ -127,6 +128,7 @@ export class ClientRegistry {
       this.link(before);
       (sameToken && sameLimits ? change.kept : change.changed).push(client.name);
     }
+    for (const entry of old.values()) entry.removed = true;
     change.removed.push(...old.keys());
     return change;
   }

@@ -93,6 +93,8 @@ export class ClientTicket {
     const { entry } = this.identity;
     if (this.holdsInFlight && entry) entry.inFlight--;
     if (this.holdsSlot && end.upstreamCalls === 0) this.deps.budget.release(this.name);
+    // A client removed meanwhile is forgotten: its figures must not come back (nor go to a new client of that name).
+    if (entry?.removed) return;
     if (this.refusedWith === undefined) this.deps.usage.record(this.name, end);
     this.deps.ended?.(this.name, this.refusedWith ?? (end.upstreamCalls > 0 ? 'served' : 'not_sent'), end);
   }
@@ -105,6 +107,11 @@ export class ClientTicket {
   }
 
   private afterReservation(entry: ClientEntry, reservation: Reservation): ClientRefusal | undefined {
+    if (this.done) {
+      // The client left while the store was asked: the request has ended already, so its slot goes straight back.
+      if (reservation.ok) this.deps.budget.release(this.name);
+      return undefined;
+    }
     if (reservation.ok) {
       this.holdsSlot = true;
       return undefined;

@@ -43,6 +43,8 @@ export interface LoopRequest extends AttemptRequest {
   readonly tried: Set<string>;
   /** The last key tried. */
   lastEntry: PoolEntry | undefined;
+  /** Upstream calls made (a route may call one key once per model): a client's usage counts them. */
+  upstreamCalls: number;
   /** The model route the request follows, when its model names one: it picks the model and the key. */
   readonly route?: RouteWalk;
 }
@@ -73,8 +75,6 @@ export class AttemptLoop {
   /** A polled async task's key: the only one its poll may go with. */
   private pinned: PoolEntry | undefined;
   private maxAttempts = 0;
-  /** Upstream calls made: a route may try one key once per model. */
-  private calls = 0;
 
   constructor(
     private readonly deps: LoopDeps,
@@ -112,7 +112,7 @@ export class AttemptLoop {
       held = undefined;
       request.tried.add(entry.key);
       request.lastEntry = entry;
-      this.calls++;
+      request.upstreamCalls++;
       const outcome = await attemptWith(deps, request, leaseKey(deps.pool, entry), this.path, msLeft);
       request.route?.attempted(entry.key, verdictOf(outcome) === 'model_exhausted');
       const next = request.clientGone ? 'client_gone' : this.mayFailOver(outcome) ? 'failover' : 'answer';
@@ -190,7 +190,7 @@ export class AttemptLoop {
     events.emit('attempt', {
       requestId: this.request.id,
       key: outcome.lease.entry.label,
-      attempt: this.calls,
+      attempt: this.request.upstreamCalls,
       ...(this.request.route?.model ? { model: this.request.route.model } : {}),
       ...(outcome.response ? { status: outcome.response.statusCode ?? 502 } : {}),
       ...(outcome.failure ? { failure: outcome.failure } : {}),

@@ -12,16 +12,14 @@ import { sendError } from '../answers/send.js';
 import { answerUsedUpModels, modelListFinish, withModelHeader } from '../model-routes/routed-answer.js';
 import type { RouteWalk } from '../model-routes/route-walk.js';
 import type { PoolEntry } from '../pool/pool-entry.js';
-import { upstreamPath } from '../upstream/upstream-path.js';
 import type { UpstreamAttempt } from '../upstream/upstream-attempt.js';
+import { admit } from './admission.js';
 import { AttemptLoop, type LoopEnd, type LoopRequest } from './attempt-loop.js';
 import { ATTEMPTS_HEADER, answerWith, REQUEST_ID_HEADER } from './chosen-answer.js';
 import { modelOf, readRequestBody } from './request-body.js';
 import type { Refusal, RequestDeps } from './request-deps.js';
 import type { ClientTicket } from '../clients/client-ticket.js';
 
-/** The methods ModelScope's API serves; anything else is answered here, never forwarded. */
-const FORWARDED_METHODS = new Set(['GET', 'HEAD', 'POST']);
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 const EMPTY = Buffer.alloc(0);
 
@@ -33,6 +31,7 @@ export class RequestFlow implements LoopRequest {
   readonly clientHeaders: IncomingHttpHeaders;
   readonly dialect: ErrorDialect;
   readonly tried = new Set<string>();
+  upstreamCalls = 0;
   body: Buffer = EMPTY;
   clientGone = false;
   current: UpstreamAttempt | undefined;
@@ -89,17 +88,9 @@ export class RequestFlow implements LoopRequest {
 
   /** A method we forward and a path that stays under the target's: the upstream path, or undefined (answered). */
   private admitted(): string | undefined {
-    if (!FORWARDED_METHODS.has(this.method)) {
-      const message = `ModelScope's API takes GET and POST; ${this.method.slice(0, 20)} is not forwarded.`;
-      this.refuse({ status: 405, code: 'method_not_allowed', message, headers: { allow: 'GET, HEAD, POST' } });
-      return undefined;
-    }
-    const path = upstreamPath(this.deps.targetPath, this.url);
-    if (path !== undefined) return path;
-    const message =
-      'The request path has dot segments, encoded slashes or backslashes; send a plain path such as ' +
-      '/v1/chat/completions.';
-    this.refuse({ status: 400, code: 'bad_path', message });
+    const admitted = admit(this.method, this.url, this.deps.targetPath);
+    if ('path' in admitted) return admitted.path;
+    this.refuse(admitted.refusal);
     return undefined;
   }
 
@@ -184,7 +175,7 @@ export class RequestFlow implements LoopRequest {
       this.current?.abort();
     }
     deps.bodies.give(this.heldBytes);
-    const usage = this.ticket?.finish(this.tried.size, this.modelName());
+    const usage = this.ticket?.finish(this.upstreamCalls, this.modelName());
     if (!deps.events.listening('request')) return;
     deps.events.emit('request', {
       phase: 'end',

@@ -232,6 +232,13 @@ export function bufferResponse(
     const headers = clientHeaders(response, relay);
     const encoding = response.headers['content-encoding'];
     const decoded = decodeBody(Buffer.concat(chunks), encoding);
+    if (decoded === undefined && status < 400) {
+      // A success whose body can't be read is no success: never a 200 with an error in it.
+      relay.tap?.end(false);
+      hooks.completed();
+      const message = 'The upstream sent a compressed body that could not be read.';
+      return sendError(res, 502, 'upstream_error', message, relay.headers, relay.dialect);
+    }
     if (codingOf(encoding)) delete headers['content-encoding'];
     let body = relay.scrubber.scrubBuffer(
       decoded ??

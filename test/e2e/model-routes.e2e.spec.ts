@@ -1,4 +1,8 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
+import express from 'express';
+import { modelscopeBalance } from '../../lib/index.js';
 import supertest from 'supertest';
 import type { RequestEndEvent } from '../../lib/engine/events.js';
 import {
@@ -185,5 +189,32 @@ describe('model routes: when a model runs out on every key, the next', () => {
     expect(data.html.summary).to.include('on fallback').and.include('Model routes');
     const page = (await supertest(rig.app).get('/ms/status')).text;
     expect(page).to.include('<code>coder</code>');
+  });
+});
+
+describe('model routes: a models list that cannot be read', () => {
+  const servers: http.Server[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
+  });
+  const listen = async (server: http.Server) => {
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+
+  it('answers 502 upstream_error, never a 200 carrying an error, when the list says gzip and is not', async () => {
+    // An upstream whose list claims gzip but is plain JSON.
+    const upstream = await listen(
+      http.createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+        res.end('{"object":"list","data":[]}');
+      }),
+    );
+    const app = express();
+    app.use(modelscopeBalance({ keys: KEYS, target: `${upstream}/v1`, healthCheck: false, modelRoutes: ROUTES }));
+    const res = await request(`${await listen(http.createServer(app))}/v1/models`);
+    expect(res.status).to.equal(502);
+    expect(JSON.parse(res.body).error).to.include({ code: 'upstream_error' });
   });
 });

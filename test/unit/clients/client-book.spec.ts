@@ -49,6 +49,31 @@ describe('clients: limits before any upstream call, figures at the end', () => {
     expect(clients.admit(T('a'))?.check(post(MODEL))).to.equal(undefined);
   });
 
+  it('dailyRequests on shared counters: a client that leaves while the store is asked gives its slot back', async () => {
+    let total = 0;
+    let answer: (() => void) | undefined;
+    const counters = {
+      shared: () => true,
+      // Slow, as Redis may be: the answer comes when the test says.
+      increment: (_name: string, by: number) =>
+        new Promise<number>((resolve) => {
+          answer = () => resolve((total += by));
+        }),
+    };
+    const clients = book([{ name: 'a', token: T('a'), dailyRequests: 5 }], { counters });
+    const ticket = clients.admit(T('a'));
+    const checked = ticket?.check(post(MODEL));
+    expect(checked).to.be.instanceOf(Promise);
+    ticket?.end({ upstreamCalls: 0 }); // the client left: its request ended while the reservation was under way
+    answer?.();
+    await checked;
+    await Promise.resolve();
+    answer?.(); // the slot given back (an increment of -1), when it is sent
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(total).to.equal(0);
+    expect(clients.registry.get('a')?.inFlight).to.equal(0);
+  });
+
   it('requestsPerMinute: the limit at once, the next with Retry-After until a slot frees (fake clock)', () => {
     const clients = book([{ name: 'a', token: T('a'), requestsPerMinute: 20 }]);
     for (let i = 0; i < 20; i++) {
@@ -167,6 +192,17 @@ describe('clients: limits before any upstream call, figures at the end', () => {
     expect(() => open.add({ name: 'b', token: T('b') }))
       .to.throw(ClientChangeError)
       .with.property('code', 'ERR_MSB_CLIENTS_OFF');
+  });
+
+  it('forgets a removed client: its request still under way is counted for nobody when it ends', () => {
+    const clients = book([{ name: 'b', token: T('b') }]);
+    const ticket = clients.admit(T('b'));
+    expect(ticket?.check(post(MODEL))).to.equal(undefined);
+    clients.remove('b');
+    ticket?.end({ upstreamCalls: 1, model: MODEL });
+    expect(Object.keys(clients.state().usage)).to.deep.equal([]);
+    clients.add({ name: 'b', token: T('b2') });
+    expect(clients.overview().find((client) => client.name === 'b')).to.deep.include({ requests: 0 });
   });
 
   it('replaces every client whole or not at all', () => {
