@@ -41,7 +41,6 @@ export function captureLogger(): Logger & { lines: LogLine[]; text(): string } {
   };
 }
 
-/** A clock the test moves by hand. */
 /** A pool's settings as a replica's unit specs use them: round-robin, short cooldowns, resets at midnight in Beijing. */
 export function poolSettings(now: () => number): PoolSettings {
   return {
@@ -56,6 +55,12 @@ export function poolSettings(now: () => number): PoolSettings {
   };
 }
 
+/** A pool's settings as the pool's unit specs use them: 1 s cooldowns doubling to 8 s, a refused key's trial a minute. */
+export function unitPoolSettings(now: () => number, strategy: PoolSettings['strategy'] = 'round-robin'): PoolSettings {
+  return { ...poolSettings(now), strategy, cooldownBaseMs: 1000, cooldownMaxMs: 8000, invalidKeyRetryMs: 60_000 };
+}
+
+/** A clock the test moves by hand. */
 export function manualClock(start = Date.UTC(2026, 0, 1, 12, 0, 0)) {
   let now = start;
   return {

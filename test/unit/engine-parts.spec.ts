@@ -8,7 +8,7 @@ import { KeyPool } from '../../lib/pool/pool.js';
 import type { ResolvedKey } from '../../lib/options/resolve-keys.js';
 import { watchStoreStatus } from '../../lib/store/replication.js';
 import { MemoryStore } from '../../lib/store/store.js';
-import { manualClock, testKey } from '../helpers.js';
+import { manualClock, testKey, unitPoolSettings } from '../helpers.js';
 
 const LIB = new URL('../../lib/', import.meta.url).pathname;
 
@@ -31,20 +31,7 @@ function poolOf(keys: number): KeyPool {
     account: `key:k${n}`,
     ownAccount: true,
   }));
-  return new KeyPool(
-    specs,
-    {
-      strategy: 'round-robin',
-      failureThreshold: 3,
-      cooldownBaseMs: 1000,
-      cooldownMaxMs: 8000,
-      invalidKeyRetryMs: 60_000,
-      resetTimeZone: 'Asia/Shanghai',
-      resetMinutes: 0,
-      now: manualClock().now,
-    },
-    { transition() {}, exhausted() {}, throttled() {} },
-  );
+  return new KeyPool(specs, unitPoolSettings(manualClock().now), { transition() {}, exhausted() {}, throttled() {} });
 }
 
 describe('the engine’s parts', () => {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { KeyPool, type PoolEvents } from '../../lib/pool/pool.js';
 import type { PoolEntry } from '../../lib/pool/pool-entry.js';
 import type { ResolvedKey } from '../../lib/options/resolve-keys.js';
-import { manualClock, testKey } from '../helpers.js';
+import { manualClock, testKey, unitPoolSettings } from '../helpers.js';
 
 function spec(n: number, extra: Partial<ResolvedKey> = {}): ResolvedKey {
   return { key: testKey(n), label: `k${n}`, weight: 1, account: `key:k${n}`, ownAccount: true, ...extra };
@@ -13,20 +13,12 @@ function poolOf(
   strategy: 'round-robin' | 'weighted' = 'round-robin',
   events: Partial<PoolEvents> = {},
 ) {
-  return new KeyPool(
-    specs,
-    {
-      strategy,
-      failureThreshold: 3,
-      cooldownBaseMs: 1000,
-      cooldownMaxMs: 8000,
-      invalidKeyRetryMs: 60_000,
-      resetTimeZone: 'Asia/Shanghai',
-      resetMinutes: 0,
-      now: manualClock().now,
-    },
-    { transition() {}, exhausted() {}, throttled() {}, ...events },
-  );
+  return new KeyPool(specs, unitPoolSettings(manualClock().now, strategy), {
+    transition() {},
+    exhausted() {},
+    throttled() {},
+    ...events,
+  });
 }
 
 describe('pool membership (issue 21, findings 5 and 6)', () => {

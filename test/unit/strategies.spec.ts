@@ -3,7 +3,7 @@ import { KeyPool, type PoolEvents } from '../../lib/pool/pool.js';
 import type { PoolEntry } from '../../lib/pool/pool-entry.js';
 import type { Strategy } from '../../lib/options/options.js';
 import { smoothWeightedCycle } from '../../lib/pool/strategies.js';
-import { manualClock } from '../helpers.js';
+import { manualClock, unitPoolSettings } from '../helpers.js';
 
 const quiet: PoolEvents = { transition() {}, exhausted() {}, throttled() {} };
 
@@ -15,20 +15,7 @@ function poolOf(weights: number[], strategy: Strategy, clock = manualClock()) {
     account: `a${i}`,
     ownAccount: false,
   }));
-  return new KeyPool(
-    keys,
-    {
-      strategy,
-      failureThreshold: 3,
-      cooldownBaseMs: 1000,
-      cooldownMaxMs: 8000,
-      invalidKeyRetryMs: 60_000,
-      resetTimeZone: 'Asia/Shanghai',
-      resetMinutes: 0,
-      now: clock.now,
-    },
-    quiet,
-  );
+  return new KeyPool(keys, unitPoolSettings(clock.now, strategy), quiet);
 }
 
 const positionOf = (pool: KeyPool, entry: PoolEntry | undefined) => (entry ? pool.entries.indexOf(entry) : -1);
